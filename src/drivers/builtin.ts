@@ -1,0 +1,10 @@
+/**
+ * Registers the built-in driver types. Heavy backends (rbd's native binding,
+ * the AWS SDK) are loaded by their drivers only when a store of that type is
+ * created, so importing the library stays cheap.
+ */
+import { registerFileDriver } from './file/index.js';
+import { registerHttpDriver } from './http/index.js';
+
+registerFileDriver();
+registerHttpDriver();

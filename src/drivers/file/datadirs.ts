@@ -1,0 +1,90 @@
+/**
+ * The file store's directories: parsing `filesystem_store_datadirs`
+ * (`path[:priority]`), creating them, checking which are writable, and
+ * choosing where an image goes, as glance_store chooses: the highest priority
+ * first, and within a priority the directory with the most free space, if it
+ * has room for the image.
+ */
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { StorageFullError } from '../../errors.js';
+
+export interface Datadir {
+  path: string;
+  priority: number;
+  writable: boolean;
+}
+
+/** Reads the datadir options into a list; problems are returned, not thrown. */
+export function readDatadirs(single: string | undefined, multi: string[] | undefined, problems: string[]): Array<{ path: string; priority: number }> {
+  const singleSet = single !== undefined && single !== '';
+  if (singleSet && multi && multi.length > 0) {
+    problems.push('Specify either filesystem_store_datadir or filesystem_store_datadirs, not both');
+    return [];
+  }
+  if (!multi || multi.length === 0) {
+    if (!singleSet) {
+      problems.push('filesystem_store_datadir is empty');
+      return [];
+    }
+    return [{ path: path.resolve(single), priority: 0 }];
+  }
+  const seen = new Map<string, number>();
+  for (const entry of multi) {
+    const m = /^(.*?)(?::(-?\d+))?$/.exec(entry.trim())!;
+    const dir = m[1]!.trim();
+    if (dir === '') {
+      problems.push(`filesystem_store_datadirs entry ${JSON.stringify(entry)} has no path`);
+      continue;
+    }
+    if (/:[^/]*$/.test(dir) && m[2] === undefined) {
+      problems.push(`filesystem_store_datadirs entry ${JSON.stringify(entry)}: the priority must be an integer`);
+      continue;
+    }
+    const abs = path.resolve(dir);
+    if (seen.has(abs)) {
+      problems.push(`filesystem_store_datadirs lists ${abs} more than once`);
+      continue;
+    }
+    seen.set(abs, m[2] === undefined ? 0 : Number(m[2]));
+  }
+  return [...seen].map(([p, priority]) => ({ path: p, priority }));
+}
+
+/** Creates each directory if missing and records whether it can be written. */
+export async function prepareDatadirs(dirs: Array<{ path: string; priority: number }>): Promise<Datadir[]> {
+  return Promise.all(
+    dirs.map(async (d) => {
+      try {
+        await fs.mkdir(d.path, { recursive: true });
+      } catch {
+        // A directory that cannot be created cannot be written; reading may still work later.
+      }
+      const writable = await fs.access(d.path, constants.W_OK | constants.X_OK).then(
+        () => true,
+        () => false,
+      );
+      return { ...d, writable };
+    }),
+  );
+}
+
+async function freeBytes(dir: string): Promise<number> {
+  const s = await fs.statfs(dir);
+  return s.bavail * s.bsize;
+}
+
+/** The directory an image of `size` bytes (0: unknown) is written to. */
+export async function chooseDatadir(dirs: readonly Datadir[], size: number): Promise<Datadir> {
+  const writable = dirs.filter((d) => d.writable);
+  const priorities = [...new Set(writable.map((d) => d.priority))].sort((a, b) => b - a);
+  for (const priority of priorities) {
+    const candidates = await Promise.all(
+      writable.filter((d) => d.priority === priority).map(async (d) => ({ d, free: await freeBytes(d.path).catch(() => 0) })),
+    );
+    candidates.sort((a, b) => b.free - a.free);
+    const best = candidates[0];
+    if (best && best.free >= size) return best.d;
+  }
+  throw new StorageFullError(`No datadir of the file store has ${size} bytes free`);
+}

@@ -1,0 +1,212 @@
+/**
+ * The file store: images are files named by image id in one of the store's
+ * datadirs. An add writes to a hidden temporary name and links it to the
+ * final name only when the whole image is in, so no half-written image is
+ * ever visible and an existing image is never overwritten (link, unlike
+ * rename, fails if the name exists).
+ */
+import { promises as fs } from 'node:fs';
+import { Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { BadStoreConfigurationError, ForbiddenError, NotFoundError, fromSystemError, DuplicateError } from '../../errors.js';
+import type {
+  Capability,
+  DriverAddOptions,
+  DriverAddResult,
+  DriverContext,
+  DriverGetOptions,
+  DriverGetResult,
+  WritableStoreDriver,
+} from '../../driver.js';
+import { isAllZero } from '../../pipeline/chunks.js';
+import { chooseDatadir, prepareDatadirs, readDatadirs, type Datadir } from './datadirs.js';
+import { formatFileLocation, parseFileLocation } from './location.js';
+import { loadMetadataFile, metadataFor, type StoreMetadata } from './metadata.js';
+
+/** Reads are at least this large: 64 KiB reads cost more than hashing the data. */
+const MIN_READ_BYTES = 1024 * 1024;
+
+export interface FileStoreOptions {
+  filesystem_store_datadir?: string;
+  filesystem_store_datadirs?: string[];
+  filesystem_store_metadata_file?: string;
+  filesystem_store_file_perm: number;
+  filesystem_store_chunk_size: number;
+  filesystem_thin_provisioning: boolean;
+}
+
+export class FileStore implements WritableStoreDriver {
+  readonly type = 'file';
+  readonly schemes = ['file'] as const;
+
+  private constructor(
+    readonly id: string,
+    private readonly datadirs: Datadir[],
+    private readonly options: FileStoreOptions,
+    private readonly metadata: StoreMetadata | undefined,
+  ) {}
+
+  static async create(ctx: DriverContext): Promise<FileStore> {
+    const options = ctx.options as unknown as FileStoreOptions;
+    const problems: string[] = [];
+    const dirs = readDatadirs(options.filesystem_store_datadir, options.filesystem_store_datadirs, problems);
+    const perm = options.filesystem_store_file_perm;
+    if (perm && !/^[0-7]{1,4}$/.test(String(perm))) problems.push(`filesystem_store_file_perm ${perm} is not an octal file mode`);
+    const metadata = options.filesystem_store_metadata_file ? await loadMetadataFile(options.filesystem_store_metadata_file, problems) : undefined;
+    if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
+    const datadirs = await prepareDatadirs(dirs);
+    for (const d of datadirs.filter((x) => !x.writable)) ctx.logger.warn({ store: ctx.id, datadir: d.path }, `datadir ${d.path} is not writable: store ${ctx.id} is read-only there`);
+    return new FileStore(ctx.id, datadirs, options, metadata);
+  }
+
+  capabilities(): ReadonlySet<Capability> {
+    const caps: Capability[] = ['read', 'read-random'];
+    if (this.datadirs.some((d) => d.writable)) caps.push('write');
+    return new Set(caps);
+  }
+
+  properties(): Record<string, unknown> {
+    return { datadirs: this.datadirs.map((d) => ({ path: d.path, priority: d.priority, writable: d.writable })) };
+  }
+
+  ownsLocation(location: string): boolean {
+    try {
+      return this.datadirOf(parseFileLocation(location)) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
+    const dir = await chooseDatadir(this.datadirs, options.size ?? 0);
+    const finalPath = path.join(dir.path, imageId);
+    if (await exists(finalPath)) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id} (${formatFileLocation(finalPath)})`);
+    const tmpPath = path.join(dir.path, `.${imageId}.${randomBytes(6).toString('hex')}.partial`);
+    const perm = this.options.filesystem_store_file_perm ? parseInt(String(this.options.filesystem_store_file_perm), 8) : 0o666;
+    let handle: fs.FileHandle | undefined;
+    let linked = false;
+    try {
+      handle = await fs.open(tmpPath, 'wx', perm);
+      const size = await this.writeAll(handle, data);
+      // Holes left at the end by thin provisioning only count once the length is set.
+      if (this.options.filesystem_thin_provisioning) await handle.truncate(size);
+      if (this.options.filesystem_store_file_perm) await handle.chmod(perm);
+      await handle.close();
+      handle = undefined;
+      options.signal.throwIfAborted();
+      await fs.link(tmpPath, finalPath);
+      linked = true;
+      await fs.unlink(tmpPath);
+      return { location: formatFileLocation(finalPath), metadata: metadataFor(this.metadata, finalPath) };
+    } catch (err) {
+      await handle?.close().catch(() => undefined);
+      await fs.unlink(tmpPath).catch(() => undefined);
+      if (linked) await fs.unlink(finalPath).catch(() => undefined);
+      throw fromSystemError(err, `Writing image ${imageId} to store ${this.id}`);
+    }
+  }
+
+  /** Writes while the next block is being read and hashed: one write in flight. */
+  private async writeAll(handle: fs.FileHandle, data: AsyncIterable<Uint8Array>): Promise<number> {
+    const thin = this.options.filesystem_thin_provisioning;
+    const piece = this.options.filesystem_store_chunk_size;
+    let position = 0;
+    let inFlight: Promise<unknown> = Promise.resolve();
+    try {
+      for await (const block of data) {
+        await inFlight;
+        const at = position;
+        position += block.byteLength;
+        inFlight = thin ? this.writeSparse(handle, block, at, piece) : writeFully(handle, block, at);
+      }
+      await inFlight;
+    } catch (err) {
+      await inFlight.catch(() => undefined);
+      throw err;
+    }
+    return position;
+  }
+
+  private async writeSparse(handle: fs.FileHandle, block: Uint8Array, at: number, piece: number): Promise<void> {
+    for (let off = 0; off < block.byteLength; off += piece) {
+      const part = block.subarray(off, Math.min(off + piece, block.byteLength));
+      if (!isAllZero(part)) await writeFully(handle, part, at + off);
+    }
+  }
+
+  async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
+    const filePath = this.pathOf(location);
+    const handle = await fs.open(filePath, 'r').catch((err: unknown) => {
+      throw fromSystemError(err, `Image ${location}`);
+    });
+    try {
+      const total = (await handle.stat()).size;
+      const start = Math.min(options.offset ?? 0, total);
+      const size = options.length === undefined ? total - start : Math.min(options.length, total - start);
+      const highWaterMark = Math.max(this.options.filesystem_store_chunk_size, MIN_READ_BYTES);
+      if (size === 0) {
+        await handle.close();
+        return { stream: Readable.from([]), size };
+      }
+      const stream = handle.createReadStream({ start, end: start + size - 1, highWaterMark, autoClose: true });
+      return { stream, size };
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw fromSystemError(err, `Image ${location}`);
+    }
+  }
+
+  async getSize(location: string): Promise<number> {
+    const filePath = this.pathOf(location);
+    try {
+      return (await fs.stat(filePath)).size;
+    } catch (err) {
+      throw fromSystemError(err, `Image ${location}`);
+    }
+  }
+
+  async delete(location: string): Promise<void> {
+    const filePath = this.pathOf(location);
+    try {
+      await fs.unlink(filePath);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') throw new ForbiddenError(`Deleting ${location} from store ${this.id}: permission denied`, { cause: err });
+      throw fromSystemError(err, `Image ${location}`);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private datadirOf(filePath: string): Datadir | undefined {
+    return this.datadirs.find((d) => path.dirname(filePath) === d.path);
+  }
+
+  /** The image file a location names, which must be inside one of this store's datadirs. */
+  private pathOf(location: string): string {
+    const filePath = parseFileLocation(location);
+    if (!this.datadirOf(filePath) || path.basename(filePath).startsWith('.')) {
+      throw new NotFoundError(`${location} is not an image of store ${this.id}`);
+    }
+    return filePath;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.lstat(p).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false;
+      throw err;
+    },
+  );
+}
+
+async function writeFully(handle: fs.FileHandle, buf: Uint8Array, position: number): Promise<void> {
+  let off = 0;
+  while (off < buf.byteLength) {
+    const { bytesWritten } = await handle.write(buf, off, buf.byteLength - off, position + off);
+    off += bytesWritten;
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * `file://` locations, written as glance_store writes them: `file://` followed
+ * by the absolute path of the image file (`file:///var/lib/glance/images/<id>`).
+ */
+import path from 'node:path';
+import { BadStoreUriError } from '../../errors.js';
+
+export function formatFileLocation(filePath: string): string {
+  return `file://${filePath}`;
+}
+
+/** The absolute, normalised path a `file://` location names. */
+export function parseFileLocation(url: string): string {
+  if (!url.toLowerCase().startsWith('file://')) throw new BadStoreUriError(`Not a file location: ${url}`);
+  // glance_store joins netloc and path, so `file:///a/b` is `/a/b`.
+  const raw = url.slice('file://'.length);
+  if (raw === '' || raw.includes('\0')) throw new BadStoreUriError(`Invalid file location: ${JSON.stringify(url)}`);
+  if (!raw.startsWith('/')) throw new BadStoreUriError(`File location must hold an absolute path: ${url}`);
+  return path.resolve(raw);
+}

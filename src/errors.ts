@@ -1,0 +1,121 @@
+/**
+ * Error classes. Every error the library raises is a `GlanceStoreError` with a
+ * stable `code` (the name of the glance_store exception it ports), so callers
+ * can branch on `err.code` without importing classes, and the backend's own
+ * error kept as `cause`.
+ */
+
+export type ErrorCode =
+  | 'NotFound'
+  | 'Duplicate'
+  | 'StorageFull'
+  | 'StorageWriteDenied'
+  | 'ImageSizeLimitExceeded'
+  | 'SizeMismatch'
+  | 'ChecksumMismatch'
+  | 'UnknownScheme'
+  | 'BadStoreUri'
+  | 'BadStoreConfiguration'
+  | 'ReadOnlyStore'
+  | 'RandomGetNotSupported'
+  | 'BackendUnavailable'
+  | 'AuthenticationFailed'
+  | 'InUse'
+  | 'Aborted'
+  | 'SourceError'
+  | 'UnknownStore'
+  | 'InvalidImageId'
+  | 'Forbidden'
+  | 'BackendError';
+
+export interface ErrorOptions {
+  cause?: unknown;
+}
+
+export class GlanceStoreError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Defines a subclass bound to one code, so each kind stays a one-liner. */
+function kind<C extends ErrorCode>(code: C) {
+  return class extends GlanceStoreError {
+    declare readonly code: C;
+    constructor(message: string, options?: ErrorOptions) {
+      super(code, message, options);
+    }
+  };
+}
+
+export class NotFoundError extends kind('NotFound') {}
+export class DuplicateError extends kind('Duplicate') {}
+export class StorageFullError extends kind('StorageFull') {}
+export class StorageWriteDeniedError extends kind('StorageWriteDenied') {}
+export class ImageSizeLimitExceededError extends kind('ImageSizeLimitExceeded') {}
+export class SizeMismatchError extends kind('SizeMismatch') {}
+export class ChecksumMismatchError extends kind('ChecksumMismatch') {}
+export class UnknownSchemeError extends kind('UnknownScheme') {}
+export class BadStoreUriError extends kind('BadStoreUri') {}
+export class ReadOnlyStoreError extends kind('ReadOnlyStore') {}
+export class RandomGetNotSupportedError extends kind('RandomGetNotSupported') {}
+export class BackendUnavailableError extends kind('BackendUnavailable') {}
+export class AuthenticationFailedError extends kind('AuthenticationFailed') {}
+export class InUseError extends kind('InUse') {}
+export class AbortedError extends kind('Aborted') {}
+export class SourceError extends kind('SourceError') {}
+export class UnknownStoreError extends kind('UnknownStore') {}
+export class InvalidImageIdError extends kind('InvalidImageId') {}
+export class ForbiddenError extends kind('Forbidden') {}
+export class BackendError extends kind('BackendError') {}
+
+/** Startup validation failure: every problem found, in one error. */
+export class BadStoreConfigurationError extends GlanceStoreError {
+  declare readonly code: 'BadStoreConfiguration';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[] | string, options?: ErrorOptions) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(
+      'BadStoreConfiguration',
+      list.length === 1 ? `Bad store configuration: ${list[0]}` : `Bad store configuration (${list.length} problems):\n - ${list.join('\n - ')}`,
+      options,
+    );
+    this.problems = list;
+  }
+}
+
+export function isGlanceStoreError(err: unknown): err is GlanceStoreError {
+  return err instanceof GlanceStoreError;
+}
+
+/** Maps a Node system error (errno code) to the library's error kinds. */
+export function fromSystemError(err: unknown, what: string): GlanceStoreError {
+  if (err instanceof GlanceStoreError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return new NotFoundError(`${what}: not found`, { cause: err });
+    case 'EEXIST':
+      return new DuplicateError(`${what}: already exists`, { cause: err });
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new StorageFullError(`${what}: no space left on the store`, { cause: err });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new StorageWriteDeniedError(`${what}: permission denied`, { cause: err });
+    case 'EBUSY':
+      return new InUseError(`${what}: in use`, { cause: err });
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENOTFOUND':
+      return new BackendUnavailableError(`${what}: backend unavailable (${code})`, { cause: err });
+    default:
+      return new BackendError(`${what}: ${(err as Error | undefined)?.message ?? String(err)}`, { cause: err });
+  }
+}

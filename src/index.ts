@@ -1,0 +1,46 @@
+/**
+ * glance-store: multi-store image storage configured by glance-api.conf.
+ * This module only re-exports the public API.
+ */
+export { MultiStore, checkImageId, imageIdFromLocation } from './multistore.js';
+export type {
+  MultiStoreOptions,
+  StoreInfo,
+  StoreInfoDetail,
+  StoreState,
+  AddOptions,
+  AddResult,
+  GetOptions,
+  GetResult,
+  CallOptions,
+  CopyOptions,
+} from './multistore.js';
+export { parseConfig, ConfigParseError } from './config/parse.js';
+export type { ParsedConfig } from './config/parse.js';
+export type { OptionSpec, OptionType, OptionValues } from './config/options.js';
+export { readStoresConfig, RESERVED_STORES, COMMON_STORE_OPTIONS, GLOBAL_OPTIONS } from './config/stores.js';
+export { registerDriver, driverDefinition, registeredTypes, isWritable } from './driver.js';
+export type {
+  Capability,
+  StoreDriver,
+  WritableStoreDriver,
+  DriverContext,
+  DriverFactory,
+  DriverDefinition,
+  DriverTraits,
+  DriverAddOptions,
+  DriverAddResult,
+  DriverGetOptions,
+  DriverGetResult,
+  DriverCallOptions,
+  LocationRecord,
+  RequestContext,
+} from './driver.js';
+export * from './errors.js';
+export { maskLocation, maskText, schemeOf } from './location.js';
+export type { Logger } from './logger.js';
+export { runAddPipeline, checkAddOptions } from './pipeline/add.js';
+export type { AddProgress, AddDigest, AddPipelineOptions } from './pipeline/add.js';
+export type { ImageData } from './pipeline/source.js';
+export { fixedChunks, isAllZero } from './pipeline/chunks.js';
+export { FileStore, FILE_OPTIONS } from './drivers/file/index.js';

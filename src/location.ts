@@ -1,0 +1,53 @@
+/**
+ * Location URIs: the scheme lookup shared by every driver, and the masking of
+ * credentials that glance_store puts inside some URIs (swift single-tenant
+ * `user:key@`, s3 `access:secret@`). Each driver formats and parses its own
+ * scheme in its folder; this module holds only what they all share.
+ */
+import { BadStoreUriError } from './errors.js';
+import type { LocationRecord } from './driver.js';
+
+export const MASK = '***';
+
+/** The URI scheme, lower-cased (`swift+https`, `file`, ...). */
+export function schemeOf(url: string): string {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url);
+  if (!m) throw new BadStoreUriError(`Location has no URI scheme: ${maskLocation(url)}`);
+  return m[1]!.toLowerCase();
+}
+
+export function locationUrl(location: string | LocationRecord): string {
+  if (typeof location === 'string') return location;
+  if (location && typeof location.url === 'string') return location.url;
+  throw new BadStoreUriError('Location must be a URI string or an object with a url');
+}
+
+// Credentials sit between `://` and the LAST `@` of the URI, as glance_store
+// splits them (the secret itself may hold `/` or `@`). The user part before
+// the first `:` is kept so messages still say whose credentials they were.
+const CREDENTIALS = /([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^:\s@/]*):(\S*)@(?=[^@\s]*(?:\s|$|["'),\]]))/g;
+
+/** The URI with any password or secret key replaced by `***`. */
+export function maskLocation(url: string): string {
+  return url.replace(CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:${MASK}@`);
+}
+
+/** Masks every credential-bearing URI inside free text (error messages, logs). */
+export function maskText(text: string): string {
+  return maskLocation(text);
+}
+
+/**
+ * Splits `scheme://[creds@]rest` as glance_store does: credentials end at the
+ * last `@`. Returns the raw (still percent-encoded) parts.
+ */
+export function splitCredentials(url: string): { scheme: string; user?: string; secret?: string; rest: string } {
+  const scheme = schemeOf(url);
+  const afterScheme = url.slice(scheme.length).replace(/^:\/\//, '');
+  const at = afterScheme.lastIndexOf('@');
+  if (at < 0) return { scheme, rest: afterScheme };
+  const creds = afterScheme.slice(0, at);
+  const colon = creds.indexOf(':');
+  if (colon < 0) return { scheme, user: creds, rest: afterScheme.slice(at + 1) };
+  return { scheme, user: creds.slice(0, colon), secret: creds.slice(colon + 1), rest: afterScheme.slice(at + 1) };
+}

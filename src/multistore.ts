@@ -1,0 +1,404 @@
+/**
+ * MultiStore: a parsed glance-api.conf becomes a set of stores keyed by id.
+ * It checks capabilities at the door, runs every add through the pipeline,
+ * resolves locations to stores, copies images between stores, and keeps a
+ * store that failed to start from taking the others down.
+ */
+import type { Readable } from 'node:stream';
+import { readStoresConfig, type StoreSpec } from './config/stores.js';
+import type { ParsedConfig } from './config/parse.js';
+import { maskSecrets } from './config/options.js';
+import {
+  BackendUnavailableError,
+  ChecksumMismatchError,
+  GlanceStoreError,
+  InvalidImageIdError,
+  NotFoundError,
+  RandomGetNotSupportedError,
+  ReadOnlyStoreError,
+  SizeMismatchError,
+  UnknownSchemeError,
+  UnknownStoreError,
+} from './errors.js';
+import { isWritable, type LocationRecord, type RequestContext, type StoreDriver, type WritableStoreDriver } from './driver.js';
+import { locationUrl, maskLocation, schemeOf } from './location.js';
+import { silentLogger, type Logger } from './logger.js';
+import { PipelineIncomplete, runAddPipeline, type AddProgress } from './pipeline/add.js';
+import type { ImageData } from './pipeline/source.js';
+import './drivers/builtin.js';
+
+export interface MultiStoreOptions {
+  logger?: Logger;
+  /** Overrides [DEFAULT] image_size_cap (bytes; 0 for no cap). */
+  imageSizeCap?: number;
+  /** Overrides [DEFAULT] os_hash_algo. */
+  hashAlgo?: string;
+}
+
+export interface StoreInfo {
+  id: string;
+  description: string;
+  default?: true;
+  'read-only'?: true;
+}
+
+export interface StoreInfoDetail extends StoreInfo {
+  type: string;
+  weight: number;
+  properties: Record<string, unknown>;
+}
+
+export interface StoreState {
+  id: string;
+  type: string;
+  reserved: boolean;
+  ok: boolean;
+  /** Why the store is unusable, when it is. */
+  error?: string;
+  capabilities: string[];
+}
+
+export interface AddOptions {
+  /** Store id; the default backend when absent. */
+  store?: string;
+  /** Declared size in bytes; the add fails with SizeMismatch if the data differs. */
+  size?: number;
+  hashAlgo?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: AddProgress) => void;
+  context?: RequestContext;
+}
+
+export interface AddResult {
+  location: string;
+  size: number;
+  checksum: string;
+  multihash: string;
+  hashAlgo: string;
+  metadata: { store: string; [key: string]: unknown };
+}
+
+export interface GetOptions {
+  offset?: number;
+  length?: number;
+  store?: string;
+  context?: RequestContext;
+  signal?: AbortSignal;
+}
+
+export interface GetResult {
+  stream: Readable;
+  /** Bytes the stream yields (the range's length for a ranged get). */
+  size: number;
+  /** The store that served it. */
+  store: string;
+}
+
+export interface CallOptions {
+  store?: string;
+  context?: RequestContext;
+  signal?: AbortSignal;
+}
+
+export interface CopyOptions {
+  /** Image id in the target store; by default the last path segment of the source location. */
+  imageId?: string;
+  /** Store the source location belongs to, when it cannot be told from the URI. */
+  fromStore?: string;
+  /** Expected md5 checksum; the copy is removed and rejected if the data differs. */
+  checksum?: string;
+  /** Expected multihash (with `hashAlgo`); checked like `checksum`. */
+  multihash?: string;
+  hashAlgo?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: AddProgress) => void;
+  context?: RequestContext;
+}
+
+interface StoreEntry {
+  spec: StoreSpec;
+  driver?: StoreDriver;
+  error?: GlanceStoreError;
+}
+
+/** Image ids become file names and object keys: keep them to what every backend can hold safely. */
+const IMAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
+export function checkImageId(imageId: unknown): string {
+  if (typeof imageId !== 'string' || !IMAGE_ID.test(imageId) || imageId === '.' || imageId === '..') {
+    throw new InvalidImageIdError(
+      `Invalid image id ${JSON.stringify(imageId)}: use letters, digits, '.', '_' and '-' only (a UUID as Glance does), not starting with '.' or '-'`,
+    );
+  }
+  return imageId;
+}
+
+export class MultiStore {
+  private readonly entries: Map<string, StoreEntry>;
+  private closed = false;
+
+  private constructor(
+    entries: StoreEntry[],
+    readonly defaultBackend: string,
+    private readonly imageSizeCap: number,
+    private readonly hashAlgo: string,
+    private readonly logger: Logger,
+  ) {
+    this.entries = new Map(entries.map((e) => [e.spec.id, e]));
+  }
+
+  /**
+   * Validates the whole config (throwing one BadStoreConfigurationError that
+   * lists every problem), then starts every store. A store that fails to
+   * start is kept with its error and reported by `states()`; only a default
+   * backend that cannot start is fatal.
+   */
+  static async create(config: ParsedConfig, options: MultiStoreOptions = {}): Promise<MultiStore> {
+    const logger = options.logger ?? silentLogger;
+    const read = readStoresConfig(config, options);
+    for (const w of read.warnings) logger.warn({ warning: w }, w);
+    const entries: StoreEntry[] = await Promise.all(
+      read.stores.map(async (spec): Promise<StoreEntry> => {
+        try {
+          const driver = await spec.definition.factory({ id: spec.id, options: spec.options, logger });
+          return { spec, driver };
+        } catch (err) {
+          const error =
+            err instanceof GlanceStoreError
+              ? err
+              : new BackendUnavailableError(`Store ${spec.id} could not start: ${maskLocation((err as Error)?.message ?? String(err))}`, { cause: err });
+          logger.error({ store: spec.id, code: error.code }, `store ${spec.id} could not start: ${error.message}`);
+          return { spec, error };
+        }
+      }),
+    );
+    const multi = new MultiStore(entries, read.defaultBackend, read.imageSizeCap, read.hashAlgo, logger);
+    const def = multi.entries.get(read.defaultBackend);
+    if (def?.error) {
+      await multi.close();
+      throw new BackendUnavailableError(`The default backend ${read.defaultBackend} could not start: ${def.error.message}`, { cause: def.error });
+    }
+    return multi;
+  }
+
+  /** Glance's /v2/info/stores: enabled stores (reserved ones are never listed). */
+  info(): StoreInfo[] {
+    return this.visible().map((e) => this.infoOf(e));
+  }
+
+  /** Glance's /v2/info/stores/detail: adds type, weight and non-secret properties. */
+  infoDetail(): StoreInfoDetail[] {
+    return this.visible().map((e) => {
+      const props = { ...maskSecrets(e.spec.definition.options, e.spec.options), ...(e.driver?.properties?.() ?? {}) };
+      return { ...this.infoOf(e), type: e.spec.type, weight: e.spec.weight, properties: stripSecrets(props, e.spec) };
+    });
+  }
+
+  /** Every store's state, reserved ones included: whether it started and what it can do. */
+  states(): StoreState[] {
+    return [...this.entries.values()].map((e) => ({
+      id: e.spec.id,
+      type: e.spec.type,
+      reserved: e.spec.reserved,
+      ok: !!e.driver,
+      ...(e.error ? { error: e.error.message } : {}),
+      capabilities: e.driver ? [...e.driver.capabilities()] : [],
+    }));
+  }
+
+  /** The store's driver; narrow it with `isWritable` (or use `writableStore`) before adding. */
+  store(id: string): StoreDriver | WritableStoreDriver {
+    return this.driverOf(id);
+  }
+
+  /** The store's driver when it can be written; ReadOnlyStoreError otherwise. */
+  writableStore(id: string): WritableStoreDriver {
+    const driver = this.driverOf(id);
+    if (!isWritable(driver)) throw new ReadOnlyStoreError(`Store ${id} is read-only`);
+    return driver;
+  }
+
+  async add(imageId: string, data: ImageData, options: AddOptions = {}): Promise<AddResult> {
+    checkImageId(imageId);
+    const storeId = options.store ?? this.defaultBackend;
+    // Checked before a byte is read: a read-only or unknown store costs nothing.
+    const driver = this.writableStore(storeId);
+    const run = await runAddPipeline(
+      data,
+      { size: options.size, sizeCap: this.imageSizeCap, hashAlgo: options.hashAlgo ?? this.hashAlgo, signal: options.signal, onProgress: options.onProgress },
+      (checked, signal) => driver.add(imageId, checked, { size: options.size, signal, context: options.context }),
+    ).catch(async (err: unknown) => {
+      if (err instanceof PipelineIncomplete) {
+        const stored = err.result as { location: string };
+        await driver.delete(stored.location, { context: options.context }).catch(() => undefined);
+      }
+      throw err;
+    });
+    const { location, metadata } = run.result;
+    this.logger.info({ store: storeId, image: imageId, size: run.digest.size }, `added image ${imageId} to store ${storeId}`);
+    return { location, ...run.digest, metadata: { ...(metadata ?? {}), store: storeId } };
+  }
+
+  async get(location: string | LocationRecord, options: GetOptions = {}): Promise<GetResult> {
+    const ranged = options.offset !== undefined || options.length !== undefined;
+    checkRange(options.offset, options.length);
+    return this.withStore(location, options.store, ranged ? 'read-random' : 'read', async (driver, id, url) => {
+      const r = await driver.get(url, { offset: options.offset, length: options.length, context: options.context, signal: options.signal });
+      return { ...r, store: id };
+    });
+  }
+
+  async getSize(location: string | LocationRecord, options: CallOptions = {}): Promise<number> {
+    return this.withStore(location, options.store, 'read', (driver, _id, url) => driver.getSize(url, { context: options.context, signal: options.signal }));
+  }
+
+  async delete(location: string | LocationRecord, options: CallOptions = {}): Promise<void> {
+    return this.withStore(location, options.store, 'write', async (driver, id, url) => {
+      if (!isWritable(driver)) throw new ReadOnlyStoreError(`Store ${id} is read-only`);
+      await driver.delete(url, { context: options.context, signal: options.signal });
+      this.logger.info({ store: id }, `deleted ${maskLocation(url)} from store ${id}`);
+    });
+  }
+
+  /**
+   * Glance's copy-image: streams the image from the store holding `location`
+   * into `toStoreId` through the add pipeline. The copy's size must equal the
+   * source's, and its hashes the expected ones when given; otherwise the copy
+   * is removed and the call rejects.
+   */
+  async copy(location: string | LocationRecord, toStoreId: string, options: CopyOptions = {}): Promise<AddResult> {
+    const url = locationUrl(location);
+    const imageId = checkImageId(options.imageId ?? imageIdFromLocation(url));
+    this.writableStore(toStoreId);
+    const source = await this.get(location, { store: options.fromStore, context: options.context, signal: options.signal });
+    let result: AddResult;
+    try {
+      result = await this.add(imageId, source.stream, {
+        store: toStoreId,
+        size: source.size,
+        hashAlgo: options.hashAlgo,
+        signal: options.signal,
+        onProgress: options.onProgress,
+        context: options.context,
+      });
+    } finally {
+      source.stream.destroy();
+    }
+    const mismatch =
+      options.checksum && options.checksum.toLowerCase() !== result.checksum
+        ? `checksum ${result.checksum} differs from the expected ${options.checksum}`
+        : options.multihash && options.multihash.toLowerCase() !== result.multihash
+          ? `multihash ${result.multihash} differs from the expected ${options.multihash}`
+          : undefined;
+    if (mismatch) {
+      await this.delete(result.location, { store: toStoreId, context: options.context }).catch(() => undefined);
+      throw new ChecksumMismatchError(`Copy of ${maskLocation(url)} to store ${toStoreId} was removed: ${mismatch}`);
+    }
+    if (result.size !== source.size) {
+      await this.delete(result.location, { store: toStoreId, context: options.context }).catch(() => undefined);
+      throw new SizeMismatchError(`Copy of ${maskLocation(url)} has ${result.size} bytes, the source ${source.size}`);
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.entries.values()].map((e) => e.driver?.close().catch(() => undefined)));
+  }
+
+  // ---- internals ----
+
+  private visible(): StoreEntry[] {
+    return [...this.entries.values()].filter((e) => !e.spec.reserved);
+  }
+
+  private infoOf(e: StoreEntry): StoreInfo {
+    const readOnly = e.spec.definition.readOnly === true || (e.driver ? !e.driver.capabilities().has('write') : false);
+    return {
+      id: e.spec.id,
+      description: e.spec.description,
+      ...(e.spec.id === this.defaultBackend ? { default: true as const } : {}),
+      ...(readOnly ? { 'read-only': true as const } : {}),
+    };
+  }
+
+  private entryOf(id: string): StoreEntry {
+    if (this.closed) throw new BackendUnavailableError('The MultiStore is closed');
+    const entry = this.entries.get(id);
+    if (!entry) {
+      throw new UnknownStoreError(`Unknown store ${JSON.stringify(id)}; enabled stores: ${[...this.entries.keys()].join(', ')}`);
+    }
+    return entry;
+  }
+
+  private driverOf(id: string): StoreDriver {
+    const entry = this.entryOf(id);
+    if (!entry.driver) throw new BackendUnavailableError(`Store ${id} is unavailable: ${entry.error?.message ?? 'not started'}`, { cause: entry.error });
+    return entry.driver;
+  }
+
+  /**
+   * Resolves a location to its store (explicit id, then the location's
+   * `metadata.store`, then by scheme: stores that claim the location first,
+   * the rest in order, moving on when one does not have the image) and runs
+   * `call` there after checking the capability.
+   */
+  private async withStore<T>(
+    location: string | LocationRecord,
+    storeId: string | undefined,
+    capability: 'read' | 'read-random' | 'write',
+    call: (driver: StoreDriver, id: string, url: string) => Promise<T>,
+  ): Promise<T> {
+    const url = locationUrl(location);
+    const metaStore = typeof location === 'object' && typeof location.metadata?.['store'] === 'string' ? (location.metadata['store'] as string) : undefined;
+    const explicit = storeId ?? metaStore;
+    const candidates = explicit ? [explicit] : this.storesForScheme(url);
+    let notFound: GlanceStoreError | undefined;
+    for (const id of candidates) {
+      const driver = this.driverOf(id);
+      const caps = driver.capabilities();
+      if (!caps.has(capability)) {
+        if (capability === 'read-random') throw new RandomGetNotSupportedError(`Store ${id} does not support ranged reads`);
+        if (capability === 'write') throw new ReadOnlyStoreError(`Store ${id} is read-only`);
+        throw new GlanceStoreError('Forbidden', `Store ${id} cannot be read`);
+      }
+      if (!explicit && !driver.schemes.includes(schemeOf(url))) continue;
+      try {
+        return await call(driver, id, url);
+      } catch (err) {
+        if (err instanceof NotFoundError && candidates.length > 1) {
+          notFound = err;
+          continue;
+        }
+        throw err;
+      }
+    }
+    throw notFound ?? new NotFoundError(`No store holds ${maskLocation(url)}`);
+  }
+
+  private storesForScheme(url: string): string[] {
+    const scheme = schemeOf(url);
+    const matching = [...this.entries.values()].filter((e) => (e.driver ? e.driver.schemes.includes(scheme) : e.spec.definition.schemes?.includes(scheme)));
+    if (matching.length === 0) throw new UnknownSchemeError(`No enabled store reads ${JSON.stringify(scheme)} locations (${maskLocation(url)})`);
+    const claims = (e: StoreEntry) => (e.driver?.ownsLocation?.(url) ? 0 : 1);
+    return matching.sort((a, b) => claims(a) - claims(b) || b.spec.weight - a.spec.weight).map((e) => e.spec.id);
+  }
+}
+
+function checkRange(offset: number | undefined, length: number | undefined): void {
+  if (offset !== undefined && (!Number.isSafeInteger(offset) || offset < 0)) throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
+  if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError(`length must be a non-negative integer, got ${length}`);
+}
+
+/** The image id a location names: its last path segment, as glance_store's locations end in the id. */
+export function imageIdFromLocation(url: string): string {
+  const path = url.replace(/[?#].*$/, '').replace(/\/snap$/, '');
+  const last = path.split('/').filter(Boolean).pop() ?? '';
+  return decodeURIComponent(last);
+}
+
+function stripSecrets(props: Record<string, unknown>, spec: StoreSpec): Record<string, unknown> {
+  const secret = new Set(spec.definition.options.filter((o) => o.secret).map((o) => o.name));
+  return Object.fromEntries(Object.entries(props).filter(([k]) => !secret.has(k)));
+}

@@ -1,0 +1,44 @@
+/**
+ * Helpers for drivers that write in fixed-size pieces (rbd objects, s3 parts,
+ * swift segments, file chunks): re-slicing the pipeline's stream and telling
+ * all-zero chunks apart for thin provisioning.
+ */
+
+/** Yields `size`-byte Buffers (the last may be shorter), copying only when a piece spans chunks. */
+export async function* fixedChunks(data: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer, void, undefined> {
+  if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`chunk size must be a positive integer, got ${size}`);
+  let parts: Buffer[] = [];
+  let have = 0;
+  for await (const chunk of data) {
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    while (buf.length > 0) {
+      if (have === 0 && buf.length >= size) {
+        yield buf.subarray(0, size);
+        buf = buf.subarray(size);
+        continue;
+      }
+      const take = Math.min(size - have, buf.length);
+      parts.push(buf.subarray(0, take));
+      have += take;
+      buf = buf.subarray(take);
+      if (have === size) {
+        yield Buffer.concat(parts, have);
+        parts = [];
+        have = 0;
+      }
+    }
+  }
+  if (have > 0) yield Buffer.concat(parts, have);
+}
+
+const ZERO_PAGE = Buffer.alloc(64 * 1024);
+
+/** True when every byte is zero (compared a page at a time, which is memcmp-fast). */
+export function isAllZero(buf: Uint8Array): boolean {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let off = 0; off < b.length; off += ZERO_PAGE.length) {
+    const end = Math.min(off + ZERO_PAGE.length, b.length);
+    if (b.compare(ZERO_PAGE, 0, end - off, off, end) !== 0) return false;
+  }
+  return true;
+}

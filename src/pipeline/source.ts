@@ -1,0 +1,78 @@
+/**
+ * Image data may come as a Node Readable, a web ReadableStream, an
+ * AsyncIterable or Iterable of byte chunks, or a single Buffer/Uint8Array.
+ * This module turns each into one AsyncIterator of Uint8Array and gives the
+ * pipeline a way to release the source when an add stops early.
+ */
+import { Readable } from 'node:stream';
+
+export type ImageData =
+  | Readable
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>
+  | Iterable<Uint8Array>
+  | Uint8Array;
+
+export interface ByteSource {
+  iterator: AsyncIterator<Uint8Array>;
+  /** Stops the source and frees what it holds; safe to call more than once. */
+  release(reason?: unknown): Promise<void>;
+}
+
+function isWebStream(data: unknown): data is ReadableStream<Uint8Array> {
+  return typeof (data as ReadableStream | undefined)?.getReader === 'function';
+}
+
+export function openSource(data: ImageData): ByteSource {
+  if (data instanceof Uint8Array) {
+    return fromIterable([data]);
+  }
+  if (data instanceof Readable) {
+    const iterator = data[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+    return {
+      iterator,
+      async release() {
+        if (!data.destroyed) data.destroy();
+        await iterator.return?.().catch(() => undefined);
+      },
+    };
+  }
+  if (isWebStream(data)) {
+    const reader = data.getReader();
+    let released = false;
+    return {
+      iterator: {
+        async next() {
+          const r = await reader.read();
+          return r.done ? { done: true, value: undefined } : { done: false, value: r.value };
+        },
+      },
+      async release(reason) {
+        if (released) return;
+        released = true;
+        await reader.cancel(reason).catch(() => undefined);
+        reader.releaseLock();
+      },
+    };
+  }
+  if (data && (Symbol.asyncIterator in data || Symbol.iterator in data)) {
+    return fromIterable(data as AsyncIterable<Uint8Array> | Iterable<Uint8Array>);
+  }
+  throw new TypeError('Image data must be a Readable, a web ReadableStream, an (async) iterable of Uint8Array chunks, or a Uint8Array');
+}
+
+function fromIterable(data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): ByteSource {
+  const iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Array> =
+    Symbol.asyncIterator in data ? (data as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]() : (data as Iterable<Uint8Array>)[Symbol.iterator]();
+  let released = false;
+  return {
+    iterator: {
+      next: async () => iterator.next(),
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      await Promise.resolve(iterator.return?.()).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import { describe, it, beforeAll, afterAll, expect } from 'vitest';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm, writeFile, chmod, stat, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { MultiStore, parseConfig } from '../src/index.js';
+import { runStoreConformance } from './conformance/index.js';
+
+const root = await mkdtemp(path.join(tmpdir(), 'gs-file-'));
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (e.isDirectory()) out.push(...(await listTree(path.join(dir, e.name))).map((n) => `${e.name}/${n}`));
+    else out.push(e.name);
+  }
+  return out;
+}
+
+async function readAll(s: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+const conformanceDir = path.join(root, 'conformance');
+runStoreConformance(
+  { describe, it, beforeAll, afterAll },
+  {
+    name: 'file',
+    storeId: 'shared',
+    create: (opts) =>
+      MultiStore.create(
+        parseConfig(`[DEFAULT]\nenabled_backends = shared:file\n[glance_store]\ndefault_backend = shared\n[shared]\nfilesystem_store_datadir = ${conformanceDir}\n`),
+        opts,
+      ),
+    listStored: () => listTree(conformanceDir),
+  },
+);
+
+const thinDir = path.join(root, 'thin');
+runStoreConformance(
+  { describe, it, beforeAll, afterAll },
+  {
+    name: 'file (thin provisioning, multiple datadirs)',
+    storeId: 'thin',
+    create: (opts) =>
+      MultiStore.create(
+        parseConfig(
+          `[DEFAULT]\nenabled_backends = thin:file\n[glance_store]\ndefault_backend = thin\n[thin]\nfilesystem_thin_provisioning = true\nfilesystem_store_chunk_size = 4096\nfilesystem_store_datadirs = ${thinDir}/a:10\nfilesystem_store_datadirs = ${thinDir}/b:20\n`,
+        ),
+        opts,
+      ),
+    listStored: () => listTree(thinDir),
+  },
+);
+
+function conf(body: string, backends = 'local:file', def = 'local'): string {
+  return `[DEFAULT]\nenabled_backends = ${backends}\n[glance_store]\ndefault_backend = ${def}\n${body}`;
+}
+
+describe('file store', () => {
+  it('writes locations exactly as glance_store: file://<datadir>/<image id>', async () => {
+    const dir = path.join(root, 'loc');
+    const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}/\n`)));
+    const id = randomUUID();
+    const r = await ms.add(id, Buffer.from('hello'));
+    expect(r.location).toBe(`file://${dir}/${id}`);
+    await ms.close();
+  });
+
+  it('puts images in the highest-priority datadir', async () => {
+    const a = path.join(root, 'prio-a');
+    const b = path.join(root, 'prio-b');
+    const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadirs = ${a}:100\nfilesystem_store_datadirs = ${b}:200\n`)));
+    const r = await ms.add(randomUUID(), Buffer.from('x'));
+    expect(path.dirname(new URL(r.location).pathname)).toBe(b);
+    // Both datadirs are read.
+    const inA = path.join(a, 'legacy-image');
+    await writeFile(inA, 'legacy');
+    expect((await readAll((await ms.get(`file://${inA}`)).stream)).toString()).toBe('legacy');
+    await ms.close();
+  });
+
+  it('leaves all-zero chunks as holes with thin provisioning', async () => {
+    const dir = path.join(root, 'sparse');
+    const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\nfilesystem_thin_provisioning = true\n`)));
+    const bytes = Buffer.concat([randomBytes(4096), Buffer.alloc(8 * 1024 * 1024), randomBytes(10), Buffer.alloc(4 * 1024 * 1024)]);
+    const r = await ms.add(randomUUID(), bytes);
+    const st = await stat(new URL(r.location).pathname);
+    expect(st.size).toBe(bytes.length);
+    expect(st.blocks * 512).toBeLessThan(2 * 1024 * 1024);
+    expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
+    expect(r.checksum).toBe(createHash('md5').update(bytes).digest('hex'));
+    await ms.close();
+  });
+
+  it('applies filesystem_store_file_perm', async () => {
+    const dir = path.join(root, 'perm');
+    const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\nfilesystem_store_file_perm = 640\n`)));
+    const r = await ms.add(randomUUID(), Buffer.from('x'));
+    expect((await stat(new URL(r.location).pathname)).mode & 0o777).toBe(0o640);
+    await ms.close();
+  });
+
+  it('returns the metadata file entry for the image mountpoint', async () => {
+    const dir = path.join(root, 'meta');
+    await mkdir(dir, { recursive: true });
+    const metaFile = path.join(root, 'meta.json');
+    await writeFile(metaFile, JSON.stringify([{ id: 'nfs-1', mountpoint: dir }, { id: 'other', mountpoint: '/nowhere' }]));
+    const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\nfilesystem_store_metadata_file = ${metaFile}\n`)));
+    const r = await ms.add(randomUUID(), Buffer.from('x'));
+    expect(r.metadata).toEqual({ id: 'nfs-1', mountpoint: dir, store: 'local' });
+    await ms.close();
+    await writeFile(metaFile, JSON.stringify({ mountpoint: dir }));
+    await expect(MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\nfilesystem_store_metadata_file = ${metaFile}\n`)))).rejects.toMatchObject({
+      code: 'BadStoreConfiguration',
+    });
+  });
+
+  it('drops the write capability when the datadir is not writable', async () => {
+    if (process.getuid?.() === 0) {
+      // root writes anywhere: use a datadir on a read-only path instead.
+      const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = /proc/glance-store-ro\n`, 'local:file, rw:file', 'rw') + `[rw]\nfilesystem_store_datadir = ${root}/rw\n`));
+      expect(ms.store('local').capabilities().has('write')).toBe(false);
+      expect(ms.info().find((s) => s.id === 'local')).toMatchObject({ 'read-only': true });
+      await expect(ms.add(randomUUID(), Buffer.from('x'), { store: 'local' })).rejects.toMatchObject({ code: 'ReadOnlyStore' });
+      await ms.close();
+      return;
+    }
+    const dir = path.join(root, 'ro');
+    await mkdir(dir, { recursive: true });
+    await chmod(dir, 0o555);
+    const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\n`)));
+    expect(ms.store('local').capabilities().has('write')).toBe(false);
+    await ms.close();
+  });
+
+  it('reports StorageFull when the disk fills, and leaves nothing behind', async () => {
+    // A tiny tmpfs is the honest way to fill a disk; without mount rights the test cannot run.
+    const dir = path.join(root, 'full');
+    await mkdir(dir, { recursive: true });
+    const { execFileSync } = await import('node:child_process');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir], { stdio: 'ignore' });
+    } catch {
+      if (process.env['GLANCE_STORE_REQUIRE_SERVICES']) throw new Error('cannot mount a tmpfs to test a full disk');
+      return;
+    }
+    try {
+      const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\n`)));
+      await expect(ms.add(randomUUID(), Readable.from([randomBytes(1024 * 1024), randomBytes(1024 * 1024), randomBytes(1024 * 1024)]))).rejects.toMatchObject({
+        code: 'StorageFull',
+      });
+      expect(await readdir(dir)).toEqual([]);
+      await ms.close();
+    } finally {
+      execFileSync('umount', [dir]);
+    }
+  });
+
+  it('refuses locations outside its datadirs', async () => {
+    const dir = path.join(root, 'jail');
+    const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\n`)));
+    await expect(ms.get('file:///etc/passwd')).rejects.toMatchObject({ code: 'NotFound' });
+    await expect(ms.get(`file://${dir}/../../etc/passwd`)).rejects.toMatchObject({ code: 'NotFound' });
+    await expect(ms.delete('file:///etc/hostname')).rejects.toMatchObject({ code: 'NotFound' });
+    await expect(ms.get('file://relative/path')).rejects.toMatchObject({ code: 'BadStoreUri' });
+    await ms.close();
+  });
+
+  it('rejects a config with both datadir options, naming both', async () => {
+    await expect(
+      MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = /tmp/a\nfilesystem_store_datadirs = /tmp/b:1\n`))),
+    ).rejects.toThrow(/filesystem_store_datadir.*filesystem_store_datadirs/);
+  });
+});

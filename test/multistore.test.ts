@@ -1,0 +1,231 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  MultiStore,
+  parseConfig,
+  registerDriver,
+  isWritable,
+  BadStoreConfigurationError,
+  type StoreDriver,
+  type Logger,
+} from '../src/index.js';
+
+const root = await mkdtemp(path.join(tmpdir(), 'gs-multi-'));
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+async function readAll(s: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const rec = (_o: unknown, msg?: string) => void lines.push(String(msg ?? _o));
+  return { lines, debug: rec, info: rec, warn: rec, error: rec };
+}
+
+const seed = (dirs: { shared: string; reliable: string }) => `
+[DEFAULT]
+enabled_backends = shared:file, reliable:file
+[glance_store]
+default_backend = shared
+[shared]
+store_description = "Shared filesystem"
+filesystem_store_datadir = ${dirs.shared}
+[reliable]
+store_description = Reliable filesystem
+weight = 5
+filesystem_store_datadirs = ${dirs.reliable}:100
+[os_glance_staging_store]
+filesystem_store_datadir = ${root}/staging
+[os_glance_tasks_store]
+filesystem_store_datadir = ${root}/tasks
+`;
+
+describe('MultiStore', () => {
+  const dirs = { shared: path.join(root, 'shared'), reliable: path.join(root, 'reliable') };
+
+  it('lists stores as Glance /v2/info/stores does, without reserved stores', async () => {
+    const ms = await MultiStore.create(parseConfig(seed(dirs)));
+    expect(ms.info()).toEqual([
+      { id: 'shared', description: 'Shared filesystem', default: true },
+      { id: 'reliable', description: 'Reliable filesystem' },
+    ]);
+    const detail = ms.infoDetail();
+    expect(detail[1]).toMatchObject({ id: 'reliable', type: 'file', weight: 5 });
+    expect(detail[1]!.properties).toHaveProperty('datadirs');
+    // Reserved stores work by id.
+    const staged = await ms.add(randomUUID(), Buffer.from('staged'), { store: 'os_glance_staging_store' });
+    expect(staged.location.startsWith(`file://${root}/staging/`)).toBe(true);
+    expect(ms.states().map((s) => s.id)).toContain('os_glance_tasks_store');
+    await ms.close();
+  });
+
+  it('accepts the Rocky-era os_staging section for the staging store', async () => {
+    const text = `[DEFAULT]\nenabled_backends = a:file\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${root}/a\n[os_staging]\nfilesystem_store_datadir = ${root}/old-staging\n`;
+    const ms = await MultiStore.create(parseConfig(text));
+    const r = await ms.add(randomUUID(), Buffer.from('x'), { store: 'os_glance_staging_store' });
+    expect(r.location).toContain('/old-staging/');
+    expect(ms.info().map((s) => s.id)).toEqual(['a']);
+    await ms.close();
+  });
+
+  it('reports every configuration problem in one error before contacting any store', async () => {
+    const text = `
+[DEFAULT]
+enabled_backends = a:file, a:file, b:nosuch, os_glance_staging_store:file, broken, c:fiel
+[glance_store]
+default_backend = zzz
+[a]
+weight = heavy
+`;
+    const err = await MultiStore.create(parseConfig(text)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadStoreConfigurationError);
+    const problems = (err as BadStoreConfigurationError).problems.join('\n');
+    expect(problems).toMatch(/"a" appears more than once/);
+    expect(problems).toMatch(/unknown type "nosuch"/);
+    expect(problems).toMatch(/"os_glance_staging_store" is reserved/);
+    expect(problems).toMatch(/"broken" is not of the form id:type/);
+    expect(problems).toMatch(/did you mean "file"/);
+    expect(problems).toMatch(/default_backend "zzz" is not an enabled store/);
+    expect(problems).toMatch(/weight/);
+  });
+
+  it('rejects an empty enabled_backends and an unset default_backend', async () => {
+    await expect(MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends =\n'))).rejects.toThrow(/enabled_backends is empty[\s\S]*default_backend is unset/);
+    await expect(MultiStore.create(parseConfig('[DEFAULT]\n'))).rejects.toMatchObject({ code: 'BadStoreConfiguration' });
+  });
+
+  it('warns about unknown options with a did-you-mean', async () => {
+    const logger = recordingLogger();
+    const text = `[DEFAULT]\nenabled_backends = a:file\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadri = ${root}/x\nfilesystem_store_datadir = ${root}/a\n`;
+    const ms = await MultiStore.create(parseConfig(text), { logger });
+    expect(logger.lines.join('\n')).toMatch(/filesystem_store_datadri.*did you mean "filesystem_store_datadir"/);
+    await ms.close();
+  });
+
+  it('keeps working when one store cannot start, and says why', async () => {
+    registerDriver(
+      'flaky',
+      () => {
+        throw new Error('cluster at 127.0.0.1:1 is unreachable');
+      },
+      [],
+    );
+    const text = `[DEFAULT]\nenabled_backends = a:file, down:flaky\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${root}/a\n`;
+    const ms = await MultiStore.create(parseConfig(text));
+    expect(ms.states().find((s) => s.id === 'down')).toMatchObject({ ok: false, error: expect.stringMatching(/unreachable/) });
+    await expect(ms.add(randomUUID(), Buffer.from('x'), { store: 'down' })).rejects.toMatchObject({ code: 'BackendUnavailable' });
+    const r = await ms.add(randomUUID(), Buffer.from('still fine'));
+    expect(r.metadata.store).toBe('a');
+    await ms.close();
+    // ...unless it is the default backend.
+    await expect(MultiStore.create(parseConfig(text.replace('default_backend = a', 'default_backend = down')))).rejects.toMatchObject({ code: 'BackendUnavailable' });
+  });
+
+  it('lets third parties register a driver type', async () => {
+    const images = new Map<string, Buffer>();
+    registerDriver(
+      'memory',
+      (ctx) => ({
+        type: 'memory',
+        schemes: ['memory'],
+        capabilities: () => new Set(['read', 'write'] as const),
+        async add(imageId: string, data: AsyncIterable<Uint8Array>) {
+          const parts: Buffer[] = [];
+          for await (const c of data) parts.push(Buffer.from(c));
+          images.set(imageId, Buffer.concat(parts));
+          return { location: `memory://${ctx.id}/${imageId}` };
+        },
+        async get(location: string) {
+          const b = images.get(location.split('/').pop()!);
+          if (!b) throw Object.assign(new Error('missing'), { code: 'NotFound' });
+          const { Readable } = await import('node:stream');
+          return { stream: Readable.from([b]), size: b.length };
+        },
+        async getSize(location: string) {
+          return images.get(location.split('/').pop()!)?.length ?? 0;
+        },
+        async delete(location: string) {
+          images.delete(location.split('/').pop()!);
+        },
+        async close() {},
+      }),
+      [{ name: 'memory_label', type: 'string', default: 'none', help: 'A label.' }],
+      { schemes: ['memory'] },
+    );
+    const ms = await MultiStore.create(parseConfig(`[DEFAULT]\nenabled_backends = mem:memory\n[glance_store]\ndefault_backend = mem\n[mem]\nmemory_label = x\n`));
+    const r = await ms.add('img-1', Buffer.from('abc'));
+    expect(r.location).toBe('memory://mem/img-1');
+    expect((await readAll((await ms.get(r.location)).stream)).toString()).toBe('abc');
+    await expect(ms.get(r.location, { offset: 1, length: 1 })).rejects.toMatchObject({ code: 'RandomGetNotSupported' });
+    await ms.close();
+  });
+
+  it('resolves a location among several stores of one scheme', async () => {
+    const ms = await MultiStore.create(parseConfig(seed(dirs)));
+    const bytes = randomBytes(1000);
+    const r = await ms.add(randomUUID(), bytes, { store: 'reliable' });
+    expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
+    expect((await ms.get(r.location)).store).toBe('reliable');
+    await expect(ms.get(`file://${dirs.shared}/${randomUUID()}`)).rejects.toMatchObject({ code: 'NotFound' });
+    await expect(ms.get('s3://nothing/here')).rejects.toMatchObject({ code: 'UnknownScheme' });
+    await expect(ms.get(r.location, { store: 'nope' })).rejects.toMatchObject({ code: 'UnknownStore' });
+    await ms.delete({ url: r.location, metadata: { store: 'reliable' } });
+    await ms.close();
+  });
+
+  it('copies an image between stores with hashes checked', async () => {
+    const ms = await MultiStore.create(parseConfig(seed(dirs)));
+    const bytes = randomBytes(3 * 1024 * 1024 + 1);
+    const id = randomUUID();
+    const src = await ms.add(id, bytes);
+    const copy = await ms.copy(src.location, 'reliable', { checksum: src.checksum, multihash: src.multihash });
+    expect(copy.location).toBe(`file://${dirs.reliable}/${id}`);
+    expect(copy.checksum).toBe(src.checksum);
+    expect(copy.metadata.store).toBe('reliable');
+    expect((await readAll((await ms.get(copy.location)).stream)).equals(bytes)).toBe(true);
+    // Copying again is a duplicate; a wrong expected checksum removes the copy.
+    await expect(ms.copy(src.location, 'reliable')).rejects.toMatchObject({ code: 'Duplicate' });
+    await ms.delete(copy.location);
+    await expect(ms.copy(src.location, 'reliable', { checksum: 'deadbeef' })).rejects.toMatchObject({ code: 'ChecksumMismatch' });
+    expect(await readdir(dirs.reliable)).toEqual([]);
+    await ms.close();
+  });
+
+  it('reports progress and honours the declared size', async () => {
+    const ms = await MultiStore.create(parseConfig(seed(dirs)));
+    const seen: number[] = [];
+    const bytes = randomBytes(5 * 1024 * 1024);
+    const r = await ms.add(randomUUID(), bytes, { size: bytes.length, onProgress: (p) => seen.push(p.bytes) });
+    expect(seen.at(-1)).toBe(bytes.length);
+    expect(seen.length).toBeGreaterThan(1);
+    expect(r.multihash).toBe(createHash('sha512').update(bytes).digest('hex'));
+    await ms.delete(r.location);
+    await ms.close();
+  });
+
+  it('narrows a store to a writable one with isWritable', async () => {
+    const ms = await MultiStore.create(parseConfig(seed(dirs)));
+    const s: StoreDriver = ms.store('shared');
+    expect(isWritable(s)).toBe(true);
+    expect(() => ms.store('nope')).toThrow(/Unknown store "nope"/);
+    await ms.close();
+  });
+
+  it('reads os_hash_algo and image_size_cap from [DEFAULT]', async () => {
+    await writeFile(path.join(root, 'x'), '');
+    const text = `[DEFAULT]\nenabled_backends = a:file\nos_hash_algo = sha256\nimage_size_cap = 10\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${root}/cap\n`;
+    const ms = await MultiStore.create(parseConfig(text));
+    const r = await ms.add(randomUUID(), Buffer.from('0123456789'));
+    expect(r.hashAlgo).toBe('sha256');
+    await expect(ms.add(randomUUID(), Buffer.from('0123456789A'))).rejects.toMatchObject({ code: 'ImageSizeLimitExceeded' });
+    await expect(MultiStore.create(parseConfig(text.replace('sha256', 'nosuchhash')))).rejects.toMatchObject({ code: 'BadStoreConfiguration' });
+    await ms.close();
+  });
+});

@@ -1,0 +1,107 @@
+import { describe, it, expect } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { runAddPipeline, fixedChunks, isAllZero } from '../src/index.js';
+
+async function collect(data: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of data) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+describe('add pipeline', () => {
+  it('hashes md5 and the multihash of large data (worker thread) and small data (inline)', async () => {
+    for (const size of [0, 1, 1024 * 1024 - 1, 1024 * 1024, 5 * 1024 * 1024 + 3]) {
+      const bytes = randomBytes(size);
+      const run = await runAddPipeline(Readable.from([bytes], { objectMode: false }), {}, (data) => collect(data));
+      expect(run.result.equals(bytes)).toBe(true);
+      expect(run.digest).toEqual({
+        size,
+        checksum: createHash('md5').update(bytes).digest('hex'),
+        multihash: createHash('sha512').update(bytes).digest('hex'),
+        hashAlgo: 'sha512',
+      });
+    }
+  });
+
+  it('accepts hashlib spellings of algorithms and reports them as given', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024);
+    for (const [algo, node] of [
+      ['sha256', 'sha256'],
+      ['sha384', 'sha384'],
+      ['sha3_256', 'sha3-256'],
+      ['blake2b', 'blake2b512'],
+    ] as const) {
+      const run = await runAddPipeline(bytes, { hashAlgo: algo }, collect);
+      expect(run.digest.hashAlgo).toBe(algo);
+      expect(run.digest.multihash).toBe(createHash(node).update(bytes).digest('hex'));
+    }
+    await expect(runAddPipeline(bytes, { hashAlgo: 'crc32x' }, collect)).rejects.toThrow(/Unsupported hash algorithm "crc32x"/);
+  });
+
+  it('gathers small chunks into blocks of at least 1 MiB before handing them on', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 100);
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 65536) }, (_, i) => bytes.subarray(i * 65536, (i + 1) * 65536));
+    const sizes: number[] = [];
+    await runAddPipeline(chunks, {}, async (data) => {
+      for await (const c of data) sizes.push(c.length);
+    });
+    expect(sizes.slice(0, -1).every((s) => s >= 1024 * 1024)).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(bytes.length);
+  });
+
+  it('fails inside the iteration, before the end, when the data is short', async () => {
+    let sawEnd = false;
+    const err = await runAddPipeline([randomBytes(100)], { size: 101 }, async (data) => {
+      for await (const _ of data) void _;
+      sawEnd = true;
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SizeMismatch' });
+    expect(sawEnd).toBe(false);
+  });
+
+  it('reports the pipeline error even when the writer wraps it', async () => {
+    const err = await runAddPipeline([randomBytes(20)], { sizeCap: 10 }, async (data) => {
+      try {
+        for await (const _ of data) void _;
+      } catch (e) {
+        throw new Error(`backend wrapper: ${(e as Error).message}`);
+      }
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ImageSizeLimitExceeded' });
+  });
+
+  it('rejects a writer that stops reading early', async () => {
+    const err = await runAddPipeline([randomBytes(2 * 1024 * 1024), randomBytes(2 * 1024 * 1024)], {}, async (data) => {
+      for await (const _ of data) break;
+      return 'partial';
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'BackendError', result: 'partial' });
+  });
+
+  it('rejects bad sizes before reading', async () => {
+    await expect(runAddPipeline([Buffer.from('x')], { size: -1 }, collect)).rejects.toThrow(/size must be a non-negative integer/);
+    await expect(runAddPipeline([Buffer.from('x')], { size: 1.5 }, collect)).rejects.toThrow(/size must be/);
+  });
+});
+
+describe('chunk helpers', () => {
+  it('re-slices a stream into fixed-size chunks', async () => {
+    const bytes = randomBytes(10_000);
+    const src = async function* () {
+      for (let i = 0; i < bytes.length; i += 333) yield bytes.subarray(i, i + 333);
+    };
+    const out: Buffer[] = [];
+    for await (const c of fixedChunks(src(), 1024)) out.push(c);
+    expect(out.slice(0, -1).every((c) => c.length === 1024)).toBe(true);
+    expect(Buffer.concat(out).equals(bytes)).toBe(true);
+  });
+
+  it('tells all-zero buffers apart', () => {
+    expect(isAllZero(Buffer.alloc(200_000))).toBe(true);
+    const b = Buffer.alloc(200_000);
+    b[199_999] = 1;
+    expect(isAllZero(b)).toBe(false);
+    expect(isAllZero(Buffer.alloc(0))).toBe(true);
+  });
+});

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the tests need (Debian packages via
+# apt-get, npm packages via npm), builds and type-checks, starts the real
+# backends on 127.0.0.1, runs every test, stops the backends, and prints one
+# closing line `tests: N passed, N failed, N skipped`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SERVICES=(${GLANCE_STORE_SERVICES:-ceph swift})
+
+log() { printf '[test] %s\n' "$*" >&2; }
+
+# 1. System packages: the reference implementation for differential and
+#    interoperability tests, and each backend's own packages.
+APT_PKGS=(python3-oslo.config python3-glance-store python3-boto3 python3-swiftclient openssl)
+missing=()
+for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null 2>&1 || true
+    apt-get install -y -qq "${missing[@]}" >/dev/null || log "apt-get install failed for: ${missing[*]}"
+  else
+    log "not root: cannot install ${missing[*]}"
+  fi
+fi
+
+# 2. npm dependencies and the build (bin, exports and the conformance suite are used from dist/).
+[ -d node_modules ] || npm install --no-audit --no-fund
+npm run build >&2 || { echo "tests: 0 passed, 1 failed"; exit 1; }
+npx tsc --noEmit -p tsconfig.json >&2 || { log "type check failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
+
+# 3. Real services, started side by side, stopped on any exit.
+started=()
+stop_services() {
+  for s in "${started[@]}"; do bash "test/services/$s.sh" stop >/dev/null 2>&1 || true; done
+}
+trap stop_services EXIT
+pids=()
+for s in "${SERVICES[@]}"; do
+  [ -f "test/services/$s.sh" ] || continue
+  started+=("$s")
+  ( bash "test/services/$s.sh" install && bash "test/services/$s.sh" start ) >"/tmp/glance-store-$s-start.log" 2>&1 &
+  pids+=("$!:$s")
+done
+for entry in "${pids[@]}"; do
+  pid=${entry%%:*}; s=${entry#*:}
+  if wait "$pid"; then log "$s is up"; else log "$s failed to start:"; tail -40 "/tmp/glance-store-$s-start.log" >&2; fi
+done
+
+# 4. Every test. Tests of a backend fail (not skip) when its service is down.
+export GLANCE_STORE_REQUIRE_SERVICES=1
+rm -f test-results.json
+npx vitest run "$@"
+status=$?
+
+# 5. The closing line, from vitest's JSON report.
+node -e '
+  const fs = require("node:fs");
+  let r;
+  try { r = JSON.parse(fs.readFileSync("test-results.json", "utf8")); } catch { console.log("tests: 0 passed, 1 failed"); process.exit(0); }
+  const skipped = r.numPendingTests + (r.numTodoTests || 0);
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+'
+exit $status
