@@ -6,5 +6,8 @@
 import { registerFileDriver } from './file/index.js';
 import { registerHttpDriver } from './http/index.js';
 
+/** Built-in types, in the order the configuration reference lists them. */
+export const BUILTIN_TYPES = ['file', 'http'] as const;
+
 registerFileDriver();
 registerHttpDriver();

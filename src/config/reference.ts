@@ -1,0 +1,82 @@
+/**
+ * The configuration reference (docs/configuration.md) generated from the
+ * option schemas, so the documentation can never drift from what the code
+ * reads: a test regenerates it and compares.
+ */
+import { driverDefinition } from '../driver.js';
+import type { OptionSpec } from './options.js';
+import { COMMON_STORE_OPTIONS, GLOBAL_OPTIONS, RESERVED_STORES } from './stores.js';
+
+function formatDefault(o: OptionSpec): string {
+  if (o.default === undefined) return '(none)';
+  if (Array.isArray(o.default)) return o.default.length ? o.default.join(', ') : '(none)';
+  if (typeof o.default === 'object' && o.default !== null) {
+    const entries = Object.entries(o.default as Record<string, unknown>);
+    return entries.length ? entries.map(([k, v]) => `${k}:${String(v)}`).join(', ') : '(none)';
+  }
+  return String(o.default);
+}
+
+function table(options: readonly OptionSpec[]): string {
+  const rows = options.map((o) => {
+    const limits = [o.min !== undefined ? `min ${o.min}` : '', o.max !== undefined ? `max ${o.max}` : '', o.choices ? `one of ${o.choices.join(', ')}` : '']
+      .filter(Boolean)
+      .join('; ');
+    const notes = [o.secret ? '**secret**: never shown in errors, logs or info' : '', limits].filter(Boolean).join('. ');
+    const help = `${o.help}${notes ? ` (${notes})` : ''}`.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+    return `| \`${o.name}\` | ${o.type} | \`${formatDefault(o).replace(/\|/g, '\\|')}\` | ${help} |`;
+  });
+  return ['| option | type | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
+
+/** Markdown for the given driver types (the built-in ones by default). */
+export function configurationReference(types: readonly string[]): string {
+  const parts = [
+    '# Configuration reference',
+    '',
+    '<!-- Generated from the option schemas in src/ by `glance-store config-reference`; do not edit by hand. -->',
+    '',
+    'glance-store reads glance-api.conf as Glance does. Stores are enabled in `[DEFAULT] enabled_backends`',
+    'as `id:type` pairs, the default store is `[glance_store] default_backend`, and each store is',
+    'configured in a section named by its id.',
+    '',
+    '```ini',
+    '[DEFAULT]',
+    'enabled_backends = fast:rbd, shared:file, web:http',
+    '',
+    '[glance_store]',
+    'default_backend = fast',
+    '',
+    '[shared]',
+    'store_description = Shared NFS',
+    'filesystem_store_datadir = /var/lib/glance/images',
+    '```',
+    '',
+    '## [DEFAULT]',
+    '',
+    table(GLOBAL_OPTIONS.DEFAULT),
+    '',
+    '## [glance_store]',
+    '',
+    table(GLOBAL_OPTIONS.glance_store),
+    '',
+    '## Options of every store section',
+    '',
+    table(COMMON_STORE_OPTIONS),
+    '',
+    '## Reserved stores',
+    '',
+    `${RESERVED_STORES.map((s) => `\`${s}\``).join(' and ')} are file stores Glance keeps for itself. They are configured`,
+    'in sections of those names (the staging store also as `[os_staging]`, its Rocky-era name), can be used',
+    'by id, and are never listed in store info. Their ids cannot be used in `enabled_backends`.',
+    '',
+  ];
+  for (const type of types) {
+    const def = driverDefinition(type);
+    if (!def) continue;
+    parts.push(`## ${type} stores`, '');
+    if (def.schemes?.length) parts.push(`Location schemes: ${def.schemes.map((s) => `\`${s}://\``).join(', ')}.${def.readOnly ? ' Read-only: these stores never accept adds or deletes.' : ''}`, '');
+    parts.push(def.options.length ? table(def.options) : 'No options.', '');
+  }
+  return parts.join('\n');
+}
