@@ -102,6 +102,7 @@ export function fromSystemError(err: unknown, what: string): GlanceStoreError {
       return new DuplicateError(`${what}: already exists`, { cause: err });
     case 'ENOSPC':
     case 'EDQUOT':
+    case 'EFBIG':
       return new StorageFullError(`${what}: no space left on the store`, { cause: err });
     case 'EACCES':
     case 'EPERM':

@@ -176,6 +176,7 @@ export class MultiStore {
     const def = multi.entries.get(read.defaultBackend);
     if (def?.error) {
       await multi.close();
+      if (def.error.code === 'BadStoreConfiguration') throw def.error;
       throw new BackendUnavailableError(`The default backend ${read.defaultBackend} could not start: ${def.error.message}`, { cause: def.error });
     }
     return multi;

@@ -121,21 +121,23 @@ describe('file store', () => {
   });
 
   it('drops the write capability when the datadir is not writable', async () => {
-    if (process.getuid?.() === 0) {
-      // root writes anywhere: use a datadir on a read-only path instead.
-      const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = /proc/glance-store-ro\n`, 'local:file, rw:file', 'rw') + `[rw]\nfilesystem_store_datadir = ${root}/rw\n`));
+    const dir = path.join(root, 'ro');
+    await mkdir(dir, { recursive: true });
+    const { execFileSync } = await import('node:child_process');
+    // root writes through any mode bits, so root gets a read-only mount instead.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir]);
+    else await chmod(dir, 0o555);
+    try {
+      const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\n`, 'local:file, rw:file', 'rw') + `[rw]\nfilesystem_store_datadir = ${root}/rw\n`));
       expect(ms.store('local').capabilities().has('write')).toBe(false);
+      expect(ms.store('local').capabilities().has('read')).toBe(true);
       expect(ms.info().find((s) => s.id === 'local')).toMatchObject({ 'read-only': true });
       await expect(ms.add(randomUUID(), Buffer.from('x'), { store: 'local' })).rejects.toMatchObject({ code: 'ReadOnlyStore' });
       await ms.close();
-      return;
+    } finally {
+      if (asRoot) execFileSync('umount', [dir]);
     }
-    const dir = path.join(root, 'ro');
-    await mkdir(dir, { recursive: true });
-    await chmod(dir, 0o555);
-    const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\n`)));
-    expect(ms.store('local').capabilities().has('write')).toBe(false);
-    await ms.close();
   });
 
   it('reports StorageFull when the disk fills, and leaves nothing behind', async () => {

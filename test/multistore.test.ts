@@ -202,7 +202,8 @@ weight = heavy
     const ms = await MultiStore.create(parseConfig(seed(dirs)));
     const seen: number[] = [];
     const bytes = randomBytes(5 * 1024 * 1024);
-    const r = await ms.add(randomUUID(), bytes, { size: bytes.length, onProgress: (p) => seen.push(p.bytes) });
+    const chunks = [0, 1, 2, 3, 4].map((i) => bytes.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024));
+    const r = await ms.add(randomUUID(), chunks, { size: bytes.length, onProgress: (p) => seen.push(p.bytes) });
     expect(seen.at(-1)).toBe(bytes.length);
     expect(seen.length).toBeGreaterThan(1);
     expect(r.multihash).toBe(createHash('sha512').update(bytes).digest('hex'));

@@ -33,7 +33,6 @@ export function openSource(data: ImageData): ByteSource {
       iterator,
       async release() {
         if (!data.destroyed) data.destroy();
-        await iterator.return?.().catch(() => undefined);
       },
     };
   }
@@ -50,8 +49,11 @@ export function openSource(data: ImageData): ByteSource {
       async release(reason) {
         if (released) return;
         released = true;
-        await reader.cancel(reason).catch(() => undefined);
-        reader.releaseLock();
+        // cancel() settles only when the underlying source agrees; do not wait for it.
+        reader.cancel(reason).then(
+          () => reader.releaseLock(),
+          () => undefined,
+        );
       },
     };
   }
@@ -72,7 +74,11 @@ function fromIterable(data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): B
     async release() {
       if (released) return;
       released = true;
-      await Promise.resolve(iterator.return?.()).catch(() => undefined);
+      // Not awaited: a generator stalled inside an await only finishes its
+      // return() once that await settles, which may be never.
+      void Promise.resolve()
+        .then(() => iterator.return?.())
+        .catch(() => undefined);
     },
   };
 }

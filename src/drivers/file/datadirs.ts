@@ -42,21 +42,33 @@ export function readDatadirs(single: string | undefined, multi: string[] | undef
       continue;
     }
     const abs = path.resolve(dir);
+    const priority = m[2] === undefined ? 0 : Number(m[2]);
     if (seen.has(abs)) {
-      problems.push(`filesystem_store_datadirs lists ${abs} more than once`);
+      // An exact repeat is harmless; the same directory at two priorities is ambiguous.
+      if (seen.get(abs) !== priority) problems.push(`filesystem_store_datadirs lists ${abs} with two different priorities`);
       continue;
     }
-    seen.set(abs, m[2] === undefined ? 0 : Number(m[2]));
+    seen.set(abs, priority);
   }
   return [...seen].map(([p, priority]) => ({ path: p, priority }));
 }
 
-/** Creates each directory if missing and records whether it can be written. */
-export async function prepareDatadirs(dirs: Array<{ path: string; priority: number }>): Promise<Datadir[]> {
+/**
+ * Creates each directory if missing and records whether it can be written.
+ * When image files are to be readable by group or others
+ * (filesystem_store_file_perm), the directory gets the matching execute bit,
+ * as glance_store does, or those readers could not reach the files.
+ */
+export async function prepareDatadirs(dirs: Array<{ path: string; priority: number }>, filePerm: number): Promise<Datadir[]> {
   return Promise.all(
     dirs.map(async (d) => {
       try {
         await fs.mkdir(d.path, { recursive: true });
+        if (filePerm & 0o077) {
+          const mode = (await fs.stat(d.path)).mode & 0o7777;
+          const want = mode | (filePerm & 0o007 ? 0o001 : 0) | (filePerm & 0o070 ? 0o010 : 0);
+          if (want !== mode) await fs.chmod(d.path, want);
+        }
       } catch {
         // A directory that cannot be created cannot be written; reading may still work later.
       }

@@ -22,6 +22,7 @@ import type {
 import { isAllZero } from '../../pipeline/chunks.js';
 import { chooseDatadir, prepareDatadirs, readDatadirs, type Datadir } from './datadirs.js';
 import { formatFileLocation, parseFileLocation } from './location.js';
+import { FILE_DATADIR_DEFAULT } from './options.js';
 import { loadMetadataFile, metadataFor, type StoreMetadata } from './metadata.js';
 
 /** Reads are at least this large: 64 KiB reads cost more than hashing the data. */
@@ -38,7 +39,7 @@ export interface FileStoreOptions {
 
 export class FileStore implements WritableStoreDriver {
   readonly type = 'file';
-  readonly schemes = ['file'] as const;
+  readonly schemes = ['file', 'filesystem'] as const;
 
   private constructor(
     readonly id: string,
@@ -50,12 +51,17 @@ export class FileStore implements WritableStoreDriver {
   static async create(ctx: DriverContext): Promise<FileStore> {
     const options = ctx.options as unknown as FileStoreOptions;
     const problems: string[] = [];
-    const dirs = readDatadirs(options.filesystem_store_datadir, options.filesystem_store_datadirs, problems);
+    // filesystem_store_datadir has a default; only an explicitly different value conflicts with datadirs.
+    const multi = options.filesystem_store_datadirs;
+    const single = multi?.length && options.filesystem_store_datadir === FILE_DATADIR_DEFAULT ? undefined : options.filesystem_store_datadir;
+    const dirs = readDatadirs(single, multi, problems);
     const perm = options.filesystem_store_file_perm;
     if (perm && !/^[0-7]{1,4}$/.test(String(perm))) problems.push(`filesystem_store_file_perm ${perm} is not an octal file mode`);
+    // As glance_store: a mode the service itself could not read would lose images.
+    else if (perm && !(parseInt(String(perm), 8) & 0o400)) problems.push(`filesystem_store_file_perm ${perm} would make images unreadable by their owner`);
     const metadata = options.filesystem_store_metadata_file ? await loadMetadataFile(options.filesystem_store_metadata_file, problems) : undefined;
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
-    const datadirs = await prepareDatadirs(dirs);
+    const datadirs = await prepareDatadirs(dirs, perm ? parseInt(String(perm), 8) : 0);
     for (const d of datadirs.filter((x) => !x.writable)) ctx.logger.warn({ store: ctx.id, datadir: d.path }, `datadir ${d.path} is not writable: store ${ctx.id} is read-only there`);
     return new FileStore(ctx.id, datadirs, options, metadata);
   }
@@ -119,6 +125,9 @@ export class FileStore implements WritableStoreDriver {
         const at = position;
         position += block.byteLength;
         inFlight = thin ? this.writeSparse(handle, block, at, piece) : writeFully(handle, block, at);
+        // Observed now, awaited later: a failed write must not surface as an unhandled rejection
+        // while the next block is being read.
+        inFlight.catch(() => undefined);
       }
       await inFlight;
     } catch (err) {

@@ -8,5 +8,5 @@ export { FILE_OPTIONS } from './options.js';
 export { formatFileLocation, parseFileLocation } from './location.js';
 
 export function registerFileDriver(): void {
-  registerDriver('file', (ctx) => FileStore.create(ctx), FILE_OPTIONS, { schemes: ['file'] });
+  registerDriver('file', (ctx) => FileStore.create(ctx), FILE_OPTIONS, { schemes: ['file', 'filesystem'] });
 }

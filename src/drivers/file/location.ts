@@ -11,9 +11,11 @@ export function formatFileLocation(filePath: string): string {
 
 /** The absolute, normalised path a `file://` location names. */
 export function parseFileLocation(url: string): string {
-  if (!url.toLowerCase().startsWith('file://')) throw new BadStoreUriError(`Not a file location: ${url}`);
+  // glance_store also reads the old `filesystem://` scheme.
+  const m = /^(file|filesystem):\/\//i.exec(url);
+  if (!m) throw new BadStoreUriError(`Not a file location: ${url}`);
   // glance_store joins netloc and path, so `file:///a/b` is `/a/b`.
-  const raw = url.slice('file://'.length);
+  const raw = url.slice(m[0].length);
   if (raw === '' || raw.includes('\0')) throw new BadStoreUriError(`Invalid file location: ${JSON.stringify(url)}`);
   if (!raw.startsWith('/')) throw new BadStoreUriError(`File location must hold an absolute path: ${url}`);
   return path.resolve(raw);

@@ -1,11 +1,13 @@
 /** The file store's options, as glance_store declares them. */
 import type { OptionSpec } from '../../config/options.js';
 
+export const FILE_DATADIR_DEFAULT = '/var/lib/glance/images';
+
 export const FILE_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'filesystem_store_datadir',
     type: 'string',
-    default: '/var/lib/glance/images',
+    default: FILE_DATADIR_DEFAULT,
     help: 'Directory the file store writes images to. Only one of filesystem_store_datadir and filesystem_store_datadirs may be set.',
   },
   {
