@@ -112,15 +112,6 @@ export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOpt
     return failure;
   };
 
-  // Rejects as soon as the add is aborted, so a stalled source cannot hang it.
-  const aborted = new Promise<never>((_, reject) => {
-    const signal = controller.signal;
-    const onAbort = () => reject(abortReason(signal));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
-
   async function* checkedData(): AsyncGenerator<Buffer, void, undefined> {
     const md5: Hash = createHash('md5');
     let multi: Hash | undefined; // on this thread, for images smaller than one block
@@ -150,7 +141,7 @@ export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOpt
       for (;;) {
         let step: IteratorResult<Uint8Array>;
         try {
-          step = await Promise.race([source.iterator.next(), aborted]);
+          step = await nextOrAbort(source.iterator, controller.signal);
         } catch (err) {
           if (err instanceof GlanceStoreError) throw fail(err);
           throw fail(new SourceError(`Reading the image data failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
@@ -221,6 +212,30 @@ export class PipelineIncomplete<T = unknown> extends GlanceStoreError {
   constructor(readonly result: T) {
     super('BackendError', 'The store finished the add before reading all of the image data');
   }
+}
+
+/**
+ * The source's next chunk, or a rejection as soon as the add is aborted, so a
+ * stalled source cannot hang it. The abort listener is removed after each
+ * step: racing every step against one long-lived promise would keep every
+ * chunk reachable until the add ends.
+ */
+function nextOrAbort(iterator: AsyncIterator<Uint8Array>, signal: AbortSignal): Promise<IteratorResult<Uint8Array>> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    iterator.next().then(
+      (step) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(step);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 function toBuffer(chunk: Uint8Array): Buffer {
