@@ -1,0 +1,35 @@
+import { describe, it, expect } from 'vitest';
+import { maskLocation, maskText, schemeOf } from '../src/index.js';
+import { splitCredentials } from '../src/location.js';
+import { imageIdFromLocation } from '../src/multistore.js';
+
+describe('locations', () => {
+  it('masks credentials inside URIs, up to the last @ as glance_store splits them', () => {
+    expect(maskLocation('swift+https://tenant%3Auser:s3cr3t@auth.example.com/v3/glance/abc')).toBe('swift+https://tenant%3Auser:***@auth.example.com/v3/glance/abc');
+    expect(maskLocation('s3://AKIA:wJalr/XUt+n@FEMI@s3.example.com/bucket/img')).toBe('s3://AKIA:***@s3.example.com/bucket/img');
+    expect(maskLocation('http://bob:pw@example.com/x.img')).toBe('http://bob:***@example.com/x.img');
+    expect(maskLocation('file:///var/lib/glance/images/abc')).toBe('file:///var/lib/glance/images/abc');
+    expect(maskLocation('rbd://fsid/images/abc/snap')).toBe('rbd://fsid/images/abc/snap');
+  });
+
+  it('masks every URI inside free text', () => {
+    const text = 'failed to read s3://AK:SECRET1@h/b/k and swift://u:SECRET2@h/c/o, giving up';
+    const masked = maskText(text);
+    expect(masked).not.toMatch(/SECRET/);
+    expect(masked).toContain('s3://AK:***@h/b/k');
+    expect(masked).toContain('swift://u:***@h/c/o,');
+  });
+
+  it('reads schemes and splits credentials', () => {
+    expect(schemeOf('Swift+HTTPS://x')).toBe('swift+https');
+    expect(() => schemeOf('/no/scheme')).toThrow(/no URI scheme/);
+    expect(splitCredentials('s3://a:b/c@d@host/bucket/key')).toEqual({ scheme: 's3', user: 'a', secret: 'b/c@d', rest: 'host/bucket/key' });
+    expect(splitCredentials('rbd://fsid/pool/img/snap')).toEqual({ scheme: 'rbd', rest: 'fsid/pool/img/snap' });
+  });
+
+  it('finds the image id a location ends in', () => {
+    expect(imageIdFromLocation('file:///var/lib/glance/images/6bb8')).toBe('6bb8');
+    expect(imageIdFromLocation('rbd://fsid/images/6bb8/snap')).toBe('6bb8');
+    expect(imageIdFromLocation('s3://a:b@host/bucket/6bb8')).toBe('6bb8');
+  });
+});
