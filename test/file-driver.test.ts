@@ -114,6 +114,11 @@ describe('file store', () => {
     const r = await ms.add(randomUUID(), Buffer.from('x'));
     expect(r.metadata).toEqual({ id: 'nfs-1', mountpoint: dir, store: 'local' });
     await ms.close();
+    // A single object is a list of one; a mountpoint that does not hold the image gives no metadata.
+    await writeFile(metaFile, JSON.stringify({ id: 'elsewhere', mountpoint: '/xyz/images' }));
+    const other = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\nfilesystem_store_metadata_file = ${metaFile}\n`)));
+    expect((await other.add(randomUUID(), Buffer.from('x'))).metadata).toEqual({ store: 'local' });
+    await other.close();
     await writeFile(metaFile, JSON.stringify({ mountpoint: dir }));
     await expect(MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\nfilesystem_store_metadata_file = ${metaFile}\n`)))).rejects.toMatchObject({
       code: 'BadStoreConfiguration',

@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 
 export type MetadataEntry = { id: string; mountpoint: string; [key: string]: unknown };
-export type StoreMetadata = MetadataEntry | MetadataEntry[];
+/** Always a list: a single object in the file is read as a list of one, as glance_store does. */
+export type StoreMetadata = MetadataEntry[];
 
 function isEntry(v: unknown): v is MetadataEntry {
   return !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as MetadataEntry).id === 'string' && typeof (v as MetadataEntry).mountpoint === 'string';
@@ -21,15 +22,15 @@ export async function loadMetadataFile(file: string, problems: string[]): Promis
     problems.push(`filesystem_store_metadata_file ${file} could not be read as JSON: ${(err as Error).message}`);
     return undefined;
   }
-  if (isEntry(parsed) || (Array.isArray(parsed) && parsed.length > 0 && parsed.every(isEntry))) return parsed;
+  if (isEntry(parsed)) return [parsed];
+  if (Array.isArray(parsed) && parsed.length > 0 && parsed.every(isEntry)) return parsed;
   problems.push(`filesystem_store_metadata_file ${file} must hold an object with string "id" and "mountpoint" keys, or a non-empty list of such objects`);
   return undefined;
 }
 
-/** The metadata for an image stored at `filePath`. */
+/** The metadata for an image stored at `filePath`: the entry whose mountpoint holds it, if any. */
 export function metadataFor(meta: StoreMetadata | undefined, filePath: string): Record<string, unknown> {
   if (!meta) return {};
-  if (!Array.isArray(meta)) return { ...meta };
   const hit = meta.find((m) => filePath.startsWith(m.mountpoint));
   return hit ? { ...hit } : {};
 }
