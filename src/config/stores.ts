@@ -112,6 +112,7 @@ export function readStoresConfig(config: ParsedConfig, overrides: { imageSizeCap
     for (const u of read.unknown) {
       warnings.push(`Unknown option ${JSON.stringify(u.name)} in [${sectionName}] (a ${type} store)${u.suggestion ? `: did you mean ${JSON.stringify(u.suggestion)}?` : ''}`);
     }
+    for (const d of read.deprecated) warnings.push(`Option ${JSON.stringify(d.name)} in [${sectionName}] is deprecated: use ${JSON.stringify(d.use)}`);
     const { store_description: description, weight, ...options } = read.values;
     stores.push({ id, type, reserved, description: typeof description === 'string' ? description : '', weight: typeof weight === 'number' ? weight : 0, options, definition });
   };
