@@ -1,0 +1,250 @@
+/**
+ * The http store: reads images from http(s) URLs. It implements only
+ * `StoreDriver` (no add, no delete), so writing to it does not compile.
+ *
+ * Requests go through undici's `request`, not `fetch`: fetch decodes
+ * gzip-encoded bodies, which would change image bytes.
+ */
+import { readFileSync } from 'node:fs';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import {
+  BackendUnavailableError,
+  BadStoreConfigurationError,
+  BadStoreUriError,
+  GlanceStoreError,
+  NotFoundError,
+} from '../../errors.js';
+import type { Capability, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, StoreDriver } from '../../driver.js';
+import { maskLocation, maskText } from '../../location.js';
+import { parseHttpLocation, type HttpTarget } from './location.js';
+
+/** Redirects followed before giving up (the 6th fails). */
+export const MAX_REDIRECTS = 5;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const CONNECT_TIMEOUT_MS = 30_000;
+const HEADERS_TIMEOUT_MS = 30_000;
+const BODY_TIMEOUT_MS = 60_000;
+
+interface HttpStoreOptions {
+  https_ca_certificates_file?: string;
+  https_insecure: boolean;
+  http_proxy_information: Record<string, string>;
+}
+
+type Response = Dispatcher.ResponseData;
+
+export class HttpStore implements StoreDriver {
+  readonly type = 'http';
+  readonly schemes = ['http', 'https'] as const;
+
+  private constructor(
+    readonly id: string,
+    private readonly dispatchers: { direct: Dispatcher; http?: Dispatcher; https?: Dispatcher },
+    private readonly verified: boolean,
+  ) {}
+
+  static create(ctx: DriverContext): HttpStore {
+    const options = ctx.options as unknown as HttpStoreOptions;
+    const problems: string[] = [];
+    let ca: string | undefined;
+    if (options.https_ca_certificates_file) {
+      try {
+        ca = readFileSync(options.https_ca_certificates_file, 'utf8');
+      } catch (err) {
+        problems.push(`https_ca_certificates_file ${options.https_ca_certificates_file} cannot be read: ${(err as Error).message}`);
+      }
+    }
+    // A CA bundle means verification, whatever https_insecure says (as glance_store).
+    const rejectUnauthorized = ca !== undefined || !options.https_insecure;
+    const tls = { ...(ca ? { ca } : {}), rejectUnauthorized };
+    const proxies: { http?: Dispatcher; https?: Dispatcher } = {};
+    for (const [scheme, proxy] of Object.entries(options.http_proxy_information ?? {})) {
+      if (scheme !== 'http' && scheme !== 'https') {
+        problems.push(`http_proxy_information: scheme ${JSON.stringify(scheme)} must be http or https`);
+        continue;
+      }
+      try {
+        new URL(proxy);
+      } catch {
+        problems.push(`http_proxy_information: proxy for ${scheme} is not a URL: ${maskLocation(proxy)}`);
+        continue;
+      }
+      // Plain http goes to the proxy as absolute-URI requests (as Python's requests does); https tunnels.
+      proxies[scheme] = new ProxyAgent({ uri: proxy, proxyTunnel: false, requestTls: tls, connectTimeout: CONNECT_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
+    }
+    if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
+    const direct = new Agent({ connect: { ...tls, timeout: CONNECT_TIMEOUT_MS }, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
+    return new HttpStore(ctx.id, { direct, ...proxies }, rejectUnauthorized);
+  }
+
+  capabilities(): ReadonlySet<Capability> {
+    return new Set<Capability>(['read', 'read-random']);
+  }
+
+  properties(): Record<string, unknown> {
+    return { tls_verified: this.verified, proxies: Object.keys(this.dispatchers).filter((k) => k !== 'direct') };
+  }
+
+  async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
+    const ranged = options.offset !== undefined || options.length !== undefined;
+    const offset = options.offset ?? 0;
+    if (options.length === 0) return { stream: Readable.from([]), size: 0 };
+    const range = ranged ? `bytes=${offset}-${options.length !== undefined ? offset + options.length - 1 : ''}` : undefined;
+    const { res, url } = await this.follow(location, 'GET', options.signal, range ? { range } : {});
+    const declared = contentLength(res);
+    if (!ranged) {
+      return { stream: checkedLength(res.body, declared, url), size: declared ?? 0 };
+    }
+    if (res.statusCode === 416) {
+      discard(res);
+      return { stream: Readable.from([]), size: 0 };
+    }
+    if (res.statusCode === 206) {
+      return { stream: checkedLength(res.body, declared, url), size: declared ?? options.length ?? 0 };
+    }
+    // The server ignored Range and sent the whole image: cut the range out here.
+    const total = declared;
+    const size = total === undefined ? (options.length ?? 0) : Math.max(0, Math.min(options.length ?? Infinity, total - offset));
+    return { stream: checkedLength(res.body, total, url).pipe(new Slice(offset, size)), size };
+  }
+
+  async getSize(location: string, options: DriverCallOptions = {}): Promise<number> {
+    let head: { res: Response; url: string } | undefined;
+    try {
+      head = await this.follow(location, 'HEAD', options.signal);
+    } catch (err) {
+      if (err instanceof NotFoundError || err instanceof BackendUnavailableError) throw err;
+      head = undefined; // some servers refuse HEAD: ask with GET below
+    }
+    const fromHead = head ? contentLength(head.res) : undefined;
+    if (head) discard(head.res);
+    if (fromHead !== undefined) return fromHead;
+    const got = await this.follow(location, 'GET', options.signal);
+    discard(got.res);
+    return contentLength(got.res) ?? 0;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.dispatchers).map((d) => (d as Dispatcher).close().catch(() => undefined)));
+  }
+
+  /** Requests the location, following up to MAX_REDIRECTS redirects to http(s) URLs. */
+  private async follow(location: string, method: 'GET' | 'HEAD', signal: AbortSignal | undefined, headers: Record<string, string> = {}): Promise<{ res: Response; url: string }> {
+    let target: HttpTarget = parseHttpLocation(location);
+    for (let redirects = 0; ; redirects++) {
+      const shown = maskLocation(target.url.href);
+      let res: Response;
+      try {
+        res = await request(target.url, {
+          method,
+          headers: { ...headers, ...(target.authorization ? { authorization: target.authorization } : {}) },
+          dispatcher: this.dispatcherFor(target.url),
+          signal,
+        });
+      } catch (err) {
+        throw requestError(err, shown);
+      }
+      if (res.statusCode < 300) return { res, url: shown };
+      discard(res);
+      if (REDIRECTS.has(res.statusCode)) {
+        if (redirects >= MAX_REDIRECTS) throw new BadStoreUriError(`${shown} exceeded ${MAX_REDIRECTS} redirects`);
+        const next = headerValue(res, 'location');
+        if (!next) throw new BadStoreUriError(`${shown} answered ${res.statusCode} without a Location header`);
+        const nextUrl = new URL(next, target.url);
+        if (nextUrl.protocol !== 'http:' && nextUrl.protocol !== 'https:') {
+          throw new BadStoreUriError(`${shown} redirected to a ${nextUrl.protocol.replace(':', '')} URL; only http and https are followed`);
+        }
+        // Credentials go only to the origin they were given for.
+        const sameOrigin = nextUrl.origin === target.url.origin;
+        target = sameOrigin && target.authorization ? { url: nextUrl, authorization: target.authorization } : parseHttpLocation(nextUrl.href);
+        continue;
+      }
+      if (res.statusCode === 404) throw new NotFoundError(`${shown} was not found (HTTP 404)`);
+      if (method === 'GET' && res.statusCode === 416) return { res, url: shown };
+      throw new BadStoreUriError(`${shown} answered HTTP ${res.statusCode}`);
+    }
+  }
+
+  private dispatcherFor(url: URL): Dispatcher {
+    return (url.protocol === 'https:' ? this.dispatchers.https : this.dispatchers.http) ?? this.dispatchers.direct;
+  }
+}
+
+/** Drops a response body we do not read (an aborted body emits an error nobody needs). */
+function discard(res: Response): void {
+  res.body.on('error', () => undefined);
+  res.body.destroy();
+}
+
+function headerValue(res: Response, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function contentLength(res: Response): number | undefined {
+  const v = headerValue(res, 'content-length');
+  if (v === undefined || !/^\d+$/.test(v)) return undefined;
+  return Number(v);
+}
+
+function requestError(err: unknown, shown: string): GlanceStoreError {
+  if (err instanceof GlanceStoreError) return err;
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e?.name === 'AbortError') return new GlanceStoreError('Aborted', `Request to ${shown} was aborted`, { cause: err });
+  const tls = typeof e?.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(e.code);
+  if (tls) return new BadStoreUriError(`TLS verification of ${shown} failed (${e.code}); set https_ca_certificates_file to trust its CA`, { cause: err });
+  return new BackendUnavailableError(`${shown} is unavailable: ${maskText(e?.message ?? String(err))}`, { cause: err });
+}
+
+/** Errors the stream if the body ends before its Content-Length: never a short image. */
+function checkedLength(body: Readable, expected: number | undefined, shown: string): Readable {
+  let seen = 0;
+  const check = new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      seen += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb: TransformCallback) {
+      if (expected !== undefined && seen !== expected) cb(new BackendUnavailableError(`${shown} sent ${seen} of ${expected} bytes`));
+      else cb();
+    },
+  });
+  body.on('error', (err) => check.destroy(requestError(err, shown)));
+  check.on('close', () => {
+    if (!body.destroyed) body.destroy();
+  });
+  return body.pipe(check);
+}
+
+/** Passes bytes [offset, offset + length) of a stream and stops the download after them. */
+class Slice extends Transform {
+  private position = 0;
+  private done = false;
+  private source: Readable | undefined;
+  constructor(
+    private readonly offset: number,
+    private readonly length: number,
+  ) {
+    super();
+    this.on('pipe', (src: Readable) => (this.source = src));
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.done) return cb();
+    const start = Math.max(0, this.offset - this.position);
+    const end = Math.min(chunk.length, this.offset + this.length - this.position);
+    this.position += chunk.length;
+    if (end > start) this.push(chunk.subarray(start, end));
+    if (this.position >= this.offset + this.length) {
+      this.done = true;
+      this.push(null);
+      // The rest of the image is not needed: stop downloading it.
+      this.source?.unpipe(this);
+      this.source?.destroy();
+    }
+    cb();
+  }
+  override _flush(cb: TransformCallback): void {
+    cb();
+  }
+}

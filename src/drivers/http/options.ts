@@ -1,0 +1,23 @@
+/** The http store's options, as glance_store declares them (TLS verified by default here). */
+import type { OptionSpec } from '../../config/options.js';
+
+export const HTTP_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'https_ca_certificates_file',
+    type: 'string',
+    help: 'Path to a CA bundle that verifies https servers. When set, https_insecure is ignored.',
+  },
+  {
+    name: 'https_insecure',
+    type: 'bool',
+    default: false,
+    help: "Skip verifying https servers' certificates. Defaults to false here: glance_store defaults to true, which accepts any certificate.",
+  },
+  {
+    name: 'http_proxy_information',
+    type: 'dict',
+    default: {},
+    help: 'Proxy to use per URL scheme, as `scheme:proxy_url` pairs, e.g. `http:http://10.0.0.1:3128, https:http://10.0.0.1:3128`.',
+    sample: 'http:http://10.0.0.1:3128',
+  },
+];
