@@ -51,3 +51,13 @@ export function splitCredentials(url: string): { scheme: string; user?: string; 
   if (colon < 0) return { scheme, user: creds, rest: afterScheme.slice(at + 1) };
   return { scheme, user: creds.slice(0, colon), secret: creds.slice(colon + 1), rest: afterScheme.slice(at + 1) };
 }
+
+/** Masks credential-bearing URIs in every string inside a value (option values, properties). */
+export function maskDeep<T>(value: T): T {
+  if (typeof value === 'string') return maskText(value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => maskDeep(v)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, maskDeep(v)])) as T;
+  }
+  return value;
+}

@@ -21,7 +21,7 @@ import {
   UnknownStoreError,
 } from './errors.js';
 import { isWritable, type LocationRecord, type RequestContext, type StoreDriver, type WritableStoreDriver } from './driver.js';
-import { locationUrl, maskLocation, schemeOf } from './location.js';
+import { locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
 import { silentLogger, type Logger } from './logger.js';
 import { PipelineIncomplete, runAddPipeline, type AddProgress } from './pipeline/add.js';
 import type { ImageData } from './pipeline/source.js';
@@ -191,7 +191,7 @@ export class MultiStore {
   infoDetail(): StoreInfoDetail[] {
     return this.visible().map((e) => {
       const props = { ...maskSecrets(e.spec.definition.options, e.spec.options), ...(e.driver?.properties?.() ?? {}) };
-      return { ...this.infoOf(e), type: e.spec.type, weight: e.spec.weight, properties: stripSecrets(props, e.spec) };
+      return { ...this.infoOf(e), type: e.spec.type, weight: e.spec.weight, properties: maskDeep(stripSecrets(props, e.spec)) };
     });
   }
 

@@ -31,7 +31,7 @@ export const GLOBAL_OPTIONS: Record<'DEFAULT' | 'glance_store', readonly OptionS
       type: 'int',
       default: 1099511627776,
       min: 0,
-      max: 9223372036854775807,
+      max: Number.MAX_SAFE_INTEGER,
       help: 'Largest image, in bytes, that an add accepts (1 TiB by default, as Glance).',
     },
     { name: 'os_hash_algo', type: 'string', default: 'sha512', help: 'Algorithm of the multihash computed on every add (hashlib names: sha512, sha256, sha3_512, blake2b, ...).' },

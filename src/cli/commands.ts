@@ -1,0 +1,129 @@
+/**
+ * The commands of `glance-store`, each a small function over a MultiStore.
+ * They return what to print; main.ts owns parsing, output and exit codes.
+ */
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { MultiStore, StoreInfo, StoreInfoDetail } from '../multistore.js';
+import { maskLocation } from '../location.js';
+import { configurationReference } from '../config/reference.js';
+import { BUILTIN_TYPES } from '../drivers/builtin.js';
+import type { ProgressReporter } from './progress.js';
+
+export interface CommandContext {
+  ms: MultiStore;
+  signal: AbortSignal;
+  progress: ProgressReporter;
+  /** Where the default store keeps images, when no config was given. */
+  defaultDatadir?: string;
+}
+
+export type Output = { json: unknown; text: string };
+
+const text = (lines: string[]): string => lines.join('\n');
+
+export function stores(ctx: CommandContext, detail: boolean): Output {
+  const info: Array<StoreInfo | StoreInfoDetail> = detail ? ctx.ms.infoDetail() : ctx.ms.info();
+  const lines = info.map((s) => {
+    const flags = [s.default ? 'default' : '', s['read-only'] ? 'read-only' : ''].filter(Boolean).join(', ');
+    const extra = 'type' in s ? ` [${s.type}, weight ${s.weight}] ${JSON.stringify(s.properties)}` : '';
+    return `${s.id}${flags ? ` (${flags})` : ''}: ${s.description}${extra}`;
+  });
+  if (ctx.defaultDatadir) lines.push(`(no --config: images are kept in ${ctx.defaultDatadir})`);
+  return { json: info, text: text(lines) };
+}
+
+export async function add(ctx: CommandContext, file: string, opts: { store?: string; id?: string; size?: number }): Promise<Output> {
+  const id = opts.id ?? randomUUID();
+  let size = opts.size;
+  let source: NodeJS.ReadableStream;
+  if (file === '-') source = process.stdin;
+  else {
+    const st = await fs.stat(file).catch((err: NodeJS.ErrnoException) => {
+      throw Object.assign(new Error(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`), { code: 'SourceError' });
+    });
+    if (!st.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'SourceError' });
+    size ??= st.size;
+    // Large reads: 64 KiB reads cost more than hashing the data.
+    source = createReadStream(file, { highWaterMark: 4 * 1024 * 1024 });
+  }
+  ctx.progress.start(size);
+  try {
+    const r = await ctx.ms.add(id, source as AsyncIterable<Uint8Array>, {
+      store: opts.store,
+      size,
+      signal: ctx.signal,
+      onProgress: (p) => ctx.progress.update(p.bytes),
+    });
+    ctx.progress.done();
+    const json = { id, ...r, location: maskLocation(r.location) };
+    return {
+      json,
+      text: text([
+        `id:        ${id}`,
+        `store:     ${r.metadata.store}`,
+        `location:  ${maskLocation(r.location)}`,
+        `size:      ${r.size}`,
+        `checksum:  ${r.checksum}`,
+        `multihash: ${r.multihash} (${r.hashAlgo})`,
+      ]),
+    };
+  } catch (err) {
+    ctx.progress.done();
+    throw err;
+  }
+}
+
+export async function get(ctx: CommandContext, uri: string, opts: { output?: string; offset?: number; length?: number; store?: string }): Promise<Output | undefined> {
+  const r = await ctx.ms.get(uri, { offset: opts.offset, length: opts.length, store: opts.store, signal: ctx.signal });
+  if (!opts.output || opts.output === '-') {
+    await pipeline(r.stream, process.stdout);
+    return undefined;
+  }
+  // Written under a temporary name and renamed only once complete.
+  const target = path.resolve(opts.output);
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.partial`);
+  ctx.progress.start(r.size);
+  try {
+    let n = 0;
+    r.stream.on('data', (c: Buffer) => ctx.progress.update((n += c.length)));
+    await pipeline(r.stream, createWriteStream(tmp, { flags: 'wx' }), { signal: ctx.signal });
+    await fs.rename(tmp, target);
+  } catch (err) {
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
+  } finally {
+    ctx.progress.done();
+  }
+  return { json: { file: target, size: r.size, store: r.store }, text: `wrote ${r.size} bytes to ${target}` };
+}
+
+export async function size(ctx: CommandContext, uri: string, store?: string): Promise<Output> {
+  const n = await ctx.ms.getSize(uri, { store });
+  return { json: { size: n }, text: String(n) };
+}
+
+export async function remove(ctx: CommandContext, uri: string, store?: string): Promise<Output> {
+  await ctx.ms.delete(uri, { store });
+  return { json: { deleted: maskLocation(uri) }, text: `deleted ${maskLocation(uri)}` };
+}
+
+export async function copy(ctx: CommandContext, uri: string, opts: { to: string; id?: string; from?: string }): Promise<Output> {
+  const r = await ctx.ms.copy(uri, opts.to, { imageId: opts.id, fromStore: opts.from, signal: ctx.signal, onProgress: (p) => ctx.progress.update(p.bytes) });
+  ctx.progress.done();
+  return { json: { ...r, location: maskLocation(r.location) }, text: `copied to ${opts.to}: ${maskLocation(r.location)} (${r.size} bytes, md5 ${r.checksum})` };
+}
+
+export function check(ctx: CommandContext): Output & { ok: boolean } {
+  const states = ctx.ms.states();
+  const ok = states.every((s) => s.ok);
+  const lines = states.map((s) => `${s.ok ? 'ok  ' : 'FAIL'} ${s.id} (${s.type}${s.reserved ? ', reserved' : ''})${s.ok ? `: ${s.capabilities.join(', ')}` : `: ${s.error}`}`);
+  return { ok, json: { ok, stores: states }, text: text(lines) };
+}
+
+export function reference(): Output {
+  const md = configurationReference(BUILTIN_TYPES);
+  return { json: { markdown: md }, text: md };
+}

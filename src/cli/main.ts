@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+/**
+ * `glance-store`: stores, adds, gets, sizes, deletes and copies images
+ * through the stores of a glance-api.conf (or, without one, a single file
+ * store in ./.glance-store/images).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { MultiStore } from '../multistore.js';
+import { parseConfig, type ParsedConfig } from '../config/parse.js';
+import { maskText } from '../location.js';
+import { BadStoreConfigurationError } from '../errors.js';
+import * as commands from './commands.js';
+import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
+import { noProgress, terminalProgress } from './progress.js';
+
+const USAGE = `Usage: glance-store [--config FILE] [--json] [--quiet] [--debug] COMMAND [ARGS]
+
+Commands:
+  stores [--detail]                                 list the enabled stores (Glance's store info)
+  add FILE|- [--store ID] [--id UUID] [--size N]     add an image (- reads standard input)
+  get URI [-o FILE] [--offset N] [--length N] [--store ID]
+                                                    read an image (or a range) to FILE or standard output
+  size URI [--store ID]                             print an image's size in bytes
+  delete URI [--store ID]                           delete an image
+  copy URI --to ID [--id IMAGE_ID] [--from ID]      copy an image into another store
+  check                                             validate the config and report every store's state
+  config-reference                                  print the configuration reference (Markdown)
+
+Options:
+  --config FILE   glance-api.conf to use (or GLANCE_STORE_CONFIG); without one, a file
+                  store named "local" keeps images in ./.glance-store/images
+  --json          machine-readable output on stdout; errors as JSON on stderr
+  --quiet         no progress bar
+  --debug         print stack traces of unexpected errors
+  --help, -h      this help
+  --version       the version
+
+${EXIT_CODES_HELP}`;
+
+class UsageError extends Error {
+  readonly code = 'Usage';
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function defaultConfig(): { config: ParsedConfig; datadir: string } {
+  const datadir = path.resolve('.glance-store', 'images');
+  return {
+    datadir,
+    config: {
+      DEFAULT: { enabled_backends: 'local:file' },
+      glance_store: { default_backend: 'local' },
+      local: { store_description: 'Local file store', filesystem_store_datadir: datadir },
+    },
+  };
+}
+
+function integer(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+function positional(args: string[], n: number, what: string): string {
+  const v = args[n];
+  if (v === undefined) throw new UsageError(`missing ${what}`);
+  return v;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+        debug: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
+        detail: { type: 'boolean', default: false },
+        store: { type: 'string' },
+        id: { type: 'string' },
+        size: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        offset: { type: 'string' },
+        length: { type: 'string' },
+        to: { type: 'string' },
+        from: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`glance-store: ${(err as Error).message}\n\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  const { values: o, positionals } = parsed;
+  const json = o.json === true;
+  if (o.version) {
+    process.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+  const [command, ...args] = positionals;
+  if (o.help || !command) {
+    (o.help ? process.stdout : process.stderr).write(`${USAGE}\n`);
+    return o.help ? EXIT.ok : EXIT.usage;
+  }
+  if (command === 'config-reference') {
+    process.stdout.write(`${commands.reference().text}\n`);
+    return EXIT.ok;
+  }
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let ms: MultiStore | undefined;
+  try {
+    const configFile = o.config ?? process.env['GLANCE_STORE_CONFIG'];
+    let config: ParsedConfig;
+    let defaultDatadir: string | undefined;
+    if (configFile) {
+      let text: string;
+      try {
+        text = readFileSync(configFile, 'utf8');
+      } catch (err) {
+        throw new BadStoreConfigurationError(`cannot read config file ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      config = parseConfig(text);
+    } else {
+      ({ config, datadir: defaultDatadir } = defaultConfig());
+    }
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (_o: unknown, msg?: string) => {
+        if (!json) process.stderr.write(`glance-store: warning: ${maskText(String(msg ?? ''))}\n`);
+      },
+      error: () => {},
+    };
+    ms = await MultiStore.create(config, { logger });
+    const progress = !json && !o.quiet && process.stderr.isTTY ? terminalProgress(process.stderr) : noProgress;
+    const ctx: commands.CommandContext = { ms, signal: controller.signal, progress, ...(defaultDatadir ? { defaultDatadir } : {}) };
+    let out: commands.Output | undefined;
+    let status: number = EXIT.ok;
+    switch (command) {
+      case 'stores':
+        out = commands.stores(ctx, o.detail === true);
+        break;
+      case 'add':
+        out = await commands.add(ctx, positional(args, 0, 'FILE (or - for standard input)'), { store: o.store, id: o.id, size: integer('size', o.size) });
+        break;
+      case 'get':
+        out = await commands.get(ctx, positional(args, 0, 'URI'), { output: o.output, offset: integer('offset', o.offset), length: integer('length', o.length), store: o.store });
+        break;
+      case 'size':
+        out = await commands.size(ctx, positional(args, 0, 'URI'), o.store);
+        break;
+      case 'delete':
+        out = await commands.remove(ctx, positional(args, 0, 'URI'), o.store);
+        break;
+      case 'copy':
+        if (!o.to) throw new UsageError('copy needs --to STORE_ID');
+        out = await commands.copy(ctx, positional(args, 0, 'URI'), { to: o.to, id: o.id, from: o.from });
+        break;
+      case 'check': {
+        const r = commands.check(ctx);
+        out = r;
+        if (!r.ok) status = EXIT.unavailable;
+        break;
+      }
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+    if (out) process.stdout.write(`${json ? JSON.stringify(out.json) : out.text}\n`);
+    return status;
+  } catch (err) {
+    return report(err, json, o.debug === true);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await ms?.close();
+  }
+}
+
+function report(err: unknown, json: boolean, debug: boolean): number {
+  const e = err as { code?: string; message?: string; stack?: string; problems?: readonly string[] };
+  const code = e?.code;
+  const status = code === 'Usage' ? EXIT.usage : exitCodeFor(code);
+  const message = maskText(e?.message ?? String(err));
+  if (json) process.stderr.write(`${JSON.stringify({ error: { code: code ?? 'Error', message, ...(e?.problems ? { problems: e.problems.map(maskText) } : {}) } })}\n`);
+  else process.stderr.write(`glance-store: ${message}\n${code === 'Usage' ? `\n${USAGE}\n` : ''}`);
+  if (debug && status === EXIT.unexpected && e?.stack) process.stderr.write(`${maskText(e.stack)}\n`);
+  return status;
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (err: unknown) => {
+    process.stderr.write(`glance-store: ${maskText(String((err as Error)?.message ?? err))}\n`);
+    process.exitCode = EXIT.unexpected;
+  },
+);

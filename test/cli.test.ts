@@ -1,0 +1,114 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// The command as users run it: the built bin, in a child process.
+const root = fileURLToPath(new URL('..', import.meta.url));
+const BIN = path.join(root, 'dist/src/cli/main.js');
+
+let work: string;
+
+function run(args: string[], opts: { input?: Buffer | string; cwd?: string } = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? work, input: opts.input, maxBuffer: 64 * 1024 * 1024 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+beforeAll(() => {
+  if (!existsSync(BIN)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+  work = mkdtempSync(path.join(tmpdir(), 'gs-cli-'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('glance-store command', () => {
+  it('adds and gets an image with no config, in ./.glance-store/images', () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 3);
+    writeFileSync(path.join(work, 'disk.img'), bytes);
+    const add = run(['add', 'disk.img', '--json']);
+    expect(add.stderr).toBe('');
+    expect(add.status).toBe(0);
+    const r = JSON.parse(add.stdout.toString()) as { id: string; location: string; size: number; checksum: string; metadata: { store: string } };
+    expect(r.location).toBe(`file://${work}/.glance-store/images/${r.id}`);
+    expect(r.size).toBe(bytes.length);
+    expect(r.checksum).toBe(createHash('md5').update(bytes).digest('hex'));
+    expect(r.metadata.store).toBe('local');
+    const got = run(['get', r.location]);
+    expect(got.status).toBe(0);
+    expect(sha(got.stdout)).toBe(sha(bytes));
+    const ranged = run(['get', r.location, '--offset', '10', '--length', '100']);
+    expect(ranged.stdout.equals(bytes.subarray(10, 110))).toBe(true);
+    expect(run(['size', r.location]).stdout.toString().trim()).toBe(String(bytes.length));
+    const out = run(['get', r.location, '-o', 'copy.img']);
+    expect(out.status).toBe(0);
+    expect(sha(readFileSync(path.join(work, 'copy.img')))).toBe(sha(bytes));
+    expect(readdirSync(work).filter((f) => f.includes('partial'))).toEqual([]);
+    expect(run(['delete', r.location]).status).toBe(0);
+    const gone = run(['get', r.location]);
+    expect(gone.status).toBe(4);
+    expect(gone.stderr).toMatch(/^glance-store: /);
+  });
+
+  it('reads standard input with -, takes an id, and refuses a duplicate with exit code 5', () => {
+    const bytes = randomBytes(100_000);
+    const id = randomUUID();
+    const add = run(['add', '-', '--id', id, '--json'], { input: bytes });
+    expect(add.status).toBe(0);
+    expect((JSON.parse(add.stdout.toString()) as { id: string }).id).toBe(id);
+    const again = run(['add', '-', '--id', id], { input: bytes });
+    expect(again.status).toBe(5);
+    const short = run(['add', '-', '--size', '100001'], { input: bytes });
+    expect(short.status).toBe(9);
+  });
+
+  it('lists every configuration problem with exit code 3', () => {
+    writeFileSync(path.join(work, 'bad.conf'), '[DEFAULT]\nenabled_backends = a:file, a:file, b:nosuch\n[glance_store]\ndefault_backend = zz\n');
+    const r = run(['--config', 'bad.conf', 'stores']);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/more than once[\s\S]*unknown type "nosuch"[\s\S]*default_backend "zz"/);
+    const json = run(['--config', 'bad.conf', '--json', 'stores']);
+    expect((JSON.parse(json.stderr) as { error: { code: string; problems: string[] } }).error.problems).toHaveLength(3);
+    expect(run(['--config', 'missing.conf', 'stores']).status).toBe(3);
+  });
+
+  it('copies between stores, checks stores, and never prints secrets', () => {
+    const conf = `[DEFAULT]\nenabled_backends = a:file, b:file, web:http\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${work}/a\n[b]\nfilesystem_store_datadir = ${work}/b\n[web]\nhttp_proxy_information = http:http://proxyuser:pr0xy-s3cret@127.0.0.1:1\n`;
+    writeFileSync(path.join(work, 'two.conf'), conf);
+    writeFileSync(path.join(work, 'img'), randomBytes(5000));
+    const add = JSON.parse(run(['--config', 'two.conf', '--json', 'add', 'img']).stdout.toString()) as { location: string; id: string };
+    const copy = run(['--config', 'two.conf', '--json', 'copy', add.location, '--to', 'b']);
+    expect(copy.status).toBe(0);
+    expect((JSON.parse(copy.stdout.toString()) as { location: string }).location).toBe(`file://${work}/b/${add.id}`);
+    const stores = run(['--config', 'two.conf', 'stores', '--detail']);
+    expect(stores.stdout.toString()).toMatch(/web \(read-only\)/);
+    const check = run(['--config', 'two.conf', 'check']);
+    expect(check.status).toBe(0);
+    const all = stores.stdout.toString() + stores.stderr + check.stdout.toString() + run(['--config', 'two.conf', '--json', 'stores', '--detail']).stdout.toString();
+    expect(all).not.toContain('pr0xy-s3cret');
+    // A location with credentials in an error message is masked too.
+    const err = run(['--config', 'two.conf', 'get', 'http://u:hunter2-pw@127.0.0.1:1/x']);
+    expect(err.status).toBe(8);
+    expect(err.stderr).not.toContain('hunter2-pw');
+  });
+
+  it('reports a broken store in check with a non-zero exit', () => {
+    writeFileSync(path.join(work, 'broken.conf'), `[DEFAULT]\nenabled_backends = a:file, web:http\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${work}/a\n[web]\nhttps_ca_certificates_file = /nonexistent/ca.pem\n`);
+    const r = run(['--config', 'broken.conf', 'check']);
+    expect(r.status).toBe(8);
+    expect(r.stdout.toString()).toMatch(/FAIL web \(http\).*ca\.pem/);
+    expect(r.stdout.toString()).toMatch(/ok {3}a \(file\)/);
+  });
+
+  it('answers usage errors with exit code 2 and help', () => {
+    expect(run(['frobnicate']).status).toBe(2);
+    expect(run(['get']).status).toBe(2);
+    expect(run(['get', 'file:///x', '--offset', '-1']).status).toBe(2);
+    const help = run(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout.toString()).toMatch(/Exit codes:/);
+  });
+});
