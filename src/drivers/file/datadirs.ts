@@ -89,6 +89,8 @@ async function freeBytes(dir: string): Promise<number> {
 /** The directory an image of `size` bytes (0: unknown) is written to. */
 export async function chooseDatadir(dirs: readonly Datadir[], size: number): Promise<Datadir> {
   const writable = dirs.filter((d) => d.writable);
+  // One place to go: as glance_store, no free-space check (the write itself reports a full disk).
+  if (writable.length === 1) return writable[0]!;
   const priorities = [...new Set(writable.map((d) => d.priority))].sort((a, b) => b - a);
   for (const priority of priorities) {
     const candidates = await Promise.all(

@@ -23,6 +23,7 @@ import { isAllZero } from '../../pipeline/chunks.js';
 import { chooseDatadir, prepareDatadirs, readDatadirs, type Datadir } from './datadirs.js';
 import { formatFileLocation, parseFileLocation } from './location.js';
 import { FILE_DATADIR_DEFAULT } from './options.js';
+import { rangeStream } from './reader.js';
 import { loadMetadataFile, metadataFor, type StoreMetadata } from './metadata.js';
 
 /** Reads are at least this large: 64 KiB reads cost more than hashing the data. */
@@ -153,12 +154,12 @@ export class FileStore implements WritableStoreDriver {
       const total = (await handle.stat()).size;
       const start = Math.min(options.offset ?? 0, total);
       const size = options.length === undefined ? total - start : Math.min(options.length, total - start);
-      const highWaterMark = Math.max(this.options.filesystem_store_chunk_size, MIN_READ_BYTES);
+      const readBytes = Math.max(this.options.filesystem_store_chunk_size, MIN_READ_BYTES);
       if (size === 0) {
         await handle.close();
         return { stream: Readable.from([]), size };
       }
-      const stream = handle.createReadStream({ start, end: start + size - 1, highWaterMark, autoClose: true });
+      const stream = rangeStream(handle, start, size, readBytes);
       return { stream, size };
     } catch (err) {
       await handle.close().catch(() => undefined);

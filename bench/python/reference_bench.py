@@ -1,0 +1,73 @@
+"""The same operations as bench/worker.mjs, through Python glance_store
+(Debian python3-glance-store), for side-by-side figures. Run with /usr/bin/python3.
+Usage: reference_bench.py CONF STORE add SRC | get LOCATION | small COUNT BYTES CONCURRENCY | delete LOCATION
+Prints one JSON line with seconds, bytes and peak RSS (MB)."""
+import io
+import json
+import os
+import resource
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from oslo_config import cfg
+from glance_store import location as glance_location
+from glance_store import multi_backend
+
+
+def main(argv):
+    conf_file, store_id, op = argv[1], argv[2], argv[3]
+    args = argv[4:]
+    conf = cfg.CONF
+    conf.register_opt(cfg.DictOpt('enabled_backends'))
+    conf([], project='glance', default_config_files=[conf_file])
+    multi_backend.register_store_opts(conf)
+    multi_backend.create_multi_stores(conf)
+    store = multi_backend.get_store_from_store_identifier(store_id)
+
+    def loc(uri):
+        return glance_location.get_location_from_uri_and_backend(uri, store_id, conf=conf)
+
+    out = {}
+    if op == 'add':
+        size = os.path.getsize(args[0])
+        t = time.perf_counter()
+        with open(args[0], 'rb') as f:
+            url, written, checksum, multihash, _ = store.add(str(uuid.uuid4()), f, size, 'sha512')
+        out = {'seconds': time.perf_counter() - t, 'bytes': written, 'location': url,
+               'checksum': checksum, 'multihash': multihash}
+    elif op == 'get':
+        t = time.perf_counter()
+        it, _ = store.get(loc(args[0]))
+        n = 0
+        for chunk in it:
+            n += len(chunk)
+        out = {'seconds': time.perf_counter() - t, 'bytes': n}
+    elif op == 'small':
+        count, size, concurrency = (int(a) for a in args)
+        data = os.urandom(size)
+        lat = []
+
+        def one(_):
+            s = time.perf_counter()
+            url = store.add(str(uuid.uuid4()), io.BytesIO(data), size, 'sha512')[0]
+            lat.append((time.perf_counter() - s) * 1000)
+            return url
+
+        t = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            urls = list(pool.map(one, range(count)))
+        seconds = time.perf_counter() - t
+        for u in urls:
+            store.delete(loc(u))
+        lat.sort()
+        out = {'seconds': seconds, 'count': count, 'p50': lat[int(count * 0.5)], 'p99': lat[int(count * 0.99)]}
+    elif op == 'delete':
+        store.delete(loc(args[0]))
+    out['peakRssMB'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+if __name__ == '__main__':
+    main(sys.argv)
