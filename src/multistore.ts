@@ -12,7 +12,6 @@ import {
   BackendUnavailableError,
   ChecksumMismatchError,
   GlanceStoreError,
-  InvalidImageIdError,
   NotFoundError,
   RandomGetNotSupportedError,
   ReadOnlyStoreError,
@@ -26,6 +25,9 @@ import { silentLogger, type Logger } from './logger.js';
 import { PipelineIncomplete, runAddPipeline, type AddProgress } from './pipeline/add.js';
 import type { ImageData } from './pipeline/source.js';
 import './drivers/builtin.js';
+import { checkImageId } from './image-id.js';
+
+export { checkImageId };
 
 export interface MultiStoreOptions {
   logger?: Logger;
@@ -119,18 +121,6 @@ interface StoreEntry {
   spec: StoreSpec;
   driver?: StoreDriver;
   error?: GlanceStoreError;
-}
-
-/** Image ids become file names and object keys: keep them to what every backend can hold safely. */
-const IMAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
-
-export function checkImageId(imageId: unknown): string {
-  if (typeof imageId !== 'string' || !IMAGE_ID.test(imageId) || imageId === '.' || imageId === '..') {
-    throw new InvalidImageIdError(
-      `Invalid image id ${JSON.stringify(imageId)}: use letters, digits, '.', '_' and '-' only (a UUID as Glance does), not starting with '.' or '-'`,
-    );
-  }
-  return imageId;
 }
 
 export class MultiStore {

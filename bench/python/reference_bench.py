@@ -11,23 +11,14 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from oslo_config import cfg
-from glance_store import location as glance_location
-from glance_store import multi_backend
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'test', 'interop'))
+from reference_store import open_store  # noqa: E402
 
 
 def main(argv):
     conf_file, store_id, op = argv[1], argv[2], argv[3]
     args = argv[4:]
-    conf = cfg.CONF
-    conf.register_opt(cfg.DictOpt('enabled_backends'))
-    conf([], project='glance', default_config_files=[conf_file])
-    multi_backend.register_store_opts(conf)
-    multi_backend.create_multi_stores(conf)
-    store = multi_backend.get_store_from_store_identifier(store_id)
-
-    def loc(uri):
-        return glance_location.get_location_from_uri_and_backend(uri, store_id, conf=conf)
+    store, loc = open_store(conf_file, store_id)
 
     out = {}
     if op == 'add':

@@ -17,8 +17,9 @@ from glance_store import location as glance_location
 from glance_store import multi_backend
 
 
-def main(argv):
-    conf_file, command, store_id = argv[1], argv[2], argv[3]
+def open_store(conf_file, store_id):
+    """Loads a multi-store glance-api.conf as Glance does; returns the
+    store and a function turning a location URI into a Location."""
     conf = cfg.CONF
     conf.register_opt(cfg.DictOpt('enabled_backends'))
     conf([], project='glance', default_config_files=[conf_file])
@@ -29,6 +30,12 @@ def main(argv):
     def loc(uri):
         return glance_location.get_location_from_uri_and_backend(
             uri, store_id, conf=conf)
+    return store, loc
+
+
+def main(argv):
+    conf_file, command, store_id = argv[1], argv[2], argv[3]
+    store, loc = open_store(conf_file, store_id)
 
     try:
         if command == 'add':

@@ -24,6 +24,7 @@ import { chooseDatadir, prepareDatadirs, readDatadirs, type Datadir } from './da
 import { formatFileLocation, parseFileLocation } from './location.js';
 import { FILE_DATADIR_DEFAULT } from './options.js';
 import { rangeStream } from './reader.js';
+import { checkImageId } from '../../image-id.js';
 import { loadMetadataFile, metadataFor, type StoreMetadata } from './metadata.js';
 
 /** Reads are at least this large: 64 KiB reads cost more than hashing the data. */
@@ -86,6 +87,8 @@ export class FileStore implements WritableStoreDriver {
   }
 
   async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
+    // MultiStore checks ids too; the driver checks again because the id becomes a path.
+    checkImageId(imageId);
     const dir = await chooseDatadir(this.datadirs, options.size ?? 0);
     const finalPath = path.join(dir.path, imageId);
     if (await exists(finalPath)) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id} (${formatFileLocation(finalPath)})`);
