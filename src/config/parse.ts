@@ -1,106 +1,130 @@
 /**
- * glance-api.conf parsing, read exactly as oslo.config's INI parser reads it,
- * so a file Glance accepts means the same thing here:
+ * glance-api.conf parsing, read exactly as oslo.config's INI parser
+ * (oslo_config.iniparser.BaseParser + cfg.ConfigParser) reads it, so a file
+ * Glance accepts means the same thing here, and a file Glance refuses is
+ * refused here too:
  *
- * - `[section]` headers; section names are lower-cased except `DEFAULT`,
- *   and a repeated section merges into the first;
- * - `key = value` or `key: value` (whichever separator comes first); the key
- *   and value are stripped; one pair of matching surrounding quotes (`"` or
- *   `'`) is removed from the value;
- * - lines starting with `#` or `;` are comments (only at column 0: an
- *   indented line is always a continuation);
- * - an indented line continues the previous value, joined with a newline; a
- *   blank line ends it;
- * - a key repeated in a section keeps every value in order (multi-valued
- *   options such as `filesystem_store_datadirs`).
+ * - lines end at `\n`, `\r\n` or `\r` (Python's universal newlines); trailing
+ *   whitespace is dropped first, and "whitespace" is Python's `str.isspace()`;
+ * - `[section]` starts a section; the name is everything between the
+ *   brackets, unstripped; names are matched lower-cased except `DEFAULT`
+ *   (oslo looks options up in its normalized view), so `[Fast]` and `[fast]`
+ *   are one section and `[default]` is not `[DEFAULT]`;
+ * - a line starting with `#` or `;` is a comment, but only at column 0;
+ * - a line starting with a space or tab continues the previous value (joined
+ *   with `\n`, leading whitespace dropped), even if it looks like a comment;
+ *   a blank line or any unindented line ends the value;
+ * - `key = value` or `key: value`, split at whichever of `=` and `:` comes
+ *   first; key and value are stripped; if the value's first and last
+ *   characters are the same quote (`"` or `'`), they are removed, once, and only
+ *   from the first line of a continued value (a lone `"` becomes empty);
+ * - keys are case-sensitive and kept as written;
+ * - a key repeated in a section, or in a repeated section, keeps every value in
+ *   order (multi-valued options such as `filesystem_store_datadirs`).
+ *
+ * A byte-order mark is not skipped: oslo.config does not skip it either, so
+ * such a file is refused (or its first key gets the mark) in both.
  */
 import { GlanceStoreError } from '../errors.js';
+import { pyLStrip, pyRStrip, pyStrip } from './pystr.js';
 
-/** Section name -> option name -> value; a repeated key keeps all its values, in order. */
+/** Section name -> option name -> value; a key repeated within a section (or across same-named sections) is kept as an array of its values in order. */
 export type ParsedConfig = Record<string, Record<string, string | string[]>>;
 
 /** A line oslo.config would refuse, with its 1-based line number. */
 export class ConfigParseError extends GlanceStoreError {
   declare readonly code: 'BadStoreConfiguration';
   constructor(
+    /** What is wrong, in oslo.config's words. */
     readonly reason: string,
+    /** 1-based line number. */
     readonly line: number,
+    /** The offending line, trailing whitespace removed. */
     readonly text: string,
   ) {
     super('BadStoreConfiguration', `Config parse error at line ${line}: ${reason}: ${JSON.stringify(text)}`);
   }
 }
 
+/** oslo's `_normalize_group_name`: the name option lookups use. */
 function sectionKey(name: string): string {
   return name === 'DEFAULT' ? name : name.toLowerCase();
+}
+
+/** Objects without a prototype, so keys such as `__proto__` or `constructor` are plain data. */
+function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }
 
 function splitAssignment(line: string, lineNo: number): [string, string] {
   const colon = line.indexOf(':');
   const equal = line.indexOf('=');
-  if (colon < 0 && equal < 0) throw new ConfigParseError("no ':' or '=' found in assignment", lineNo, line);
+  if (colon < 0 && equal < 0) throw new ConfigParseError("No ':' or '=' found in assignment", lineNo, line);
   const at = colon < 0 || (equal >= 0 && equal < colon) ? equal : colon;
-  const key = line.slice(0, at).trim();
-  let value = line.slice(at + 1).trim();
+  const key = pyStrip(line.slice(0, at));
+  let value = pyStrip(line.slice(at + 1));
   if (value.length > 0 && value[0] === value[value.length - 1] && (value[0] === '"' || value[0] === "'")) value = value.slice(1, -1);
-  if (key === '') throw new ConfigParseError('key cannot be empty', lineNo, line);
+  if (key === '') throw new ConfigParseError('Key cannot be empty', lineNo, line);
   return [key, value];
 }
 
 export function parseConfig(text: string): ParsedConfig {
   if (typeof text !== 'string') throw new TypeError('parseConfig expects the text of a config file');
-  const lists: Record<string, Record<string, string[]>> = Object.create(null) as Record<string, Record<string, string[]>>;
-  let section: string | undefined;
+  const sections = dict<Record<string, string[]>>();
+  let section: Record<string, string[]> | undefined;
+  // The assignment being read; it is stored once its value can no longer continue.
   let key: string | undefined;
   let value: string[] = [];
   let keyLine = 0;
 
   const flush = () => {
     if (key === undefined) return;
-    if (section === undefined) throw new ConfigParseError('section must be started before assignment', keyLine, key);
-    const bucket = lists[section]!;
-    (bucket[key] ??= []).push(value.join('\n'));
+    // oslo reports this when it stores the value; the key's own line is more useful.
+    if (section === undefined) throw new ConfigParseError('Section must be started before assignment', keyLine, key);
+    (section[key] ??= []).push(value.join('\n'));
     key = undefined;
     value = [];
   };
 
-  // Python's universal newlines: \r\n, \r and \n all end a line. A byte-order mark is
-  // not skipped: oslo.config refuses such a file, and so does this.
   const lines = text.split(/\r\n|\r|\n/);
+  // A final newline ends the last line; it does not start an empty one (harmless either way).
   lines.forEach((raw, i) => {
     const lineNo = i + 1;
-    const line = raw.replace(/\s+$/, '');
+    const line = pyRStrip(raw);
     if (line === '') {
       flush();
       return;
     }
     if (line[0] === ' ' || line[0] === '\t') {
-      if (key === undefined) throw new ConfigParseError('unexpected continuation line', lineNo, line);
-      value.push(line.replace(/^\s+/, ''));
+      if (key === undefined) throw new ConfigParseError('Unexpected continuation line', lineNo, line);
+      value.push(pyLStrip(line));
       return;
     }
     flush();
     if (line[0] === '[') {
-      if (!line.endsWith(']')) throw new ConfigParseError('invalid section (must end with ])', lineNo, line);
-      if (line.length <= 2) throw new ConfigParseError('empty section name', lineNo, line);
-      section = sectionKey(line.slice(1, -1));
-      lists[section] ??= Object.create(null) as Record<string, string[]>;
+      if (!line.endsWith(']')) throw new ConfigParseError('Invalid section (must end with ])', lineNo, line);
+      if (line.length <= 2) throw new ConfigParseError('Empty section name', lineNo, line);
+      section = sections[sectionKey(line.slice(1, -1))] ??= dict<string[]>();
     } else if (line[0] === '#' || line[0] === ';') {
-      // comment
+      // A comment.
     } else {
-      [key, value] = ((): [string, string[]] => {
-        const [k, v] = splitAssignment(line, lineNo);
-        return [k, [v]];
-      })();
+      const [k, v] = splitAssignment(line, lineNo);
+      key = k;
+      value = [v];
       keyLine = lineNo;
     }
   });
   flush();
 
-  const out: ParsedConfig = {};
-  for (const [name, options] of Object.entries(lists)) {
-    const sectionOut: Record<string, string | string[]> = {};
-    for (const [k, values] of Object.entries(options)) sectionOut[k] = values.length === 1 ? values[0]! : values;
+  // One value stays a string; a repeated key becomes the array of its values.
+  const out = dict<Record<string, string | string[]>>();
+  for (const name of Object.keys(sections)) {
+    const options = sections[name]!;
+    const sectionOut = dict<string | string[]>();
+    for (const k of Object.keys(options)) {
+      const values = options[k]!;
+      sectionOut[k] = values.length === 1 ? values[0]! : values;
+    }
     out[name] = sectionOut;
   }
   return out;
