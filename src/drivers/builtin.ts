@@ -5,9 +5,11 @@
  */
 import { registerFileDriver } from './file/index.js';
 import { registerHttpDriver } from './http/index.js';
+import { registerS3Driver } from './s3/index.js';
 
 /** Built-in types, in the order the configuration reference lists them. */
-export const BUILTIN_TYPES = ['file', 'http'] as const;
+export const BUILTIN_TYPES = ['file', 'http', 's3'] as const;
 
 registerFileDriver();
 registerHttpDriver();
+registerS3Driver();

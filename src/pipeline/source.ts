@@ -28,6 +28,9 @@ export function openSource(data: ImageData): ByteSource {
     return fromIterable([data]);
   }
   if (data instanceof Readable) {
+    // The iterator reports the stream's errors; this listener only keeps an error
+    // raised after the add has stopped reading from turning into an uncaught exception.
+    data.on('error', () => undefined);
     const iterator = data[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
     return {
       iterator,

@@ -249,10 +249,13 @@ export function runStoreConformance(t: TestApi, fixture: WritableFixture): void 
 
     t.it('fails on a source error mid-stream and leaves nothing behind', async () => {
       await failsCleanly(() => ms.add(randomUUID(), pieces(randomBytes(large), 1024 * 1024, { fail: new Error('disk read error') }), { store }), 'SourceError');
-      const broken = new Readable({ read() {} });
-      broken.push(randomBytes(1500 * 1024));
-      setTimeout(() => broken.destroy(new Error('connection reset')), 50);
-      await failsCleanly(() => ms.add(randomUUID(), broken, { store }), 'SourceError');
+      await failsCleanly(() => {
+        // The stream breaks 50 ms after the add starts reading it.
+        const broken = new Readable({ read() {} });
+        broken.push(randomBytes(1500 * 1024));
+        setTimeout(() => broken.destroy(new Error('connection reset')), 50);
+        return ms.add(randomUUID(), broken, { store });
+      }, 'SourceError');
     }, timeout);
 
     t.it('handles 16 concurrent adds', async () => {

@@ -1,0 +1,322 @@
+/**
+ * The s3 store, on @aws-sdk/client-s3 and @aws-sdk/lib-storage (loaded only
+ * when an s3 store is created). Images below s3_store_large_object_size go up
+ * in one PUT; larger or unknown-size images stream through a multipart upload
+ * with at most s3_store_thread_pools parts in memory and in flight. Any
+ * failure aborts the multipart upload before the add rejects.
+ */
+import { Readable } from 'node:stream';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  AuthenticationFailedError,
+  BackendError,
+  BackendUnavailableError,
+  BadStoreConfigurationError,
+  DuplicateError,
+  GlanceStoreError,
+  NotFoundError,
+  StorageFullError,
+} from '../../errors.js';
+import type {
+  Capability,
+  DriverAddOptions,
+  DriverAddResult,
+  DriverCallOptions,
+  DriverContext,
+  DriverGetOptions,
+  DriverGetResult,
+  WritableStoreDriver,
+} from '../../driver.js';
+import { maskLocation, maskText } from '../../location.js';
+import { formatS3Location, parseS3Location, splitHost, type S3Location } from './location.js';
+
+const MiB = 1024 * 1024;
+
+interface S3StoreOptions {
+  s3_store_host?: string;
+  s3_store_access_key?: string;
+  s3_store_secret_key?: string;
+  s3_store_bucket?: string;
+  s3_store_create_bucket_on_put: boolean;
+  s3_store_bucket_url_format: 'auto' | 'path' | 'virtual';
+  s3_store_region_name: string;
+  s3_store_large_object_size: number;
+  s3_store_large_object_chunk_size: number;
+  s3_store_thread_pools: number;
+  s3_store_cacert?: string;
+}
+
+type Sdk = typeof import('@aws-sdk/client-s3');
+type Storage = typeof import('@aws-sdk/lib-storage');
+
+export class S3Store implements WritableStoreDriver {
+  readonly type = 's3';
+  readonly schemes = ['s3', 's3+http', 's3+https'] as const;
+  private readonly clients = new Map<string, S3Client>();
+  private readonly endpoint: ReturnType<typeof splitHost>;
+
+  private constructor(
+    readonly id: string,
+    private readonly options: Required<Pick<S3StoreOptions, 's3_store_host' | 's3_store_access_key' | 's3_store_secret_key' | 's3_store_bucket'>> & S3StoreOptions,
+    private readonly sdk: Sdk,
+    private readonly storage: Storage,
+    private readonly ca: string | undefined,
+  ) {
+    this.endpoint = splitHost(options.s3_store_host);
+  }
+
+  static async create(ctx: DriverContext): Promise<S3Store> {
+    const o = ctx.options as unknown as S3StoreOptions;
+    const problems: string[] = [];
+    for (const name of ['s3_store_host', 's3_store_access_key', 's3_store_secret_key', 's3_store_bucket'] as const) {
+      if (!o[name]) problems.push(`${name} is required`);
+    }
+    let ca: string | undefined;
+    if (o.s3_store_cacert) {
+      try {
+        ca = readFileSync(o.s3_store_cacert, 'utf8');
+      } catch (err) {
+        problems.push(`s3_store_cacert ${o.s3_store_cacert} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    if (o.s3_store_bucket_url_format === 'virtual' && o.s3_store_bucket && !/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(o.s3_store_bucket)) {
+      problems.push(`bucket ${o.s3_store_bucket} cannot be addressed as a virtual host (s3_store_bucket_url_format = virtual)`);
+    }
+    if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
+    const [sdk, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
+    return new S3Store(ctx.id, o as S3Store['options'], sdk, storage, ca);
+  }
+
+  capabilities(): ReadonlySet<Capability> {
+    return new Set<Capability>(['read', 'read-random', 'write']);
+  }
+
+  properties(): Record<string, unknown> {
+    return {
+      host: maskLocation(this.options.s3_store_host),
+      bucket: this.options.s3_store_bucket,
+      bucket_url_format: this.options.s3_store_bucket_url_format,
+      large_object_size_mib: this.options.s3_store_large_object_size,
+      large_object_chunk_size_mib: this.options.s3_store_large_object_chunk_size,
+      thread_pools: this.options.s3_store_thread_pools,
+    };
+  }
+
+  ownsLocation(location: string): boolean {
+    try {
+      const loc = parseS3Location(location);
+      return loc.host === this.endpoint.host && loc.bucket === this.options.s3_store_bucket;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * A client for one set of credentials. As glance_store, requests go to the
+   * configured endpoint, signed with the credentials the location carries.
+   */
+  private client(accessKey: string, secretKey: string, https_ = this.endpoint.https): S3Client {
+    const cacheKey = `${accessKey}\0${https_}`;
+    let client = this.clients.get(cacheKey);
+    if (client) return client;
+    const format = this.options.s3_store_bucket_url_format;
+    // "auto": path style where a virtual host name cannot work (an IP address or a bare host name).
+    const hostOnly = this.endpoint.host.split('/')[0]!.replace(/:\d+$/, '');
+    const pathStyle = format === 'path' || (format === 'auto' && (/^[\d.]+$/.test(hostOnly) || !hostOnly.includes('.') || hostOnly.startsWith('[')));
+    client = new this.sdk.S3Client({
+      endpoint: `${https_ ? 'https' : 'http'}://${this.endpoint.host}`,
+      region: this.options.s3_store_region_name || 'us-east-1',
+      credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
+      forcePathStyle: pathStyle,
+      // Checksums newer than SigV4's payload hash are not understood by every S3 server.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: {
+        connectionTimeout: 10_000,
+        requestTimeout: 120_000,
+        ...(https_ ? { httpsAgent: new https.Agent({ keepAlive: true, ...(this.ca ? { ca: this.ca } : {}) }) } : {}),
+      },
+    });
+    this.clients.set(cacheKey, client);
+    return client;
+  }
+
+  private clientFor(loc: S3Location): S3Client {
+    return this.client(loc.accessKey ?? this.options.s3_store_access_key, loc.secretKey ?? this.options.s3_store_secret_key, loc.scheme === 's3+https');
+  }
+
+  async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
+    const o = this.options;
+    const client = this.client(o.s3_store_access_key, o.s3_store_secret_key);
+    const loc: S3Location = {
+      scheme: this.endpoint.scheme,
+      accessKey: o.s3_store_access_key,
+      secretKey: o.s3_store_secret_key,
+      host: this.endpoint.host,
+      bucket: o.s3_store_bucket,
+      key: imageId,
+    };
+    const where = `s3 object ${o.s3_store_bucket}/${imageId} in store ${this.id}`;
+    await this.ensureBucket(client);
+    if (await this.exists(client, o.s3_store_bucket, imageId, where)) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
+
+    const size = options.size ?? 0;
+    const body = Readable.from(data, { objectMode: false });
+    // The SDK reports the body's errors through the request; a listener keeps one
+    // raised between requests from becoming an uncaught exception.
+    body.on('error', () => undefined);
+    let uploadId: string | undefined;
+    try {
+      if (size > 0 && size < o.s3_store_large_object_size * MiB) {
+        await client.send(new this.sdk.PutObjectCommand({ Bucket: o.s3_store_bucket, Key: imageId, Body: body, ContentLength: size }), { abortSignal: options.signal });
+      } else {
+        // Unknown or large: parts of s3_store_large_object_chunk_size, at most s3_store_thread_pools in flight.
+        // lib-storage sends a single PUT when the data fits in one part (a 0-byte image too).
+        const upload = new this.storage.Upload({
+          client,
+          params: { Bucket: o.s3_store_bucket, Key: imageId, Body: body },
+          partSize: o.s3_store_large_object_chunk_size * MiB,
+          queueSize: o.s3_store_thread_pools,
+          leavePartsOnError: false,
+        });
+        upload.on('httpUploadProgress', () => {
+          uploadId ??= (upload as unknown as { uploadId?: string }).uploadId;
+        });
+        await upload.done();
+      }
+    } catch (err) {
+      body.destroy();
+      await this.cleanupFailedAdd(client, imageId, uploadId);
+      throw this.mapError(err, where);
+    }
+    if (options.signal.aborted) {
+      await this.deleteObject(client, o.s3_store_bucket, imageId).catch(() => undefined);
+      throw new GlanceStoreError('Aborted', `The add of ${imageId} was aborted`);
+    }
+    return { location: formatS3Location(loc) };
+  }
+
+  /** Nothing of a failed add may remain: pending multipart uploads of the key are aborted. */
+  private async cleanupFailedAdd(client: S3Client, key: string, knownUploadId: string | undefined): Promise<void> {
+    const bucket = this.options.s3_store_bucket;
+    const ids = new Set<string>(knownUploadId ? [knownUploadId] : []);
+    try {
+      const listed = await client.send(new this.sdk.ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
+      for (const u of listed.Uploads ?? []) if (u.Key === key && u.UploadId) ids.add(u.UploadId);
+    } catch {
+      // Listing is a safety net; lib-storage has already aborted its own upload.
+    }
+    await Promise.all([...ids].map((UploadId) => client.send(new this.sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId })).catch(() => undefined)));
+  }
+
+  private async ensureBucket(client: S3Client): Promise<void> {
+    const bucket = this.options.s3_store_bucket;
+    try {
+      await client.send(new this.sdk.HeadBucketCommand({ Bucket: bucket }));
+      return;
+    } catch (err) {
+      if (statusOf(err) !== 404) throw this.mapError(err, `bucket ${bucket}`);
+    }
+    if (!this.options.s3_store_create_bucket_on_put) {
+      throw new GlanceStoreError(
+        'BadStoreConfiguration',
+        `The bucket ${bucket} of store ${this.id} does not exist; create it or set s3_store_create_bucket_on_put = true`,
+      );
+    }
+    try {
+      const region = this.options.s3_store_region_name;
+      await client.send(
+        new this.sdk.CreateBucketCommand({
+          Bucket: bucket,
+          ...(region && region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as never } } : {}),
+        }),
+      );
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name !== 'BucketAlreadyOwnedByYou') throw this.mapError(err, `creating bucket ${bucket}`);
+    }
+  }
+
+  private async exists(client: S3Client, bucket: string, key: string, where: string): Promise<boolean> {
+    try {
+      await client.send(new this.sdk.HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw this.mapError(err, where);
+    }
+  }
+
+  async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
+    const loc = parseS3Location(location);
+    const client = this.clientFor(loc);
+    if (options.length === 0) {
+      await this.getSize(location, options);
+      return { stream: Readable.from([]), size: 0 };
+    }
+    const ranged = options.offset !== undefined || options.length !== undefined;
+    const start = options.offset ?? 0;
+    const range = ranged ? `bytes=${start}-${options.length !== undefined ? start + options.length - 1 : ''}` : undefined;
+    try {
+      const r = await client.send(new this.sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(range ? { Range: range } : {}) }), {
+        abortSignal: options.signal,
+      });
+      return { stream: r.Body as Readable, size: r.ContentLength ?? 0 };
+    } catch (err) {
+      if (statusOf(err) === 416) return { stream: Readable.from([]), size: 0 };
+      throw this.mapError(err, maskLocation(location));
+    }
+  }
+
+  async getSize(location: string, options: DriverCallOptions = {}): Promise<number> {
+    const loc = parseS3Location(location);
+    try {
+      const r = await this.clientFor(loc).send(new this.sdk.HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: options.signal });
+      return r.ContentLength ?? 0;
+    } catch (err) {
+      throw this.mapError(err, maskLocation(location));
+    }
+  }
+
+  async delete(location: string, options: DriverCallOptions = {}): Promise<void> {
+    const loc = parseS3Location(location);
+    const client = this.clientFor(loc);
+    // S3 deletes of a missing key succeed silently; Glance expects NotFound.
+    if (!(await this.exists(client, loc.bucket, loc.key, maskLocation(location)))) throw new NotFoundError(`${maskLocation(location)} was not found`);
+    await this.deleteObject(client, loc.bucket, loc.key, options.signal);
+  }
+
+  private async deleteObject(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await client.send(new this.sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    } catch (err) {
+      throw this.mapError(err, `s3 object ${bucket}/${key}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients.values()) c.destroy();
+    this.clients.clear();
+  }
+
+  private mapError(err: unknown, what: string): GlanceStoreError {
+    if (err instanceof GlanceStoreError) return err;
+    const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+    const status = statusOf(err);
+    const detail = maskText(`${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
+    if (e?.name === 'AbortError') return new GlanceStoreError('Aborted', `${what}: aborted`, { cause: err });
+    if (status === 404 || e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.name === 'NoSuchBucket') return new NotFoundError(`${what} was not found`, { cause: err });
+    if (status === 401 || status === 403 || /InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied/.test(e?.name ?? '')) {
+      return new AuthenticationFailedError(`${what}: the S3 server refused the credentials (${e?.name ?? status})`, { cause: err });
+    }
+    if (/EntityTooLarge|QuotaExceeded/.test(e?.name ?? '') || status === 507) return new StorageFullError(`${what}: ${detail}`, { cause: err });
+    if (status === undefined || status >= 500) return new BackendUnavailableError(`${what}: ${detail}`, { cause: err });
+    return new BackendError(`${what}: ${detail}`, { cause: err });
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}

@@ -1,0 +1,22 @@
+/** The s3 store's options, as glance_store declares them (sizes in MiB). */
+import type { OptionSpec } from '../../config/options.js';
+
+export const S3_OPTIONS: readonly OptionSpec[] = [
+  { name: 's3_store_host', type: 'string', help: 'The S3 endpoint: a host name (http is used), or a URL with http:// or https://.', sample: 'https://s3.example.com' },
+  { name: 's3_store_access_key', type: 'string', help: 'The S3 access key.' },
+  { name: 's3_store_secret_key', type: 'string', secret: true, help: 'The S3 secret key.' },
+  { name: 's3_store_bucket', type: 'string', help: 'The bucket images are stored in.' },
+  { name: 's3_store_create_bucket_on_put', type: 'bool', default: false, help: 'Create the bucket on the first add if it does not exist.' },
+  {
+    name: 's3_store_bucket_url_format',
+    type: 'string',
+    default: 'auto',
+    choices: ['auto', 'path', 'virtual'],
+    help: 'Addressing of the bucket: `path` (host/bucket), `virtual` (bucket.host), or `auto` (virtual where the bucket name allows it, as the AWS SDK chooses).',
+  },
+  { name: 's3_store_region_name', type: 'string', default: '', help: 'Region to sign requests for; empty uses us-east-1, which non-AWS servers accept.' },
+  { name: 's3_store_large_object_size', type: 'int', default: 100, min: 1, help: 'Images of at least this many MiB are uploaded in parts (multipart upload).' },
+  { name: 's3_store_large_object_chunk_size', type: 'int', default: 10, min: 5, help: 'Size in MiB of each part of a multipart upload (S3 requires at least 5).' },
+  { name: 's3_store_thread_pools', type: 'int', default: 10, min: 1, help: 'Parts uploaded at once; memory held is at most this many parts.' },
+  { name: 's3_store_cacert', type: 'string', help: 'CA bundle that verifies an https endpoint.' },
+];

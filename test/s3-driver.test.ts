@@ -1,0 +1,178 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { S3Client, ListObjectsV2Command, ListMultipartUploadsCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { MultiStore, parseConfig } from '../src/index.js';
+import { formatS3Location, parseS3Location } from '../src/drivers/s3/index.js';
+import { runStoreConformance } from './conformance/index.js';
+import { serviceEnv } from './services/env.js';
+import { reference, referenceAvailable, type ReferenceAdd } from './interop/reference.js';
+
+const rgw = serviceEnv('ceph');
+const bucket = `glance-${randomUUID().slice(0, 8)}`;
+
+function conf(env: Record<string, string>, extra = ''): string {
+  return `[DEFAULT]\nenabled_backends = objects:s3\n[glance_store]\ndefault_backend = objects\n[objects]\ns3_store_host = ${env['RGW_ENDPOINT']}\ns3_store_access_key = ${env['RGW_ACCESS_KEY']}\ns3_store_secret_key = ${env['RGW_SECRET_KEY']}\ns3_store_bucket = ${bucket}\ns3_store_create_bucket_on_put = true\ns3_store_large_object_size = 5\ns3_store_large_object_chunk_size = 5\ns3_store_thread_pools = 4\n${extra}`;
+}
+
+function admin(env: Record<string, string>): S3Client {
+  return new S3Client({
+    endpoint: env['RGW_ENDPOINT'],
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: env['RGW_ACCESS_KEY']!, secretAccessKey: env['RGW_SECRET_KEY']! },
+  });
+}
+
+/** Objects and pending multipart uploads in the bucket: what a failed add must not leave. */
+async function listStored(env: Record<string, string>): Promise<string[]> {
+  const s3 = admin(env);
+  try {
+    const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucket })).catch((e: { name?: string }) => {
+      if (e.name === 'NoSuchBucket') return { Contents: [] };
+      throw e;
+    });
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket })).catch(() => ({ Uploads: [] }));
+    return [...(objects.Contents ?? []).map((o) => `object:${o.Key}`), ...(uploads.Uploads ?? []).map((u) => `upload:${u.Key}:${u.UploadId}`)];
+  } finally {
+    s3.destroy();
+  }
+}
+
+async function readAll(s: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+describe('s3 locations', () => {
+  it('are written and parsed as glance_store writes them', () => {
+    const loc = { scheme: 's3+https' as const, accessKey: 'AK', secretKey: 'se/cr+et', host: 's3.example.com:8443', bucket: 'images', key: 'abc' };
+    expect(formatS3Location(loc)).toBe('s3+https://AK:se/cr+et@s3.example.com:8443/images/abc');
+    expect(parseS3Location('s3+https://AK:se/cr+et@s3.example.com:8443/images/abc')).toEqual(loc);
+    expect(parseS3Location('s3://host.example/bucket/key')).toEqual({ scheme: 's3', accessKey: undefined, secretKey: undefined, host: 'host.example', bucket: 'bucket', key: 'key' });
+    expect(() => parseS3Location('s3://AK:SECRET@https://host/bucket/key')).toThrow(/s3\+https/);
+    expect(() => parseS3Location('s3://AK:SECRET@bucket/key')).toThrow(/host\/bucket\/key/);
+    expect(() => parseS3Location('s3://AK:SECRET@host/bucket/key')).not.toThrow();
+    try {
+      parseS3Location('s3://AK:TOPSECRET@x');
+    } catch (e) {
+      expect((e as Error).message).not.toContain('TOPSECRET');
+    }
+  });
+});
+
+if (rgw) {
+  runStoreConformance(
+    { describe, it, beforeAll, afterAll },
+    {
+      name: 's3 (Ceph RGW)',
+      storeId: 'objects',
+      create: (opts) => MultiStore.create(parseConfig(conf(rgw)), opts),
+      listStored: () => listStored(rgw),
+      largeImageBytes: 11 * 1024 * 1024 + 7,
+      timeout: 120_000,
+    },
+  );
+}
+
+describe.skipIf(!rgw)('s3 store on Ceph RGW', () => {
+  let ms: MultiStore;
+  beforeAll(async () => {
+    ms = await MultiStore.create(parseConfig(conf(rgw!)));
+  });
+  afterAll(() => ms?.close());
+
+  it('writes glance_store locations and never shows the secret key', async () => {
+    const id = randomUUID();
+    const r = await ms.add(id, randomBytes(1000));
+    const host = new URL(rgw!['RGW_ENDPOINT']!).host;
+    expect(r.location).toBe(`s3://${rgw!['RGW_ACCESS_KEY']}:${rgw!['RGW_SECRET_KEY']}@${host}/${bucket}/${id}`);
+    const text = JSON.stringify(ms.infoDetail()) + JSON.stringify(ms.states());
+    expect(text).not.toContain(rgw!['RGW_SECRET_KEY']);
+    const err = (await ms.add(id, randomBytes(10)).catch((e: unknown) => e)) as Error;
+    expect(err).toMatchObject({ code: 'Duplicate' });
+    const missing = (await ms.get(r.location.replace(id, 'missing-image')).catch((e: unknown) => e)) as Error;
+    expect(missing).toMatchObject({ code: 'NotFound' });
+    expect(missing.message).not.toContain(rgw!['RGW_SECRET_KEY']);
+    await ms.delete(r.location);
+  });
+
+  it('streams an unknown-size image through multipart with memory bounded by the parts in flight', async () => {
+    const total = 64 * 1024 * 1024;
+    const chunk = randomBytes(1024 * 1024);
+    const md5 = createHash('md5');
+    const source = (async function* () {
+      for (let i = 0; i < total / chunk.length; i++) {
+        md5.update(chunk);
+        yield chunk;
+      }
+    })();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const r = await ms.add(randomUUID(), source).finally(() => clearInterval(timer));
+    expect(r.size).toBe(total);
+    expect(r.checksum).toBe(md5.digest('hex'));
+    // 4 parts of 5 MiB in flight (plus the SDK's own buffers), far below the 64 MiB image.
+    expect(peak - before).toBeLessThan(48 * 1024 * 1024);
+    expect(await ms.getSize(r.location)).toBe(total);
+    await ms.delete(r.location);
+  });
+
+  it('gives a clear error for a missing bucket when it may not create one', async () => {
+    const strict = await MultiStore.create(parseConfig(conf(rgw!).replace(`s3_store_bucket = ${bucket}`, 's3_store_bucket = no-such-bucket-here').replace('s3_store_create_bucket_on_put = true', 's3_store_create_bucket_on_put = false')));
+    await expect(strict.add(randomUUID(), randomBytes(10))).rejects.toThrow(/bucket no-such-bucket-here .*does not exist.*s3_store_create_bucket_on_put/);
+    await strict.close();
+  });
+
+  it('maps refused credentials to AuthenticationFailed without showing them', async () => {
+    const wrong = await MultiStore.create(parseConfig(conf(rgw!).replace(`s3_store_secret_key = ${rgw!['RGW_SECRET_KEY']}`, 's3_store_secret_key = wrong-secret-value')));
+    const err = (await wrong.add(randomUUID(), randomBytes(10)).catch((e: unknown) => e)) as Error;
+    expect(err).toMatchObject({ code: 'AuthenticationFailed' });
+    expect(err.message).not.toContain('wrong-secret-value');
+    await wrong.close();
+  });
+});
+
+const pythonS3 = rgw && (await referenceAvailable());
+describe.skipIf(!pythonS3)('s3 interoperability with Python glance_store', () => {
+  let dir: string;
+  let confFile: string;
+  let ms: MultiStore;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'gs-s3-interop-'));
+    confFile = path.join(dir, 'glance-api.conf');
+    writeFileSync(confFile, conf(rgw!));
+    ms = await MultiStore.create(parseConfig(conf(rgw!)));
+    await admin(rgw!).send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined);
+  });
+  afterAll(async () => {
+    await ms?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads and deletes single and multipart images written by glance_store, and back', async () => {
+    for (const size of [100_000, 12 * 1024 * 1024 + 1]) {
+      const bytes = randomBytes(size);
+      const src = path.join(dir, 'src.bin');
+      writeFileSync(src, bytes);
+      const py = await reference<ReferenceAdd>(confFile, 'add', 'objects', randomUUID(), src);
+      const got = await ms.get(py.location);
+      expect((await readAll(got.stream)).equals(bytes)).toBe(true);
+      await ms.delete(py.location);
+
+      const ours = await ms.add(randomUUID(), bytes);
+      expect(ours.location.startsWith('s3://')).toBe(true);
+      const out = path.join(dir, 'out.bin');
+      const read = await reference<{ written: number }>(confFile, 'get', 'objects', ours.location, out);
+      expect(read.written).toBe(size);
+      expect(readFileSync(out).equals(bytes)).toBe(true);
+      await reference(confFile, 'delete', 'objects', ours.location);
+      await expect(ms.getSize(ours.location)).rejects.toMatchObject({ code: 'NotFound' });
+    }
+  });
+});
