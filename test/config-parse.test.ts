@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { parseConfig, ConfigParseError } from '../src/config/parse.js';
+import { parseConfig, mergeConfigs, ConfigParseError, type ParsedConfig } from '../src/config/parse.js';
 
 // Differential test: every fixture is read by oslo.config itself (Debian's
 // python3-oslo.config, through test/fixtures/config/oslo_dump.py) and by
@@ -31,8 +31,15 @@ if (!available) {
 type OsloValue = { multi: string[]; single: string };
 type OsloResult = { sections: Record<string, Record<string, OsloValue>> } | { error: string; line: number | null };
 
+/** Files read together (as several --config-file options), later ones winning. */
+const MERGES = [
+  ['01-seed.conf', '47-glance-api-sample.conf'],
+  ['11-dup-sections.conf', '12-repeated-keys.conf', '11-dup-sections.conf'],
+  ['13-case.conf', '48-default-repeated.conf', '17-default-lowercase.conf'],
+];
+
 function runOslo(): Record<string, OsloResult> {
-  const files = fixtures.map((f) => path.join(dir, f));
+  const files = [...fixtures, ...MERGES.map((m) => m.join('+'))].map((f) => f.split('+').map((p) => path.join(dir, p)).join('+'));
   // UTF-8 whatever the locale, as Glance is run.
   const out = execFileSync(PYTHON, [path.join(dir, 'oslo_dump.py'), ...files], { encoding: 'utf8', env: { ...process.env, PYTHONUTF8: '1' } });
   return JSON.parse(out) as Record<string, OsloResult>;
@@ -66,22 +73,33 @@ describe.skipIf(!available)('parseConfig agrees with oslo.config', () => {
         else expect(e.line).toBe(expected.line);
         return;
       }
-      const ours = parseConfig(text);
-      expect(Object.keys(ours).sort()).toEqual(Object.keys(expected.sections).sort());
-      for (const [section, keys] of Object.entries(expected.sections)) {
-        const got = ours[section]!;
-        expect(Object.keys(got).sort(), `keys of [${section}]`).toEqual(Object.keys(keys).sort());
-        for (const [key, { multi, single }] of Object.entries(keys)) {
-          const v = got[key]!;
-          // A repeated key is an array of every value, a single one a string.
-          expect(Array.isArray(v) ? v : [v], `[${section}] ${key} as a multi-valued option`).toEqual(multi);
-          expect(Array.isArray(v) ? v[v.length - 1] : v, `[${section}] ${key} as a single-valued option`).toBe(single);
-          if (multi.length === 1) expect(typeof v).toBe('string');
-        }
-      }
+      sameAsOslo(parseConfig(text), expected.sections);
+    });
+  }
+
+  for (const m of MERGES) {
+    it(`read together: ${m.join(' + ')}`, () => {
+      const expected = oslo[m.map((f) => path.join(dir, f)).join('+')]!;
+      if ('error' in expected) throw new Error(expected.error);
+      sameAsOslo(mergeConfigs(...m.map((f) => parseConfig(readFileSync(path.join(dir, f), 'utf8')))), expected.sections);
     });
   }
 });
+
+function sameAsOslo(ours: ParsedConfig, expected: Record<string, Record<string, OsloValue>>): void {
+  expect(Object.keys(ours).sort()).toEqual(Object.keys(expected).sort());
+  for (const [section, keys] of Object.entries(expected)) {
+    const got = ours[section]!;
+    expect(Object.keys(got).sort(), `keys of [${section}]`).toEqual(Object.keys(keys).sort());
+    for (const [key, { multi, single }] of Object.entries(keys)) {
+      const v = got[key]!;
+      // A repeated key is an array of every value, a single one a string.
+      expect(Array.isArray(v) ? v : [v], `[${section}] ${key} as a multi-valued option`).toEqual(multi);
+      expect(Array.isArray(v) ? v[v.length - 1] : v, `[${section}] ${key} as a single-valued option`).toBe(single);
+      if (multi.length === 1) expect(typeof v).toBe('string');
+    }
+  }
+}
 
 describe('parseConfig', () => {
   const fail = (text: string): ConfigParseError => {
@@ -124,6 +142,14 @@ describe('parseConfig', () => {
       shared: { filesystem_store_datadir: '/var/lib/glance/images' },
       reliable: { filesystem_store_datadirs: ['/mnt/a:100', '/mnt/b:200'] },
     });
+  });
+
+  it('merges files in order and leaves its inputs alone', () => {
+    const a = parseConfig('[s]\nk = 1\nm = x\n');
+    const b = parseConfig('[S]\nk = 2\n[t]\nn = y\n');
+    expect(mergeConfigs(a, b)).toEqual({ s: { k: ['1', '2'], m: 'x' }, t: { n: 'y' } });
+    expect(a).toEqual({ s: { k: '1', m: 'x' } });
+    expect(mergeConfigs()).toEqual({});
   });
 
   it('rejects what is not text', () => {

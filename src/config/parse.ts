@@ -116,10 +116,14 @@ export function parseConfig(text: string): ParsedConfig {
   });
   flush();
 
-  // One value stays a string; a repeated key becomes the array of its values.
+  return collapse(sections);
+}
+
+/** One value stays a string; a repeated key becomes the array of its values. */
+function collapse(lists: Record<string, Record<string, string[]>>): ParsedConfig {
   const out = dict<Record<string, string | string[]>>();
-  for (const name of Object.keys(sections)) {
-    const options = sections[name]!;
+  for (const name of Object.keys(lists)) {
+    const options = lists[name]!;
     const sectionOut = dict<string | string[]>();
     for (const k of Object.keys(options)) {
       const values = options[k]!;
@@ -128,4 +132,23 @@ export function parseConfig(text: string): ParsedConfig {
     out[name] = sectionOut;
   }
   return out;
+}
+
+/**
+ * Several parsed files read together, as oslo.config reads several config
+ * files (`--config-file a --config-file b`, or a `.conf.d` directory in name
+ * order): each key keeps the values of every file, in file order, so a
+ * single-valued option gets the last file's value and a multi-valued one
+ * gets every file's values.
+ */
+export function mergeConfigs(...configs: ParsedConfig[]): ParsedConfig {
+  const lists = dict<Record<string, string[]>>();
+  for (const config of configs) {
+    for (const name of Object.keys(config)) {
+      const section = (lists[name] ??= dict<string[]>());
+      const options = config[name]!;
+      for (const k of Object.keys(options)) (section[k] ??= []).push(...([] as string[]).concat(options[k]!));
+    }
+  }
+  return collapse(lists);
 }
