@@ -1,0 +1,411 @@
+// Node binding for librados/librbd: the calls the rbd store needs, each run
+// off the main thread (a Napi::AsyncWorker on libuv's thread pool), so several
+// reads and writes of one image can be in flight at once. Errors carry the
+// positive errno and its name (ENOENT, EEXIST, ...) for the driver to map.
+#include <napi.h>
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+// ---- errors -----------------------------------------------------------------
+
+Napi::Error ErrnoError(Napi::Env env, int err, const std::string &what) {
+  int e = err < 0 ? -err : err;
+  const char *name = strerrorname_np(e);
+  Napi::Error error = Napi::Error::New(env, what + ": " + std::strerror(e));
+  error.Set("errno", Napi::Number::New(env, e));
+  error.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
+  return error;
+}
+
+// ---- one generic worker -----------------------------------------------------
+
+// Runs `work` on the thread pool; `work` returns 0 or a negative errno. On
+// success `done` builds the resolved value on the main thread.
+class Task : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<int()>;
+  using Done = std::function<Napi::Value(Napi::Env)>;
+
+  static Napi::Promise Run(Napi::Env env, std::string what, Work work, Done done,
+                           std::vector<Napi::Reference<Napi::Value>> keep = {}) {
+    auto *task = new Task(env, std::move(what), std::move(work), std::move(done), std::move(keep));
+    Napi::Promise promise = task->deferred_.Promise();
+    task->Queue();
+    return promise;
+  }
+
+ protected:
+  void Execute() override { result_ = work_(); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (result_ < 0) {
+      deferred_.Reject(ErrnoError(env, result_, what_).Value());
+    } else {
+      deferred_.Resolve(done_ ? done_(env) : env.Undefined());
+    }
+  }
+  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Task(Napi::Env env, std::string what, Work work, Done done, std::vector<Napi::Reference<Napi::Value>> keep)
+      : Napi::AsyncWorker(env, "rbd"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        what_(std::move(what)),
+        work_(std::move(work)),
+        done_(std::move(done)),
+        keep_(std::move(keep)) {}
+
+  Napi::Promise::Deferred deferred_;
+  std::string what_;
+  Work work_;
+  Done done_;
+  // Buffers and handles the work uses, kept alive until it ends.
+  std::vector<Napi::Reference<Napi::Value>> keep_;
+  int result_ = 0;
+};
+
+std::string Str(const Napi::Value &v) { return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string(); }
+uint64_t U64(const Napi::Value &v) { return static_cast<uint64_t>(v.As<Napi::Number>().Int64Value()); }
+
+// ---- shared native handles --------------------------------------------------
+
+struct ClusterHandle {
+  rados_t cluster = nullptr;
+  ~ClusterHandle() {
+    if (cluster) rados_shutdown(cluster);
+  }
+};
+
+struct IoctxHandle {
+  std::shared_ptr<ClusterHandle> cluster;  // keeps the cluster alive
+  rados_ioctx_t ioctx = nullptr;
+  ~IoctxHandle() {
+    if (ioctx) rados_ioctx_destroy(ioctx);
+  }
+};
+
+struct ImageHandle {
+  std::shared_ptr<IoctxHandle> ioctx;
+  rbd_image_t image = nullptr;
+  ~ImageHandle() {
+    if (image) rbd_close(image);
+  }
+};
+
+template <typename T>
+Napi::Object Wrap(Napi::Env env, std::shared_ptr<T> handle, const char *kind) {
+  Napi::Object obj = Napi::Object::New(env);
+  auto *holder = new std::shared_ptr<T>(std::move(handle));
+  obj.Set("kind", Napi::String::New(env, kind));
+  napi_wrap(env, obj, holder, [](napi_env, void *data, void *) { delete static_cast<std::shared_ptr<T> *>(data); }, nullptr, nullptr);
+  return obj;
+}
+
+template <typename T>
+std::shared_ptr<T> Unwrap(const Napi::Value &v) {
+  void *data = nullptr;
+  if (!v.IsObject() || napi_unwrap(v.Env(), v, &data) != napi_ok || !data) {
+    throw Napi::TypeError::New(v.Env(), "invalid or closed rbd handle");
+  }
+  return *static_cast<std::shared_ptr<T> *>(data);
+}
+
+// ---- cluster ----------------------------------------------------------------
+
+// connect({ confFile, user, keyring?, connectTimeout? }) -> cluster
+Napi::Value Connect(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].As<Napi::Object>();
+  std::string conf = Str(o.Get("confFile"));
+  std::string user = Str(o.Get("user"));
+  std::string keyring = Str(o.Get("keyring"));
+  int64_t timeout = o.Has("connectTimeout") && o.Get("connectTimeout").IsNumber() ? o.Get("connectTimeout").As<Napi::Number>().Int64Value() : 0;
+  auto handle = std::make_shared<ClusterHandle>();
+  return Task::Run(
+      env, "connecting to the Ceph cluster",
+      [=]() {
+        std::string name = "client." + (user.empty() ? std::string("admin") : user);
+        int r = rados_create2(&handle->cluster, "ceph", name.c_str(), 0);
+        if (r < 0) return r;
+        if (!conf.empty() && (r = rados_conf_read_file(handle->cluster, conf.c_str())) < 0) return r;
+        if (!keyring.empty() && (r = rados_conf_set(handle->cluster, "keyring", keyring.c_str())) < 0) return r;
+        if (timeout > 0) {
+          std::string t = std::to_string(timeout);
+          rados_conf_set(handle->cluster, "client_mount_timeout", t.c_str());
+          rados_conf_set(handle->cluster, "rados_mon_op_timeout", t.c_str());
+          rados_conf_set(handle->cluster, "rados_osd_op_timeout", t.c_str());
+        }
+        return rados_connect(handle->cluster);
+      },
+      [=](Napi::Env e) -> Napi::Value { return Wrap(e, handle, "cluster"); });
+}
+
+Napi::Value Fsid(const Napi::CallbackInfo &info) {
+  auto c = Unwrap<ClusterHandle>(info[0]);
+  char buf[64] = {0};
+  int r = rados_cluster_fsid(c->cluster, buf, sizeof(buf));
+  if (r < 0) throw ErrnoError(info.Env(), r, "reading the cluster fsid");
+  return Napi::String::New(info.Env(), buf);
+}
+
+Napi::Value OpenPool(const Napi::CallbackInfo &info) {
+  auto c = Unwrap<ClusterHandle>(info[0]);
+  std::string pool = Str(info[1]);
+  auto handle = std::make_shared<IoctxHandle>();
+  handle->cluster = c;
+  return Task::Run(
+      info.Env(), "opening pool " + pool, [=]() { return rados_ioctx_create(c->cluster, pool.c_str(), &handle->ioctx); },
+      [=](Napi::Env e) -> Napi::Value { return Wrap(e, handle, "ioctx"); });
+}
+
+// ---- images in a pool ------------------------------------------------------
+
+// create(ioctx, name, size, order, features)
+Napi::Value Create(const Napi::CallbackInfo &info) {
+  auto io = Unwrap<IoctxHandle>(info[0]);
+  std::string name = Str(info[1]);
+  uint64_t size = U64(info[2]);
+  int order = info[3].As<Napi::Number>().Int32Value();
+  uint64_t features = U64(info[4]);
+  return Task::Run(info.Env(), "creating image " + name, [=]() {
+    int o = order;
+    return rbd_create2(io->ioctx, name.c_str(), size, features, &o);
+  }, nullptr);
+}
+
+// open(ioctx, name, snap|null) -> image
+Napi::Value Open(const Napi::CallbackInfo &info) {
+  auto io = Unwrap<IoctxHandle>(info[0]);
+  std::string name = Str(info[1]);
+  bool hasSnap = info[2].IsString();
+  std::string snap = Str(info[2]);
+  auto handle = std::make_shared<ImageHandle>();
+  handle->ioctx = io;
+  return Task::Run(
+      info.Env(), "opening image " + name,
+      [=]() { return rbd_open(io->ioctx, name.c_str(), &handle->image, hasSnap ? snap.c_str() : nullptr); },
+      [=](Napi::Env e) -> Napi::Value { return Wrap(e, handle, "image"); });
+}
+
+Napi::Value Remove(const Napi::CallbackInfo &info) {
+  auto io = Unwrap<IoctxHandle>(info[0]);
+  std::string name = Str(info[1]);
+  return Task::Run(info.Env(), "removing image " + name, [=]() { return rbd_remove(io->ioctx, name.c_str()); }, nullptr);
+}
+
+Napi::Value TrashMove(const Napi::CallbackInfo &info) {
+  auto io = Unwrap<IoctxHandle>(info[0]);
+  std::string name = Str(info[1]);
+  uint64_t delay = U64(info[2]);
+  return Task::Run(info.Env(), "moving image " + name + " to the trash", [=]() { return rbd_trash_move(io->ioctx, name.c_str(), delay); }, nullptr);
+}
+
+Napi::Value List(const Napi::CallbackInfo &info) {
+  auto io = Unwrap<IoctxHandle>(info[0]);
+  auto names = std::make_shared<std::vector<std::string>>();
+  return Task::Run(
+      info.Env(), "listing images",
+      [=]() {
+        size_t max = 64;
+        for (;;) {
+          std::vector<rbd_image_spec_t> specs(max);
+          int r = rbd_list2(io->ioctx, specs.data(), &max);
+          if (r == -ERANGE) continue;
+          if (r < 0) return r;
+          for (size_t i = 0; i < max; i++) names->push_back(specs[i].name);
+          rbd_image_spec_list_cleanup(specs.data(), max);
+          return 0;
+        }
+      },
+      [=](Napi::Env e) -> Napi::Value {
+        Napi::Array a = Napi::Array::New(e, names->size());
+        for (size_t i = 0; i < names->size(); i++) a.Set(i, (*names)[i]);
+        return a;
+      });
+}
+
+// ---- one image --------------------------------------------------------------
+
+Napi::Value Size(const Napi::CallbackInfo &info) {
+  auto img = Unwrap<ImageHandle>(info[0]);
+  auto size = std::make_shared<uint64_t>(0);
+  return Task::Run(info.Env(), "reading the image size", [=]() { return rbd_get_size(img->image, size.get()); },
+                   [=](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, static_cast<double>(*size)); });
+}
+
+// write(image, offset, buffer)
+Napi::Value Write(const Napi::CallbackInfo &info) {
+  auto img = Unwrap<ImageHandle>(info[0]);
+  uint64_t off = U64(info[1]);
+  Napi::Buffer<char> buf = info[2].As<Napi::Buffer<char>>();
+  const char *data = buf.Data();
+  size_t len = buf.Length();
+  std::vector<Napi::Reference<Napi::Value>> keep;
+  keep.push_back(Napi::Persistent(info[2]));
+  return Task::Run(
+      info.Env(), "writing to the image",
+      [=]() {
+        ssize_t r = rbd_write2(img->image, off, len, data, 0);
+        if (r < 0) return static_cast<int>(r);
+        return static_cast<size_t>(r) == len ? 0 : -EIO;
+      },
+      nullptr, std::move(keep));
+}
+
+// read(image, offset, length) -> Buffer
+Napi::Value Read(const Napi::CallbackInfo &info) {
+  auto img = Unwrap<ImageHandle>(info[0]);
+  uint64_t off = U64(info[1]);
+  size_t len = static_cast<size_t>(U64(info[2]));
+  auto out = std::make_shared<std::vector<char>>(len);
+  auto got = std::make_shared<ssize_t>(0);
+  return Task::Run(
+      info.Env(), "reading the image",
+      [=]() {
+        *got = rbd_read2(img->image, off, len, out->data(), 0);
+        return *got < 0 ? static_cast<int>(*got) : 0;
+      },
+      [=](Napi::Env e) -> Napi::Value { return Napi::Buffer<char>::Copy(e, out->data(), static_cast<size_t>(*got)); });
+}
+
+Napi::Value Resize(const Napi::CallbackInfo &info) {
+  auto img = Unwrap<ImageHandle>(info[0]);
+  uint64_t size = U64(info[1]);
+  return Task::Run(info.Env(), "resizing the image", [=]() { return rbd_resize(img->image, size); }, nullptr);
+}
+
+Napi::Value SnapOp(const Napi::CallbackInfo &info, const char *what, int (*op)(rbd_image_t, const char *)) {
+  auto img = Unwrap<ImageHandle>(info[0]);
+  std::string snap = Str(info[1]);
+  return Task::Run(info.Env(), std::string(what) + " snapshot " + snap, [=]() { return op(img->image, snap.c_str()); }, nullptr);
+}
+Napi::Value SnapCreate(const Napi::CallbackInfo &info) { return SnapOp(info, "creating", rbd_snap_create); }
+Napi::Value SnapProtect(const Napi::CallbackInfo &info) { return SnapOp(info, "protecting", rbd_snap_protect); }
+Napi::Value SnapUnprotect(const Napi::CallbackInfo &info) { return SnapOp(info, "unprotecting", rbd_snap_unprotect); }
+Napi::Value SnapRemove(const Napi::CallbackInfo &info) { return SnapOp(info, "removing", rbd_snap_remove); }
+
+Napi::Value SnapIsProtected(const Napi::CallbackInfo &info) {
+  auto img = Unwrap<ImageHandle>(info[0]);
+  std::string snap = Str(info[1]);
+  auto prot = std::make_shared<int>(0);
+  return Task::Run(info.Env(), "checking snapshot " + snap, [=]() { return rbd_snap_is_protected(img->image, snap.c_str(), prot.get()); },
+                   [=](Napi::Env e) -> Napi::Value { return Napi::Boolean::New(e, *prot != 0); });
+}
+
+Napi::Value SnapList(const Napi::CallbackInfo &info) {
+  auto img = Unwrap<ImageHandle>(info[0]);
+  auto names = std::make_shared<std::vector<std::string>>();
+  return Task::Run(
+      info.Env(), "listing snapshots",
+      [=]() {
+        int max = 16;
+        for (;;) {
+          std::vector<rbd_snap_info_t> snaps(max);
+          int r = rbd_snap_list(img->image, snaps.data(), &max);
+          if (r == -ERANGE) continue;
+          if (r < 0) return r;
+          for (int i = 0; i < r; i++) names->push_back(snaps[i].name);
+          rbd_snap_list_end(snaps.data());
+          return 0;
+        }
+      },
+      [=](Napi::Env e) -> Napi::Value {
+        Napi::Array a = Napi::Array::New(e, names->size());
+        for (size_t i = 0; i < names->size(); i++) a.Set(i, (*names)[i]);
+        return a;
+      });
+}
+
+// listChildren(image) -> ["pool/image", ...] of the snapshot the image is opened at
+Napi::Value ListChildren(const Napi::CallbackInfo &info) {
+  auto img = Unwrap<ImageHandle>(info[0]);
+  auto names = std::make_shared<std::vector<std::string>>();
+  return Task::Run(
+      info.Env(), "listing clones",
+      [=]() {
+        size_t max = 16;
+        for (;;) {
+          std::vector<rbd_linked_image_spec_t> specs(max);
+          int r = rbd_list_children3(img->image, specs.data(), &max);
+          if (r == -ERANGE) continue;
+          if (r < 0) return r;
+          for (size_t i = 0; i < max; i++) names->push_back(std::string(specs[i].pool_name) + "/" + specs[i].image_name);
+          rbd_linked_image_spec_list_cleanup(specs.data(), max);
+          return 0;
+        }
+      },
+      [=](Napi::Env e) -> Napi::Value {
+        Napi::Array a = Napi::Array::New(e, names->size());
+        for (size_t i = 0; i < names->size(); i++) a.Set(i, (*names)[i]);
+        return a;
+      });
+}
+
+Napi::Value Flatten(const Napi::CallbackInfo &info) {
+  auto img = Unwrap<ImageHandle>(info[0]);
+  return Task::Run(info.Env(), "flattening the image", [=]() { return rbd_flatten(img->image); }, nullptr);
+}
+
+// close(handle): releases the native handle now instead of at garbage collection.
+Napi::Value Close(const Napi::CallbackInfo &info) {
+  void *data = nullptr;
+  if (info[0].IsObject() && napi_remove_wrap(info.Env(), info[0], &data) == napi_ok && data) {
+    std::string kind = Str(info[0].As<Napi::Object>().Get("kind"));
+    // Closing can block (rbd_close flushes, rados_shutdown waits): do it off the main thread.
+    std::function<void()> release;
+    if (kind == "image") {
+      auto *p = static_cast<std::shared_ptr<ImageHandle> *>(data);
+      release = [p]() { delete p; };
+    } else if (kind == "ioctx") {
+      auto *p = static_cast<std::shared_ptr<IoctxHandle> *>(data);
+      release = [p]() { delete p; };
+    } else {
+      auto *p = static_cast<std::shared_ptr<ClusterHandle> *>(data);
+      release = [p]() { delete p; };
+    }
+    return Task::Run(info.Env(), "closing", [release]() { release(); return 0; }, nullptr);
+  }
+  auto d = Napi::Promise::Deferred::New(info.Env());
+  d.Resolve(info.Env().Undefined());
+  return d.Promise();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("connect", Napi::Function::New(env, Connect));
+  exports.Set("fsid", Napi::Function::New(env, Fsid));
+  exports.Set("openPool", Napi::Function::New(env, OpenPool));
+  exports.Set("create", Napi::Function::New(env, Create));
+  exports.Set("open", Napi::Function::New(env, Open));
+  exports.Set("remove", Napi::Function::New(env, Remove));
+  exports.Set("trashMove", Napi::Function::New(env, TrashMove));
+  exports.Set("list", Napi::Function::New(env, List));
+  exports.Set("size", Napi::Function::New(env, Size));
+  exports.Set("write", Napi::Function::New(env, Write));
+  exports.Set("read", Napi::Function::New(env, Read));
+  exports.Set("resize", Napi::Function::New(env, Resize));
+  exports.Set("snapCreate", Napi::Function::New(env, SnapCreate));
+  exports.Set("snapProtect", Napi::Function::New(env, SnapProtect));
+  exports.Set("snapUnprotect", Napi::Function::New(env, SnapUnprotect));
+  exports.Set("snapRemove", Napi::Function::New(env, SnapRemove));
+  exports.Set("snapIsProtected", Napi::Function::New(env, SnapIsProtected));
+  exports.Set("snapList", Napi::Function::New(env, SnapList));
+  exports.Set("listChildren", Napi::Function::New(env, ListChildren));
+  exports.Set("flatten", Napi::Function::New(env, Flatten));
+  exports.Set("close", Napi::Function::New(env, Close));
+  exports.Set("FEATURE_LAYERING", Napi::Number::New(env, static_cast<double>(RBD_FEATURE_LAYERING)));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(glance_store_rbd, Init)

@@ -1,0 +1,298 @@
+/**
+ * The rbd store: each image is an RBD image named by image id in the store's
+ * pool, with a protected snapshot `snap` that clones (Nova, Cinder) are made
+ * from, as glance_store lays it out. One cluster connection per store, reused
+ * by every call and closed by close().
+ */
+import {
+  BadStoreConfigurationError,
+  BackendUnavailableError,
+  DuplicateError,
+  GlanceStoreError,
+  InUseError,
+  NotFoundError,
+  fromSystemError,
+} from '../../errors.js';
+import type {
+  Capability,
+  DriverAddOptions,
+  DriverAddResult,
+  DriverCallOptions,
+  DriverContext,
+  DriverGetOptions,
+  DriverGetResult,
+  WritableStoreDriver,
+} from '../../driver.js';
+import type { Logger } from '../../logger.js';
+import { fixedChunks, isAllZero } from '../../pipeline/chunks.js';
+import { readAhead } from '../../pipeline/read-ahead.js';
+import { loadRbdBinding, type Cluster, type Image, type Ioctx, type RbdBinding, type RbdError } from './native.js';
+import { SNAPSHOT_NAME, formatRbdLocation, parseRbdLocation, type RbdLocation } from './location.js';
+
+const MiB = 1024 * 1024;
+/** Writes and reads in flight per image. */
+const IN_FLIGHT = 4;
+/** How far an image of unknown size grows at a time at first; doubled up to 8 GiB, as glance_store. */
+const MAX_RESIZE_STEP = 8 * 1024 * MiB;
+
+interface RbdStoreOptions {
+  rbd_store_pool: string;
+  rbd_store_user?: string;
+  rbd_store_ceph_conf: string;
+  rbd_store_chunk_size: number;
+  rados_connect_timeout: number;
+  rbd_thin_provisioning: boolean;
+}
+
+export class RbdStore implements WritableStoreDriver {
+  readonly type = 'rbd';
+  readonly schemes = ['rbd'] as const;
+  private readonly pools = new Map<string, Promise<Ioctx>>();
+  private readonly chunkBytes: number;
+
+  private constructor(
+    readonly id: string,
+    private readonly rbd: RbdBinding,
+    private readonly cluster: Cluster,
+    private readonly fsid: string,
+    private readonly options: RbdStoreOptions,
+    private readonly logger: Logger,
+  ) {
+    this.chunkBytes = options.rbd_store_chunk_size * MiB;
+  }
+
+  static async create(ctx: DriverContext): Promise<RbdStore> {
+    const o = ctx.options as unknown as RbdStoreOptions;
+    const chunk = o.rbd_store_chunk_size;
+    if ((chunk & (chunk - 1)) !== 0) throw new BadStoreConfigurationError(`[${ctx.id}] rbd_store_chunk_size ${chunk} must be a power of two (MiB)`);
+    const rbd = loadRbdBinding();
+    let cluster: Cluster;
+    try {
+      cluster = await rbd.connect({
+        confFile: o.rbd_store_ceph_conf,
+        ...(o.rbd_store_user ? { user: o.rbd_store_user } : {}),
+        ...(o.rados_connect_timeout ? { connectTimeout: o.rados_connect_timeout } : {}),
+      });
+    } catch (err) {
+      throw new BackendUnavailableError(`Store ${ctx.id} could not connect to the Ceph cluster (${o.rbd_store_ceph_conf}): ${(err as Error).message}`, { cause: err });
+    }
+    const store = new RbdStore(ctx.id, rbd, cluster, rbd.fsid(cluster), o, ctx.logger);
+    try {
+      await store.ioctx(o.rbd_store_pool);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  capabilities(): ReadonlySet<Capability> {
+    return new Set<Capability>(['read', 'read-random', 'write']);
+  }
+
+  properties(): Record<string, unknown> {
+    return { pool: this.options.rbd_store_pool, chunk_size_mib: this.options.rbd_store_chunk_size, fsid: this.fsid, thin_provisioning: this.options.rbd_thin_provisioning };
+  }
+
+  ownsLocation(location: string): boolean {
+    try {
+      const loc = parseRbdLocation(location);
+      return loc.fsid === this.fsid && loc.pool === this.options.rbd_store_pool;
+    } catch {
+      return false;
+    }
+  }
+
+  private ioctx(pool: string): Promise<Ioctx> {
+    let io = this.pools.get(pool);
+    if (!io) {
+      io = this.rbd.openPool(this.cluster, pool).catch((err: unknown) => {
+        this.pools.delete(pool);
+        throw this.mapError(err, `pool ${pool}`);
+      });
+      this.pools.set(pool, io);
+    }
+    return io;
+  }
+
+  async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
+    const pool = this.options.rbd_store_pool;
+    const io = await this.ioctx(pool);
+    const declared = options.size ?? 0;
+    const order = Math.log2(this.chunkBytes);
+    try {
+      await this.rbd.create(io, imageId, declared, order, this.rbd.FEATURE_LAYERING);
+    } catch (err) {
+      if ((err as RbdError).code === 'EEXIST') throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`, { cause: err });
+      throw this.mapError(err, `creating image ${imageId}`);
+    }
+    let image: Image | undefined;
+    try {
+      image = await this.rbd.open(io, imageId, null);
+      const written = await this.writeAll(image, data, declared);
+      if (!declared) await this.rbd.resize(image, written);
+      options.signal.throwIfAborted();
+      await this.rbd.snapCreate(image, SNAPSHOT_NAME);
+      await this.rbd.snapProtect(image, SNAPSHOT_NAME);
+      await this.rbd.close(image);
+      image = undefined;
+    } catch (err) {
+      if (image) await this.rbd.close(image).catch(() => undefined);
+      await this.removeImage(io, imageId, true).catch((cleanupErr: unknown) =>
+        this.logger.error({ store: this.id, image: imageId, err: cleanupErr }, `could not remove the partial image ${imageId}`),
+      );
+      throw this.mapError(err, `writing image ${imageId}`);
+    }
+    return { location: formatRbdLocation({ fsid: this.fsid, pool, image: imageId, snapshot: SNAPSHOT_NAME }) };
+  }
+
+  /** Writes object-sized chunks, several in flight; grows an image of unknown size ahead of the writes. */
+  private async writeAll(image: Image, data: AsyncIterable<Uint8Array>, declared: number): Promise<number> {
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    let offset = 0;
+    let size = declared;
+    let step = this.chunkBytes;
+    const settle = async () => {
+      await Promise.allSettled(inFlight);
+      if (failure) throw failure;
+    };
+    try {
+      for await (const chunk of fixedChunks(data, this.chunkBytes)) {
+        if (failure) throw failure;
+        if (!declared && offset + chunk.length > size) {
+          // Resizing waits for the writes in flight, and grows in doubling steps to keep resizes rare.
+          await settle();
+          size = Math.max(size + step, offset + chunk.length);
+          step = Math.min(step * 2, MAX_RESIZE_STEP);
+          await this.rbd.resize(image, size);
+        }
+        if (!(this.options.rbd_thin_provisioning && isAllZero(chunk))) {
+          const write = this.rbd.write(image, offset, chunk).then(
+            () => void inFlight.delete(write),
+            (err: unknown) => {
+              failure ??= err;
+              inFlight.delete(write);
+            },
+          );
+          inFlight.add(write);
+          if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+        }
+        offset += chunk.length;
+      }
+      await settle();
+    } catch (err) {
+      await Promise.allSettled(inFlight);
+      throw err;
+    }
+    return offset;
+  }
+
+  async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
+    const loc = parseRbdLocation(location);
+    const image = await this.openImage(loc, location);
+    try {
+      const total = await this.rbd.size(image);
+      const start = Math.min(options.offset ?? 0, total);
+      const size = options.length === undefined ? total - start : Math.min(options.length, total - start);
+      const stream = readAhead({
+        start,
+        length: size,
+        chunk: this.chunkBytes,
+        inFlight: IN_FLIGHT,
+        readAt: async (at, len) => {
+          const buf = await this.rbd.read(image, at, len);
+          if (buf.length !== len) throw new GlanceStoreError('BackendError', `short read from ${location} at ${at}`);
+          return buf;
+        },
+        close: () => this.rbd.close(image),
+      });
+      return { stream, size };
+    } catch (err) {
+      await this.rbd.close(image).catch(() => undefined);
+      throw this.mapError(err, location);
+    }
+  }
+
+  async getSize(location: string, _options?: DriverCallOptions): Promise<number> {
+    const loc = parseRbdLocation(location);
+    const image = await this.openImage(loc, location);
+    try {
+      return await this.rbd.size(image);
+    } catch (err) {
+      throw this.mapError(err, location);
+    } finally {
+      await this.rbd.close(image).catch(() => undefined);
+    }
+  }
+
+  async delete(location: string, _options?: DriverCallOptions): Promise<void> {
+    const loc = parseRbdLocation(location);
+    const io = await this.ioctx(loc.pool ?? this.options.rbd_store_pool);
+    await this.removeImage(io, loc.image, false, loc.snapshot);
+  }
+
+  /**
+   * Removes an image and its snapshot. An image whose snapshot has clones is
+   * left untouched (InUse): the clones are checked before anything changes.
+   */
+  private async removeImage(io: Ioctx, name: string, partial: boolean, snapshot: string | undefined = SNAPSHOT_NAME): Promise<void> {
+    let image: Image;
+    try {
+      image = await this.rbd.open(io, name, null);
+    } catch (err) {
+      if (partial && (err as RbdError).code === 'ENOENT') return;
+      throw this.mapError(err, `image ${name}`);
+    }
+    try {
+      const snaps = await this.rbd.snapList(image);
+      if (snapshot && snaps.includes(snapshot)) {
+        const atSnap = await this.rbd.open(io, name, snapshot);
+        try {
+          const children = await this.rbd.listChildren(atSnap);
+          if (children.length > 0) throw new InUseError(`Image ${name} has ${children.length} clone(s) (${children.slice(0, 3).join(', ')}); it was left untouched`);
+        } finally {
+          await this.rbd.close(atSnap).catch(() => undefined);
+        }
+        if (await this.rbd.snapIsProtected(image, snapshot)) await this.rbd.snapUnprotect(image, snapshot);
+        await this.rbd.snapRemove(image, snapshot);
+      }
+    } catch (err) {
+      await this.rbd.close(image).catch(() => undefined);
+      throw this.mapError(err, `image ${name}`);
+    }
+    await this.rbd.close(image);
+    try {
+      await this.rbd.remove(io, name);
+    } catch (err) {
+      const code = (err as RbdError).code;
+      if (code === 'ENOTEMPTY') throw new InUseError(`Image ${name} still has snapshots`, { cause: err });
+      throw this.mapError(err, `image ${name}`);
+    }
+  }
+
+  private async openImage(loc: RbdLocation, location: string): Promise<Image> {
+    const io = await this.ioctx(loc.pool ?? this.options.rbd_store_pool);
+    try {
+      return await this.rbd.open(io, loc.image, loc.snapshot ?? null);
+    } catch (err) {
+      throw this.mapError(err, location);
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    for (const p of pools) await p.then((io) => this.rbd.close(io)).catch(() => undefined);
+    await this.rbd.close(this.cluster).catch(() => undefined);
+  }
+
+  private mapError(err: unknown, what: string): GlanceStoreError {
+    if (err instanceof GlanceStoreError) return err;
+    const code = (err as RbdError)?.code;
+    if (code === 'ENOENT') return new NotFoundError(`${what} was not found in store ${this.id}`, { cause: err });
+    if (code === 'EBUSY') return new InUseError(`${what} is in use`, { cause: err });
+    if (code === 'EEXIST') return new DuplicateError(`${what} already exists`, { cause: err });
+    return fromSystemError(err, what);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * rbd locations, as glance_store writes them: `rbd://<fsid>/<pool>/<image>/<snap>`
+ * with each part percent-encoded; the legacy `rbd://<image>` form (the image in
+ * the store's pool, no snapshot) is read too.
+ */
+import { BadStoreUriError } from '../../errors.js';
+
+export interface RbdLocation {
+  fsid?: string;
+  pool?: string;
+  image: string;
+  snapshot?: string;
+}
+
+export const SNAPSHOT_NAME = 'snap';
+
+/** Percent-encodes as Python's urllib.parse.quote(s, '') does. */
+function quote(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export function formatRbdLocation(loc: RbdLocation): string {
+  if (loc.fsid && loc.pool && loc.snapshot) return `rbd://${[loc.fsid, loc.pool, loc.image, loc.snapshot].map(quote).join('/')}`;
+  return `rbd://${loc.image}`;
+}
+
+export function parseRbdLocation(uri: string): RbdLocation {
+  if (!uri.startsWith('rbd://')) throw new BadStoreUriError(`Not an rbd location: ${uri}`);
+  const pieces = uri.slice('rbd://'.length).split('/');
+  if (pieces.some((p) => p === '')) throw new BadStoreUriError(`Invalid rbd location ${uri}: empty component`);
+  if (pieces.length === 1) return { image: pieces[0]! };
+  if (pieces.length !== 4) throw new BadStoreUriError(`Invalid rbd location ${uri}: expected rbd://fsid/pool/image/snapshot or rbd://image`);
+  let parts: string[];
+  try {
+    parts = pieces.map((p) => decodeURIComponent(p));
+  } catch {
+    throw new BadStoreUriError(`Invalid rbd location ${uri}: bad percent-encoding`);
+  }
+  const [fsid, pool, image, snapshot] = parts as [string, string, string, string];
+  return { fsid, pool, image, snapshot };
+}

@@ -1,0 +1,68 @@
+/**
+ * A byte range of a backend object as a stream, with several reads in flight:
+ * one read at a time leaves the disk or cluster idle between requests. Used by
+ * every driver whose backend reads at an offset (file, rbd).
+ */
+import { Readable } from 'node:stream';
+
+export interface ReadAheadOptions {
+  start: number;
+  length: number;
+  /** Bytes per read. */
+  chunk: number;
+  /** Reads in flight. */
+  inFlight: number;
+  /** Reads exactly `length` bytes at `offset` (a short read is an error). */
+  readAt(offset: number, length: number): Promise<Buffer>;
+  /** Releases the backend object once, when the stream ends or is destroyed. */
+  close(): Promise<void>;
+}
+
+export function readAhead(o: ReadAheadOptions): Readable {
+  const end = o.start + o.length;
+  let next = o.start;
+  const pending: Array<Promise<Buffer>> = [];
+  let closed = false;
+
+  const issue = () => {
+    while (pending.length < o.inFlight && next < end) {
+      const size = Math.min(o.chunk, end - next);
+      const read = o.readAt(next, size);
+      next += size;
+      read.catch(() => undefined); // observed when its turn comes
+      pending.push(read);
+    }
+  };
+
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await Promise.allSettled(pending);
+    await o.close().catch(() => undefined);
+  };
+
+  return new Readable({
+    highWaterMark: o.chunk,
+    read() {
+      issue();
+      const head = pending.shift();
+      if (!head) {
+        this.push(null);
+        return;
+      }
+      head.then(
+        (buf) => {
+          issue();
+          this.push(buf);
+        },
+        (err: Error) => this.destroy(err),
+      );
+    },
+    destroy(err, cb) {
+      close().then(
+        () => cb(err),
+        () => cb(err),
+      );
+    },
+  }).once('end', () => void close());
+}
