@@ -15,9 +15,10 @@ export type {
   CallOptions,
   CopyOptions,
 } from './multistore.js';
-export { parseConfig, ConfigParseError } from './config/parse.js';
+export { parseConfig, mergeConfigs, ConfigParseError } from './config/parse.js';
 export type { ParsedConfig } from './config/parse.js';
-export type { OptionSpec, OptionType, OptionValues } from './config/options.js';
+export { readOptions, suggest, maskSecrets } from './config/options.js';
+export type { OptionSpec, OptionType, OptionValues, ReadOptionsResult, ReadOptionsContext } from './config/options.js';
 export { readStoresConfig, RESERVED_STORES, COMMON_STORE_OPTIONS, GLOBAL_OPTIONS } from './config/stores.js';
 export { registerDriver, driverDefinition, registeredTypes, isWritable } from './driver.js';
 export type {
@@ -37,7 +38,7 @@ export type {
   RequestContext,
 } from './driver.js';
 export * from './errors.js';
-export { maskLocation, maskText, schemeOf } from './location.js';
+export { maskLocation, maskText, maskDeep, schemeOf } from './location.js';
 export type { Logger } from './logger.js';
 export { runAddPipeline, checkAddOptions } from './pipeline/add.js';
 export type { AddProgress, AddDigest, AddPipelineOptions } from './pipeline/add.js';

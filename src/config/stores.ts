@@ -89,9 +89,9 @@ export function readStoresConfig(config: ParsedConfig, overrides: { imageSizeCap
   const problems: string[] = [];
   const warnings: string[] = [];
 
-  const defaults = readOptions(GLOBAL_OPTIONS.DEFAULT, sectionOf(config, 'DEFAULT'), 'DEFAULT');
+  const defaults = readOptions(GLOBAL_OPTIONS.DEFAULT, sectionOf(config, 'DEFAULT'), 'DEFAULT', { config });
   problems.push(...defaults.problems.filter((p) => !/enabled_backends/.test(p)));
-  const glanceStore = readOptions(GLOBAL_OPTIONS.glance_store, sectionOf(config, 'glance_store'), 'glance_store');
+  const glanceStore = readOptions(GLOBAL_OPTIONS.glance_store, sectionOf(config, 'glance_store'), 'glance_store', { config });
   problems.push(...glanceStore.problems);
 
   const enabled = readEnabledBackends(sectionOf(config, 'DEFAULT')?.['enabled_backends'], problems);
@@ -107,7 +107,7 @@ export function readStoresConfig(config: ParsedConfig, overrides: { imageSizeCap
       return;
     }
     const schema = [...COMMON_STORE_OPTIONS, ...definition.options];
-    const read = readOptions(schema, sectionOf(config, sectionName), sectionName);
+    const read = readOptions(schema, sectionOf(config, sectionName), sectionName, { config });
     problems.push(...read.problems);
     for (const u of read.unknown) {
       warnings.push(`Unknown option ${JSON.stringify(u.name)} in [${sectionName}] (a ${type} store)${u.suggestion ? `: did you mean ${JSON.stringify(u.suggestion)}?` : ''}`);
