@@ -25,7 +25,8 @@ const { values: opts } = parseArgs({
   },
 });
 
-if (!existsSync(path.join(root, 'dist/src/index.js'))) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+// Always measure the current sources.
+execFileSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 const driver = await import(`./drivers/${opts.driver}.mjs`);
 const PY = '/usr/bin/python3';
 const python = !opts['no-python'] && spawnSync(PY, ['-c', 'import glance_store'], { stdio: 'ignore' }).status === 0;

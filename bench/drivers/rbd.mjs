@@ -24,8 +24,8 @@ export function setup() {
     conf: `[DEFAULT]\nenabled_backends = fast:rbd\n[glance_store]\ndefault_backend = fast\n[fast]\nrbd_store_pool = ${e.CEPH_POOL}\nrbd_store_user = ${e.CEPH_USER}\nrbd_store_ceph_conf = ${e.CEPH_CONF}\n`,
     baseline: {
       name: 'rbd import / export',
-      add: (src) => rbd('import', '--image-format', '2', '--image-feature', 'layering', src, image),
-      get: () => rbd('export', image, '/dev/null'),
+      add: (src) => rbd('import', '--no-progress', '--image-format', '2', '--image-feature', 'layering', src, image),
+      get: () => rbd('export', '--no-progress', image, '-'),
       cleanup: () => rbd('rm', '--no-progress', image),
     },
   };
