@@ -1,12 +1,16 @@
 // Node binding for librados/librbd: the calls the rbd store needs, each run
-// off the main thread (a Napi::AsyncWorker on libuv's thread pool), so several
-// reads and writes of one image can be in flight at once. Errors carry the
+// off the main thread (on the binding's own thread pool), so several reads and
+// writes of one image can be in flight at once. Errors carry the
 // positive errno and its name (ENOENT, EEXIST, ...) for the driver to map.
 #include <napi.h>
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -26,52 +30,106 @@ Napi::Error ErrnoError(Napi::Env env, int err, const std::string &what) {
   return error;
 }
 
-// ---- one generic worker -----------------------------------------------------
+// ---- the binding's own thread pool ------------------------------------------
 
-// Runs `work` on the thread pool; `work` returns 0 or a negative errno. On
-// success `done` builds the resolved value on the main thread.
-class Task : public Napi::AsyncWorker {
- public:
+// librbd and librados calls block on network round trips, often for several
+// milliseconds (a snapshot commits through the monitors). On libuv's pool of
+// four threads, sixteen concurrent adds would queue behind each other and
+// starve file and crypto work; the binding runs them on its own threads and
+// settles each promise on the main thread through a thread-safe function.
+constexpr size_t kThreads = 16;
+
+struct Job {
   using Work = std::function<int()>;
   using Done = std::function<Napi::Value(Napi::Env)>;
+  Job(Napi::Env env, std::string w, Work wk, Done d, std::vector<Napi::Reference<Napi::Value>> k)
+      : deferred(Napi::Promise::Deferred::New(env)), what(std::move(w)), work(std::move(wk)), done(std::move(d)), keep(std::move(k)) {}
+  Napi::Promise::Deferred deferred;
+  std::string what;
+  Work work;
+  Done done;
+  // Buffers and handles the work uses, kept alive until it ends.
+  std::vector<Napi::Reference<Napi::Value>> keep;
+  int result = 0;
+};
 
-  static Napi::Promise Run(Napi::Env env, std::string what, Work work, Done done,
-                           std::vector<Napi::Reference<Napi::Value>> keep = {}) {
-    auto *task = new Task(env, std::move(what), std::move(work), std::move(done), std::move(keep));
-    Napi::Promise promise = task->deferred_.Promise();
-    task->Queue();
+class Pool {
+ public:
+  explicit Pool(Napi::Env env) {
+    tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo &) {}), "glance-store-rbd", 0, 1);
+    tsfn_.Unref(env);
+    for (size_t i = 0; i < kThreads; i++) std::thread([this] { Loop(); }).detach();
+  }
+
+  Napi::Promise Run(Napi::Env env, std::string what, Job::Work work, Job::Done done, std::vector<Napi::Reference<Napi::Value>> keep) {
+    Job *job = new Job(env, std::move(what), std::move(work), std::move(done), std::move(keep));
+    Napi::Promise promise = job->deferred.Promise();
+    // Referenced while jobs are pending, so a pending call keeps the process alive.
+    if (pending_++ == 0) tsfn_.Ref(env);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back(job);
+    }
+    cv_.notify_one();
     return promise;
   }
 
- protected:
-  void Execute() override { result_ = work_(); }
-  void OnOK() override {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (result_ < 0) {
-      deferred_.Reject(ErrnoError(env, result_, what_).Value());
-    } else {
-      deferred_.Resolve(done_ ? done_(env) : env.Undefined());
+ private:
+  void Loop() {
+    for (;;) {
+      Job *job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [this] { return !queue_.empty(); });
+        job = queue_.front();
+        queue_.pop_front();
+      }
+      job->result = job->work();
+      tsfn_.BlockingCall(job, [this](Napi::Env env, Napi::Function, Job *j) { Settle(env, j); });
     }
   }
-  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
 
- private:
-  Task(Napi::Env env, std::string what, Work work, Done done, std::vector<Napi::Reference<Napi::Value>> keep)
-      : Napi::AsyncWorker(env, "rbd"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        what_(std::move(what)),
-        work_(std::move(work)),
-        done_(std::move(done)),
-        keep_(std::move(keep)) {}
+  void Settle(Napi::Env env, Job *job) {
+    Napi::HandleScope scope(env);
+    if (job->result < 0) {
+      job->deferred.Reject(ErrnoError(env, job->result, job->what).Value());
+    } else {
+      try {
+        job->deferred.Resolve(job->done ? job->done(env) : env.Undefined());
+      } catch (const Napi::Error &e) {
+        job->deferred.Reject(e.Value());
+      }
+    }
+    delete job;
+    if (--pending_ == 0) tsfn_.Unref(env);
+  }
 
-  Napi::Promise::Deferred deferred_;
-  std::string what_;
-  Work work_;
-  Done done_;
-  // Buffers and handles the work uses, kept alive until it ends.
-  std::vector<Napi::Reference<Napi::Value>> keep_;
-  int result_ = 0;
+  Napi::ThreadSafeFunction tsfn_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Job *> queue_;
+  size_t pending_ = 0;  // touched on the main thread only
+};
+
+// One pool per Node environment (the main thread, or a worker thread), never
+// destroyed: its threads may still be parked when the process exits.
+void KeepPool(Napi::Env, Pool *) {}
+
+Pool *PoolFor(Napi::Env env) {
+  Pool *pool = env.GetInstanceData<Pool>();
+  if (!pool) {
+    pool = new Pool(env);
+    env.SetInstanceData<Pool, KeepPool>(pool);
+  }
+  return pool;
+}
+
+struct Task {
+  using Work = Job::Work;
+  using Done = Job::Done;
+  static Napi::Promise Run(Napi::Env env, std::string what, Work work, Done done, std::vector<Napi::Reference<Napi::Value>> keep = {}) {
+    return PoolFor(env)->Run(env, std::move(what), std::move(work), std::move(done), std::move(keep));
+  }
 };
 
 std::string Str(const Napi::Value &v) { return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string(); }
@@ -262,20 +320,30 @@ Napi::Value Write(const Napi::CallbackInfo &info) {
       nullptr, std::move(keep));
 }
 
-// read(image, offset, length) -> Buffer
+// read(image, offset, length) -> Buffer; librbd reads straight into the Buffer returned.
 Napi::Value Read(const Napi::CallbackInfo &info) {
   auto img = Unwrap<ImageHandle>(info[0]);
   uint64_t off = U64(info[1]);
   size_t len = static_cast<size_t>(U64(info[2]));
-  auto out = std::make_shared<std::vector<char>>(len);
+  Napi::Buffer<char> buf = Napi::Buffer<char>::New(info.Env(), len);
+  char *data = buf.Data();
   auto got = std::make_shared<ssize_t>(0);
+  std::vector<Napi::Reference<Napi::Value>> keep;
+  keep.push_back(Napi::Persistent(Napi::Value(buf)));
+  auto ref = std::make_shared<Napi::Reference<Napi::Value>>(Napi::Persistent(Napi::Value(buf)));
   return Task::Run(
       info.Env(), "reading the image",
       [=]() {
-        *got = rbd_read2(img->image, off, len, out->data(), 0);
+        *got = rbd_read2(img->image, off, len, data, 0);
         return *got < 0 ? static_cast<int>(*got) : 0;
       },
-      [=](Napi::Env e) -> Napi::Value { return Napi::Buffer<char>::Copy(e, out->data(), static_cast<size_t>(*got)); });
+      [=](Napi::Env e) -> Napi::Value {
+        Napi::Buffer<char> b = ref->Value().As<Napi::Buffer<char>>();
+        ref->Reset();
+        if (static_cast<size_t>(*got) == len) return b;
+        return Napi::Buffer<char>::Copy(e, b.Data(), static_cast<size_t>(*got));
+      },
+      std::move(keep));
 }
 
 Napi::Value Resize(const Napi::CallbackInfo &info) {
