@@ -75,6 +75,9 @@ ms bind port min = 6800
 ms bind port max = 6899
 ms bind ipv4 = true
 ms bind ipv6 = false
+[client]
+# Many short-lived clients (tests, rbd commands) would collide on one admin socket path.
+admin socket =
 [client.admin]
 keyring = $STATE/admin.keyring
 [mon.a]
