@@ -11,32 +11,76 @@ import { runStoreConformance } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';
 import { reference, referenceAvailable, type ReferenceAdd } from './interop/reference.js';
 
-const rgw = serviceEnv('ceph');
-const bucket = `glance-${randomUUID().slice(0, 8)}`;
-
-function conf(env: Record<string, string>, extra = ''): string {
-  return `[DEFAULT]\nenabled_backends = objects:s3\n[glance_store]\ndefault_backend = objects\n[objects]\ns3_store_host = ${env['RGW_ENDPOINT']}\ns3_store_access_key = ${env['RGW_ACCESS_KEY']}\ns3_store_secret_key = ${env['RGW_SECRET_KEY']}\ns3_store_bucket = ${bucket}\ns3_store_create_bucket_on_put = true\ns3_store_large_object_size = 5\ns3_store_large_object_chunk_size = 5\ns3_store_thread_pools = 4\n${extra}`;
+/** An S3 server the tests run against: Ceph's radosgw and Swift's s3api middleware, where each is up. */
+interface S3Server {
+  name: string;
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  /** Swift's s3api keeps multipart parts in a `<bucket>+segments` container: listed too, so leftovers show. */
+  swift?: { authUrl: string; user: string; key: string };
 }
 
-function admin(env: Record<string, string>): S3Client {
+const ceph = serviceEnv('ceph');
+const swift = serviceEnv('swift');
+const servers: S3Server[] = [];
+if (ceph) {
+  servers.push({ name: 'Ceph RGW', endpoint: ceph['RGW_ENDPOINT']!, accessKey: ceph['RGW_ACCESS_KEY']!, secretKey: ceph['RGW_SECRET_KEY']!, bucket: `glance-${randomUUID().slice(0, 8)}` });
+}
+if (swift) {
+  servers.push({
+    name: 'Swift s3api',
+    endpoint: swift['S3_ENDPOINT']!,
+    accessKey: swift['S3_ACCESS_KEY']!,
+    secretKey: swift['S3_SECRET_KEY']!,
+    bucket: `glance-${randomUUID().slice(0, 8)}`,
+    swift: { authUrl: swift['SWIFT_AUTH_URL']!, user: swift['SWIFT_USER']!, key: swift['SWIFT_KEY']! },
+  });
+}
+const rgw = servers.find((s) => s.name === 'Ceph RGW');
+
+function conf(server: S3Server, extra = ''): string {
+  return `[DEFAULT]\nenabled_backends = objects:s3\n[glance_store]\ndefault_backend = objects\n[objects]\ns3_store_host = ${server.endpoint}\ns3_store_access_key = ${server.accessKey}\ns3_store_secret_key = ${server.secretKey}\ns3_store_bucket = ${server.bucket}\ns3_store_create_bucket_on_put = true\ns3_store_large_object_size = 5\ns3_store_large_object_chunk_size = 5\ns3_store_thread_pools = 4\n${extra}`;
+}
+
+function admin(server: S3Server): S3Client {
   return new S3Client({
-    endpoint: env['RGW_ENDPOINT'],
+    endpoint: server.endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
-    credentials: { accessKeyId: env['RGW_ACCESS_KEY']!, secretAccessKey: env['RGW_SECRET_KEY']! },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
   });
 }
 
-/** Objects and pending multipart uploads in the bucket: what a failed add must not leave. */
-async function listStored(env: Record<string, string>): Promise<string[]> {
-  const s3 = admin(env);
+/** Names in a Swift container through the Swift API (tempauth), empty when the container does not exist. */
+async function swiftContainerListing(auth: NonNullable<S3Server['swift']>, container: string): Promise<string[]> {
+  const login = await fetch(auth.authUrl, { headers: { 'X-Auth-User': auth.user, 'X-Auth-Key': auth.key } });
+  if (!login.ok) throw new Error(`swift login: ${login.status}`);
+  const url = `${login.headers.get('x-storage-url')}/${encodeURIComponent(container)}?format=json`;
+  const r = await fetch(url, { headers: { 'X-Auth-Token': login.headers.get('x-auth-token')! } });
+  if (r.status === 404) return [];
+  if (!r.ok) throw new Error(`swift listing of ${container}: ${r.status}`);
+  return ((await r.json()) as { name: string }[]).map((o) => o.name);
+}
+
+/** Objects, pending multipart uploads and (on Swift) stored parts in the bucket: what a failed add must not leave. */
+async function listStored(server: S3Server): Promise<string[]> {
+  const s3 = admin(server);
   try {
-    const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucket })).catch((e: { name?: string }) => {
+    const objects = await s3.send(new ListObjectsV2Command({ Bucket: server.bucket })).catch((e: { name?: string }) => {
       if (e.name === 'NoSuchBucket') return { Contents: [] };
       throw e;
     });
-    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket })).catch(() => ({ Uploads: [] }));
-    return [...(objects.Contents ?? []).map((o) => `object:${o.Key}`), ...(uploads.Uploads ?? []).map((u) => `upload:${u.Key}:${u.UploadId}`)];
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: server.bucket })).catch(() => ({ Uploads: [] }));
+    const parts = server.swift ? await swiftContainerListing(server.swift, `${server.bucket}+segments`) : [];
+    return [
+      ...(objects.Contents ?? []).map((o) => `object:${o.Key}`),
+      ...(uploads.Uploads ?? []).map((u) => `upload:${u.Key}:${u.UploadId}`),
+      ...parts.map((p) => `part:${p}`),
+    ];
   } finally {
     s3.destroy();
   }
@@ -57,6 +101,8 @@ describe('s3 locations', () => {
     expect(() => parseS3Location('s3://AK:SECRET@https://host/bucket/key')).toThrow(/s3\+https/);
     expect(() => parseS3Location('s3://AK:SECRET@bucket/key')).toThrow(/host\/bucket\/key/);
     expect(() => parseS3Location('s3://AK:SECRET@host/bucket/key')).not.toThrow();
+    // Swift s3api access keys are account:user.
+    expect(parseS3Location('s3://test:tester:se/cret@127.0.0.1:8080/b/k')).toMatchObject({ accessKey: 'test:tester', secretKey: 'se/cret' });
     try {
       parseS3Location('s3://AK:TOPSECRET@x');
     } catch (e) {
@@ -65,39 +111,39 @@ describe('s3 locations', () => {
   });
 });
 
-if (rgw) {
+for (const server of servers) {
   runStoreConformance(
     { describe, it, beforeAll, afterAll },
     {
-      name: 's3 (Ceph RGW)',
+      name: `s3 (${server.name})`,
       storeId: 'objects',
-      create: (opts) => MultiStore.create(parseConfig(conf(rgw)), opts),
-      listStored: () => listStored(rgw),
+      create: (opts) => MultiStore.create(parseConfig(conf(server)), opts),
+      listStored: () => listStored(server),
       largeImageBytes: 11 * 1024 * 1024 + 7,
       timeout: 120_000,
     },
   );
 }
 
-describe.skipIf(!rgw)('s3 store on Ceph RGW', () => {
+for (const server of servers) describe(`s3 store on ${server.name}`, () => {
   let ms: MultiStore;
   beforeAll(async () => {
-    ms = await MultiStore.create(parseConfig(conf(rgw!)));
+    ms = await MultiStore.create(parseConfig(conf(server)));
   });
   afterAll(() => ms?.close());
 
   it('writes glance_store locations and never shows the secret key', async () => {
     const id = randomUUID();
     const r = await ms.add(id, randomBytes(1000));
-    const host = new URL(rgw!['RGW_ENDPOINT']!).host;
-    expect(r.location).toBe(`s3://${rgw!['RGW_ACCESS_KEY']}:${rgw!['RGW_SECRET_KEY']}@${host}/${bucket}/${id}`);
+    const host = new URL(server.endpoint).host;
+    expect(r.location).toBe(`s3://${server.accessKey}:${server.secretKey}@${host}/${server.bucket}/${id}`);
     const text = JSON.stringify(ms.infoDetail()) + JSON.stringify(ms.states());
-    expect(text).not.toContain(rgw!['RGW_SECRET_KEY']);
+    expect(text).not.toContain(server.secretKey);
     const err = (await ms.add(id, randomBytes(10)).catch((e: unknown) => e)) as Error;
     expect(err).toMatchObject({ code: 'Duplicate' });
     const missing = (await ms.get(r.location.replace(id, 'missing-image')).catch((e: unknown) => e)) as Error;
     expect(missing).toMatchObject({ code: 'NotFound' });
-    expect(missing.message).not.toContain(rgw!['RGW_SECRET_KEY']);
+    expect(missing.message).not.toContain(server.secretKey);
     await ms.delete(r.location);
   });
 
@@ -124,13 +170,13 @@ describe.skipIf(!rgw)('s3 store on Ceph RGW', () => {
   });
 
   it('gives a clear error for a missing bucket when it may not create one', async () => {
-    const strict = await MultiStore.create(parseConfig(conf(rgw!).replace(`s3_store_bucket = ${bucket}`, 's3_store_bucket = no-such-bucket-here').replace('s3_store_create_bucket_on_put = true', 's3_store_create_bucket_on_put = false')));
+    const strict = await MultiStore.create(parseConfig(conf(server).replace(`s3_store_bucket = ${server.bucket}`, 's3_store_bucket = no-such-bucket-here').replace('s3_store_create_bucket_on_put = true', 's3_store_create_bucket_on_put = false')));
     await expect(strict.add(randomUUID(), randomBytes(10))).rejects.toThrow(/bucket no-such-bucket-here .*does not exist.*s3_store_create_bucket_on_put/);
     await strict.close();
   });
 
   it('maps refused credentials to AuthenticationFailed without showing them', async () => {
-    const wrong = await MultiStore.create(parseConfig(conf(rgw!).replace(`s3_store_secret_key = ${rgw!['RGW_SECRET_KEY']}`, 's3_store_secret_key = wrong-secret-value')));
+    const wrong = await MultiStore.create(parseConfig(conf(server).replace(`s3_store_secret_key = ${server.secretKey}`, 's3_store_secret_key = wrong-secret-value')));
     const err = (await wrong.add(randomUUID(), randomBytes(10)).catch((e: unknown) => e)) as Error;
     expect(err).toMatchObject({ code: 'AuthenticationFailed' });
     expect(err.message).not.toContain('wrong-secret-value');
@@ -148,7 +194,7 @@ describe.skipIf(!pythonS3)('s3 interoperability with Python glance_store', () =>
     confFile = path.join(dir, 'glance-api.conf');
     writeFileSync(confFile, conf(rgw!));
     ms = await MultiStore.create(parseConfig(conf(rgw!)));
-    await admin(rgw!).send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined);
+    await admin(rgw!).send(new CreateBucketCommand({ Bucket: rgw!.bucket })).catch(() => undefined);
   });
   afterAll(async () => {
     await ms?.close();

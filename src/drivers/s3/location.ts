@@ -41,7 +41,9 @@ export function parseS3Location(uri: string): S3Location {
   if (rest.includes('@')) {
     const parts = rest.split('@');
     if (parts.length !== 2) throw bad('more than one @');
-    const colon = parts[0]!.indexOf(':');
+    // At the last colon: Swift's s3api access keys are `account:user`, and S3 secrets hold no colon.
+    // (glance_store splits at every colon, so it cannot read such a location back.)
+    const colon = parts[0]!.lastIndexOf(':');
     if (colon < 0) throw bad('credentials must be ACCESS:SECRET');
     accessKey = parts[0]!.slice(0, colon);
     secretKey = parts[0]!.slice(colon + 1);

@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# A throw-away OpenStack Keystone (v3 only) on 127.0.0.1 for the tests, plus a
+# second Swift proxy that authenticates against it (authtoken + keystoneauth),
+# so the Swift driver can be tested with Keystone v3 password and token auth
+# and with service-catalog endpoint selection (interface and region).
+#
+#   test/services/keystone.sh install | start | stop | status
+#
+# `start` needs test/services/swift.sh to be running: the extra proxy serves
+# the same rings and storage servers and shares its memcached. State lives in
+# $KEYSTONE_STATE_DIR (default /tmp/glance-store-keystone); `start` writes the
+# credentials and ids the tests need to $KEYSTONE_STATE_DIR/env. `stop` ends
+# exactly the processes this script started and never touches swift.sh's.
+set -euo pipefail
+
+STATE=${KEYSTONE_STATE_DIR:-/tmp/glance-store-keystone}
+SWIFT_STATE=${SWIFT_STATE_DIR:-/tmp/glance-store-swift}
+SWIFT_ETC=$SWIFT_STATE/etc
+KEYSTONE_PORT=${KEYSTONE_PORT:-5000}
+PROXY_PORT=${SWIFT_KS_PROXY_PORT:-8081}
+MEMCACHED_PORT=${SWIFT_MEMCACHED_PORT:-11211}
+# RegionTwo's endpoint points here on purpose: nothing may listen on it.
+DEAD_PORT=${KEYSTONE_DEAD_PORT:-8099}
+ADMIN_PASSWORD=${KEYSTONE_ADMIN_PASSWORD:-adminpass}
+SWIFT_SERVICE_PASSWORD=swiftpass
+KS_URL=http://127.0.0.1:$KEYSTONE_PORT/v3
+# Not the `keystone` package: it wants debconf and an init script.
+PACKAGES=(python3-keystone uwsgi-core uwsgi-plugin-python3 python3-keystonemiddleware)
+# The distribution's Python: the one Keystone and Swift are installed for
+# (a pyenv or venv python3 earlier in PATH would not find them).
+PY=/usr/bin/python3
+
+log() { printf '[keystone] %s\n' "$*" >&2; }
+die() {
+  log "$*"
+  for f in "$STATE"/log/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
+  exit 1
+}
+
+install() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null 2>&1 || true
+  # The packages' own services are not wanted: this script runs its own.
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq "${missing[@]}" >/dev/null || { rm -f /usr/sbin/policy-rc.d; exit 1; }
+  rm -f /usr/sbin/policy-rc.d
+}
+
+running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
+swift_running() { [ -f "$SWIFT_STATE/$1.pid" ] && kill -0 "$(cat "$SWIFT_STATE/$1.pid")" 2>/dev/null; }
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+launch() { # name command...
+  local name=$1
+  shift
+  nohup "$@" >"$STATE/log/$name.log" 2>&1 &
+  echo $! >"$STATE/$name.pid"
+}
+
+# Prints a JSON value from stdin, following keys (and list indexes) in $@;
+# prints nothing when the path is absent, e.g. an empty search result.
+jget() {
+  "$PY" -c 'import json, sys
+v = json.load(sys.stdin)
+try:
+    for k in sys.argv[1:]:
+        v = v[int(k)] if k.isdigit() else v[k]
+except (KeyError, IndexError):
+    sys.exit(0)
+print(v)' "$@"
+}
+
+# A project-scoped v3 password token (domain Default): prints X-Subject-Token.
+token() { # user password project
+  local body
+  body=$(printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"%s","domain":{"id":"default"},"password":"%s"}}},"scope":{"project":{"name":"%s","domain":{"id":"default"}}}}}' "$1" "$2" "$3")
+  curl -fsS -o /dev/null -D - -H 'Content-Type: application/json' -d "$body" "$KS_URL/auth/tokens" 2>/dev/null |
+    tr -d '\r' | sed -n 's/^X-Subject-Token: //Ip' || true
+}
+
+api() { # method path [json]
+  curl -fsS -X "$1" -H "X-Auth-Token: $ADMIN_TOKEN" -H 'Content-Type: application/json' ${3:+-d "$3"} "$KS_URL$2"
+}
+
+# find-or-create by name, printing the id, so a role bootstrap already made
+# (member) is reused rather than duplicated.
+ensure() { # collection singular name extra-json-fields
+  local id
+  id=$(api GET "/$1?name=$3" | jget "$1" 0 id)
+  [ -n "$id" ] || id=$(api POST "/$1" "{\"$2\":{\"name\":\"$3\"$4}}" | jget "$2" id)
+  [ -n "$id" ] || die "could not create $2 $3"
+  echo "$id"
+}
+
+grant() { # project-id user-id role-id
+  api PUT "/projects/$1/users/$2/roles/$3" >/dev/null
+}
+
+endpoint() { # service-id interface region url
+  api POST /endpoints "$(printf '{"endpoint":{"service_id":"%s","interface":"%s","region_id":"%s","url":"%s"}}' "$@")" >/dev/null
+}
+
+keystone_conf() {
+  cat >"$STATE/keystone.conf" <<EOF
+[DEFAULT]
+use_stderr = true
+[database]
+connection = sqlite:///$STATE/keystone.db
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = $STATE/fernet-keys
+[credential]
+key_repository = $STATE/credential-keys
+[identity]
+# bcrypt's minimum: every password check costs ~0.3 s at the default 12.
+password_hash_rounds = 4
+EOF
+}
+
+proxy_conf() {
+  cat >"$STATE/proxy-server.conf" <<EOF
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = $PROXY_PORT
+workers = 0
+swift_dir = $SWIFT_ETC
+log_facility = LOG_LOCAL0
+[pipeline:main]
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk authtoken keystoneauth slo dlo proxy-logging proxy-server
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+# With one storage node, one error must not make the proxy refuse it for a minute.
+error_suppression_interval = 0
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+www_authenticate_uri = $KS_URL
+auth_url = $KS_URL
+auth_type = password
+project_domain_id = default
+user_domain_id = default
+project_name = service
+username = swift
+password = $SWIFT_SERVICE_PASSWORD
+# keystoneauth decides, so anonymous requests can still reach public ACLs.
+delay_auth_decision = true
+memcache_servers = 127.0.0.1:$MEMCACHED_PORT
+[filter:keystoneauth]
+use = egg:swift#keystoneauth
+reseller_prefix = AUTH_
+operator_roles = admin, member
+[filter:cache]
+use = egg:swift#memcache
+memcache_servers = 127.0.0.1:$MEMCACHED_PORT
+[filter:catch_errors]
+use = egg:swift#catch_errors
+[filter:gatekeeper]
+use = egg:swift#gatekeeper
+[filter:healthcheck]
+use = egg:swift#healthcheck
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+[filter:listing_formats]
+use = egg:swift#listing_formats
+[filter:bulk]
+use = egg:swift#bulk
+[filter:slo]
+use = egg:swift#slo
+[filter:dlo]
+use = egg:swift#dlo
+EOF
+}
+
+# Users, projects, roles and the object-store catalog entries the tests use.
+populate() {
+  ADMIN_TOKEN=$(token admin "$ADMIN_PASSWORD" admin)
+  [ -n "$ADMIN_TOKEN" ] || die "the bootstrap admin cannot get a token"
+  local admin member service swift_user swift_svc
+  admin=$(ensure roles role admin '')
+  member=$(ensure roles role member '')
+  service=$(ensure projects project service ',"domain_id":"default"')
+  swift_user=$(ensure users user swift ",\"domain_id\":\"default\",\"password\":\"$SWIFT_SERVICE_PASSWORD\"")
+  # authtoken validates users' tokens with this service user's token.
+  grant "$service" "$swift_user" "$admin"
+  PROJECT_ID=$(ensure projects project glance-test ',"domain_id":"default"')
+  USER_ID=$(ensure users user glance ',"domain_id":"default","password":"glancepass"')
+  grant "$PROJECT_ID" "$USER_ID" "$member"
+  # admin too: keystoneauth lets only operators (and resellers) set container ACLs.
+  grant "$PROJECT_ID" "$USER_ID" "$admin"
+  TENANT2_PROJECT_ID=$(ensure projects project tenant2 ',"domain_id":"default"')
+  TENANT2_USER_ID=$(ensure users user tenant2user ',"domain_id":"default","password":"tenant2pass"')
+  grant "$TENANT2_PROJECT_ID" "$TENANT2_USER_ID" "$member"
+  swift_svc=$(ensure services service swift ',"type":"object-store"')
+  # Keystone fills in $(project_id)s per token, as real deployments do.
+  endpoint "$swift_svc" public RegionOne "http://127.0.0.1:$PROXY_PORT/v1/AUTH_\$(project_id)s"
+  endpoint "$swift_svc" internal RegionOne "http://127.0.0.1:$PROXY_PORT/v1/AUTH_\$(project_id)s"
+  endpoint "$swift_svc" admin RegionOne "http://127.0.0.1:$PROXY_PORT/v1"
+  api GET /regions/RegionTwo >/dev/null 2>&1 || api POST /regions '{"region":{"id":"RegionTwo"}}' >/dev/null
+  # A region whose Swift is down, so choosing the region is observable.
+  endpoint "$swift_svc" public RegionTwo "http://127.0.0.1:$DEAD_PORT/v1/AUTH_\$(project_id)s"
+}
+
+start() {
+  if running keystone && running proxy; then
+    log "already running"
+    return 0
+  fi
+  stop >/dev/null 2>&1 || true
+  for name in proxy object container account memcached; do
+    swift_running "$name" || die "swift is not running ($name): run 'bash test/services/swift.sh start' first"
+  done
+  [ -f "$SWIFT_ETC/object.ring.gz" ] || die "no Swift rings in $SWIFT_ETC: run 'bash test/services/swift.sh start' first"
+  command -v keystone-manage >/dev/null && command -v uwsgi >/dev/null &&
+    "$PY" -c 'import keystonemiddleware' 2>/dev/null || die "keystone is not installed: run '$0 install'"
+  for port in "$KEYSTONE_PORT" "$PROXY_PORT"; do
+    listening "$port" && die "127.0.0.1:$port is already in use"
+  done
+  listening "$DEAD_PORT" && log "warning: 127.0.0.1:$DEAD_PORT answers, RegionTwo is meant to be unreachable"
+  mkdir -p "$STATE"/{log,fernet-keys,credential-keys}
+  keystone_conf
+  proxy_conf
+  # Its service token is fetched lazily, so the proxy can boot while Keystone does.
+  launch proxy swift-proxy-server "$STATE/proxy-server.conf"
+
+  local manage=(keystone-manage --config-file "$STATE/keystone.conf")
+  {
+    "${manage[@]}" db_sync
+    "${manage[@]}" fernet_setup --keystone-user root --keystone-group root
+    "${manage[@]}" credential_setup --keystone-user root --keystone-group root
+    "${manage[@]}" bootstrap --bootstrap-password "$ADMIN_PASSWORD" \
+      --bootstrap-region-id RegionOne \
+      --bootstrap-admin-url "$KS_URL" --bootstrap-internal-url "$KS_URL" --bootstrap-public-url "$KS_URL"
+  } >"$STATE/log/keystone-manage.log" 2>&1 || die "keystone-manage failed"
+  # WAL lets a reader and the writer overlap; the journal mode sticks to the file.
+  "$PY" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL").fetchone()' "$STATE/keystone.db"
+
+  local wsgi=/usr/bin/keystone-wsgi-public
+  if [ ! -f "$wsgi" ]; then
+    wsgi=$STATE/keystone-wsgi.py
+    printf 'from keystone.server.wsgi import initialize_public_application\napplication = initialize_public_application()\n' >"$wsgi"
+  fi
+  # One process, one thread: sqlite does not take concurrent writers. Without
+  # `Connection: close` a client reusing the connection got a spurious 401 on
+  # the first Swift request.
+  launch keystone uwsgi --plugin python3 --http-socket "127.0.0.1:$KEYSTONE_PORT" --wsgi-file "$wsgi" \
+    --processes 1 --threads 1 --need-app --die-on-term \
+    --add-header 'Connection: close' \
+    --env "OS_KEYSTONE_CONFIG_FILES=$STATE/keystone.conf"
+
+  for _ in $(seq 300); do
+    curl -fsS -o /dev/null "$KS_URL" 2>/dev/null && break
+    running keystone || die "keystone exited"
+    sleep 0.2
+  done
+  curl -fsS -o /dev/null "$KS_URL" || die "keystone does not answer on $KS_URL"
+  populate
+
+  local tok='' url probe
+  tok=$(token glance glancepass glance-test)
+  [ -n "$tok" ] || die "no v3 token for glance/glance-test"
+  url=http://127.0.0.1:$PROXY_PORT/v1/AUTH_$PROJECT_ID
+  probe=$url/probe-$$
+  # The proxy may still be loading; a write proves authtoken, keystoneauth
+  # and the storage servers all answer.
+  for _ in $(seq 50); do
+    curl -fsS -X PUT -H "X-Auth-Token: $tok" "$probe" >/dev/null 2>&1 && break
+    running proxy || die "the keystone-auth proxy exited"
+    sleep 0.2
+  done
+  curl -fsS -X PUT -H "X-Auth-Token: $tok" "$probe" >/dev/null || die "the keystone-auth proxy refuses a v3 token"
+  curl -fsS -X DELETE -H "X-Auth-Token: $tok" "$probe" >/dev/null || die "the keystone-auth proxy cannot delete"
+  cat >"$STATE/env" <<EOF
+KEYSTONE_AUTH_URL=$KS_URL
+KEYSTONE_REGION=RegionOne
+KEYSTONE_ADMIN_PASSWORD=$ADMIN_PASSWORD
+KEYSTONE_USER=glance
+KEYSTONE_USER_ID=$USER_ID
+KEYSTONE_PASSWORD=glancepass
+KEYSTONE_PROJECT=glance-test
+KEYSTONE_PROJECT_ID=$PROJECT_ID
+KEYSTONE_TENANT2_USER=tenant2user
+KEYSTONE_TENANT2_PASSWORD=tenant2pass
+KEYSTONE_TENANT2_PROJECT=tenant2
+KEYSTONE_TENANT2_PROJECT_ID=$TENANT2_PROJECT_ID
+SWIFT_KS_ENDPOINT=$url
+EOF
+  log "up: keystone on $KS_URL, swift proxy (keystoneauth) on 127.0.0.1:$PROXY_PORT"
+}
+
+stop() {
+  for name in proxy keystone; do
+    if [ -f "$STATE/$name.pid" ]; then
+      local pid
+      pid=$(cat "$STATE/$name.pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
+  rm -rf "$STATE"
+}
+
+status() {
+  for name in keystone proxy; do
+    if running "$name"; then echo "$name: running"; else echo "$name: stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+esac

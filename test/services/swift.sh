@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# A throw-away all-in-one OpenStack Swift on 127.0.0.1 for the tests: one
+# replica, account/container/object servers, a proxy with tempauth and the
+# s3api middleware (a second real S3 server for the s3 driver), memcached for
+# tempauth's tokens.
+#
+#   test/services/swift.sh install | start | stop | status
+#
+# State lives in $SWIFT_STATE_DIR (default /tmp/glance-store-swift). Swift 2.30
+# reads swift.conf only from /etc/swift/swift.conf: `start` writes it there
+# (keeping any existing one) and `stop` puts the old one back. `stop` ends
+# exactly the processes this script started.
+set -euo pipefail
+
+STATE=${SWIFT_STATE_DIR:-/tmp/glance-store-swift}
+ETC=$STATE/etc
+PROXY_PORT=${SWIFT_PROXY_PORT:-8080}
+MEMCACHED_PORT=${SWIFT_MEMCACHED_PORT:-11211}
+OBJ_PORT=6200 CONT_PORT=6201 ACCT_PORT=6202
+# Small enough that large images take the segmented path in tests, cheaply.
+MAX_FILE_SIZE=${SWIFT_MAX_FILE_SIZE:-$((16 * 1024 * 1024))}
+PACKAGES=(swift swift-proxy swift-account swift-container swift-object memcached)
+SWIFT_CONF=/etc/swift/swift.conf
+
+log() { printf '[swift] %s\n' "$*" >&2; }
+die() {
+  log "$*"
+  for f in "$STATE"/log/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
+  exit 1
+}
+
+install() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null 2>&1 || true
+  # The packages' own services are not wanted: this script runs its own.
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+}
+
+running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
+
+server_conf() { # name port
+  cat >"$ETC/$1-server.conf" <<EOF
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = $2
+workers = 0
+devices = $STATE/srv
+mount_check = false
+swift_dir = $ETC
+log_facility = LOG_LOCAL0
+[pipeline:main]
+pipeline = $1-server
+[app:$1-server]
+use = egg:swift#$1
+EOF
+}
+
+ring() { # kind port
+  swift-ring-builder "$ETC/$1.builder" create 6 1 1 >/dev/null
+  swift-ring-builder "$ETC/$1.builder" add "r1z1-127.0.0.1:$2/d1" 100 >/dev/null
+  swift-ring-builder "$ETC/$1.builder" rebalance >/dev/null 2>&1 || true
+}
+
+launch() { # name command...
+  local name=$1
+  shift
+  nohup "$@" >"$STATE/log/$name.log" 2>&1 &
+  echo $! >"$STATE/$name.pid"
+}
+
+start() {
+  if running proxy && running object && running memcached; then
+    log "already running"
+    return 0
+  fi
+  stop >/dev/null 2>&1 || true
+  command -v swift-proxy-server >/dev/null || die "swift is not installed: run '$0 install'"
+  mkdir -p "$ETC" "$STATE"/{srv/d1,log,run}
+  if [ -f "$SWIFT_CONF" ] && [ ! -f "$STATE/swift.conf.orig" ]; then cp "$SWIFT_CONF" "$STATE/swift.conf.orig"; fi
+  mkdir -p /etc/swift
+  cat >"$SWIFT_CONF" <<EOF
+[swift-hash]
+swift_hash_path_suffix = glance-store-tests
+swift_hash_path_prefix = glance-store
+[storage-policy:0]
+name = default
+default = yes
+[swift-constraints]
+max_file_size = $MAX_FILE_SIZE
+EOF
+  ring object $OBJ_PORT
+  ring container $CONT_PORT
+  ring account $ACCT_PORT
+  server_conf object $OBJ_PORT
+  server_conf container $CONT_PORT
+  server_conf account $ACCT_PORT
+  cat >"$ETC/proxy-server.conf" <<EOF
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = $PROXY_PORT
+workers = 0
+swift_dir = $ETC
+log_facility = LOG_LOCAL0
+[pipeline:main]
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth slo dlo proxy-logging proxy-server
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+# With one storage node, one error must not make the proxy refuse it for a minute.
+error_suppression_interval = 0
+[filter:tempauth]
+use = egg:swift#tempauth
+reseller_prefix = AUTH
+user_test_tester = testing .admin
+user_test2_tester2 = testing2 .admin
+[filter:s3api]
+use = egg:swift#s3api
+location = us-east-1
+[filter:cache]
+use = egg:swift#memcache
+memcache_servers = 127.0.0.1:$MEMCACHED_PORT
+[filter:catch_errors]
+use = egg:swift#catch_errors
+[filter:gatekeeper]
+use = egg:swift#gatekeeper
+[filter:healthcheck]
+use = egg:swift#healthcheck
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+[filter:listing_formats]
+use = egg:swift#listing_formats
+[filter:bulk]
+use = egg:swift#bulk
+[filter:slo]
+use = egg:swift#slo
+[filter:dlo]
+use = egg:swift#dlo
+EOF
+  launch memcached memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -u root -m 64
+  launch object swift-object-server "$ETC/object-server.conf"
+  launch container swift-container-server "$ETC/container-server.conf"
+  launch account swift-account-server "$ETC/account-server.conf"
+  launch proxy swift-proxy-server "$ETC/proxy-server.conf"
+  local token=''
+  for _ in $(seq 100); do
+    token=$(curl -fsS -o /dev/null -D - -H 'X-Auth-User: test:tester' -H 'X-Auth-Key: testing' "http://127.0.0.1:$PROXY_PORT/auth/v1.0" 2>/dev/null | tr -d '\r' | sed -n 's/^X-Auth-Token: //Ip') && [ -n "$token" ] && break
+    sleep 0.2
+  done
+  [ -n "$token" ] || die "the proxy does not authenticate"
+  # The first write proves the storage servers answer too.
+  for _ in $(seq 50); do
+    curl -fsS -X PUT -H "X-Auth-Token: $token" "http://127.0.0.1:$PROXY_PORT/v1/AUTH_test/probe" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  curl -fsS -X PUT -H "X-Auth-Token: $token" "http://127.0.0.1:$PROXY_PORT/v1/AUTH_test/probe" >/dev/null || die "the storage servers do not answer"
+  curl -fsS -X DELETE -H "X-Auth-Token: $token" "http://127.0.0.1:$PROXY_PORT/v1/AUTH_test/probe" >/dev/null || true
+  cat >"$STATE/env" <<EOF
+SWIFT_AUTH_URL=http://127.0.0.1:$PROXY_PORT/auth/v1.0
+SWIFT_USER=test:tester
+SWIFT_KEY=testing
+SWIFT_USER2=test2:tester2
+SWIFT_KEY2=testing2
+SWIFT_MAX_FILE_SIZE=$MAX_FILE_SIZE
+S3_ENDPOINT=http://127.0.0.1:$PROXY_PORT
+S3_ACCESS_KEY=test:tester
+S3_SECRET_KEY=testing
+EOF
+  log "up: proxy on 127.0.0.1:$PROXY_PORT (tempauth, s3api)"
+}
+
+stop() {
+  for name in proxy account container object memcached; do
+    if [ -f "$STATE/$name.pid" ]; then
+      local pid
+      pid=$(cat "$STATE/$name.pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
+  if [ -f "$STATE/swift.conf.orig" ]; then cp "$STATE/swift.conf.orig" "$SWIFT_CONF"; elif [ -d "$STATE" ]; then rm -f "$SWIFT_CONF"; fi
+  rm -rf "$STATE"
+}
+
+status() {
+  for name in memcached object container account proxy; do
+    if running "$name"; then echo "$name: running"; else echo "$name: stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+esac
