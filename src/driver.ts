@@ -99,6 +99,19 @@ export interface WritableStoreDriver extends StoreDriver {
    */
   add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult>;
   delete(location: string, options?: DriverCallOptions): Promise<void>;
+  /**
+   * Who may read and write one image in the backend (glance_store's
+   * set_acls, which only the multi-tenant swift store implements). Optional:
+   * stores without per-image access control leave it out.
+   */
+  setAcls?(location: string, acls: ImageAcls, options?: DriverCallOptions): Promise<void>;
+}
+
+/** Access to one image, by project id. */
+export interface ImageAcls {
+  public?: boolean;
+  readTenants?: readonly string[];
+  writeTenants?: readonly string[];
 }
 
 export function isWritable(driver: StoreDriver): driver is WritableStoreDriver {

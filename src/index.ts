@@ -36,6 +36,7 @@ export type {
   DriverCallOptions,
   LocationRecord,
   RequestContext,
+  ImageAcls,
 } from './driver.js';
 export * from './errors.js';
 export { maskLocation, maskText, maskDeep, schemeOf } from './location.js';
@@ -43,5 +44,6 @@ export type { Logger } from './logger.js';
 export { runAddPipeline, checkAddOptions } from './pipeline/add.js';
 export type { AddProgress, AddDigest, AddPipelineOptions } from './pipeline/add.js';
 export type { ImageData } from './pipeline/source.js';
-export { fixedChunks, isAllZero } from './pipeline/chunks.js';
+export { fixedChunks, isAllZero, ByteReader } from './pipeline/chunks.js';
 export { FileStore, FILE_OPTIONS } from './drivers/file/index.js';
+export { SWIFT_OPTIONS, formatSwiftLocation, parseSwiftLocation } from './drivers/swift/index.js';

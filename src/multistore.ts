@@ -19,7 +19,7 @@ import {
   UnknownSchemeError,
   UnknownStoreError,
 } from './errors.js';
-import { isWritable, type LocationRecord, type RequestContext, type StoreDriver, type WritableStoreDriver } from './driver.js';
+import { isWritable, type ImageAcls, type LocationRecord, type RequestContext, type StoreDriver, type WritableStoreDriver } from './driver.js';
 import { locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
 import { silentLogger, type Logger } from './logger.js';
 import { PipelineIncomplete, runAddPipeline, type AddProgress } from './pipeline/add.js';
@@ -248,6 +248,17 @@ export class MultiStore {
       if (!isWritable(driver)) throw new ReadOnlyStoreError(`Store ${id} is read-only`);
       await driver.delete(url, { context: options.context, signal: options.signal });
       this.logger.info({ store: id }, `deleted ${maskLocation(url)} from store ${id}`);
+    });
+  }
+
+  /**
+   * Glance's set_acls: grants projects read (or everyone, with `public`) and
+   * write access to an image where the store supports it (the multi-tenant
+   * swift store); elsewhere it does nothing, as in glance_store.
+   */
+  async setAcls(location: string | LocationRecord, acls: ImageAcls, options: CallOptions = {}): Promise<void> {
+    return this.withStore(location, options.store, 'write', async (driver, _id, url) => {
+      if (isWritable(driver) && driver.setAcls) await driver.setAcls(url, acls, { context: options.context, signal: options.signal });
     });
   }
 

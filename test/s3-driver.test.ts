@@ -9,6 +9,7 @@ import { MultiStore, parseConfig } from '../src/index.js';
 import { formatS3Location, parseS3Location } from '../src/drivers/s3/index.js';
 import { runStoreConformance } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';
+import { swiftContainerListing } from './services/swift-api.js';
 import { reference, referenceAvailable, type ReferenceAdd } from './interop/reference.js';
 
 /** An S3 server the tests run against: Ceph's radosgw and Swift's s3api middleware, where each is up. */
@@ -53,17 +54,6 @@ function admin(server: S3Server): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
   });
-}
-
-/** Names in a Swift container through the Swift API (tempauth), empty when the container does not exist. */
-async function swiftContainerListing(auth: NonNullable<S3Server['swift']>, container: string): Promise<string[]> {
-  const login = await fetch(auth.authUrl, { headers: { 'X-Auth-User': auth.user, 'X-Auth-Key': auth.key } });
-  if (!login.ok) throw new Error(`swift login: ${login.status}`);
-  const url = `${login.headers.get('x-storage-url')}/${encodeURIComponent(container)}?format=json`;
-  const r = await fetch(url, { headers: { 'X-Auth-Token': login.headers.get('x-auth-token')! } });
-  if (r.status === 404) return [];
-  if (!r.ok) throw new Error(`swift listing of ${container}: ${r.status}`);
-  return ((await r.json()) as { name: string }[]).map((o) => o.name);
 }
 
 /** Objects, pending multipart uploads and (on Swift) stored parts in the bucket: what a failed add must not leave. */

@@ -7,11 +7,13 @@ import { registerFileDriver } from './file/index.js';
 import { registerHttpDriver } from './http/index.js';
 import { registerRbdDriver } from './rbd/index.js';
 import { registerS3Driver } from './s3/index.js';
+import { registerSwiftDriver } from './swift/index.js';
 
 /** Built-in types, in the order the configuration reference lists them. */
-export const BUILTIN_TYPES = ['file', 'http', 'rbd', 's3'] as const;
+export const BUILTIN_TYPES = ['file', 'http', 'rbd', 'swift', 's3'] as const;
 
 registerFileDriver();
 registerHttpDriver();
 registerRbdDriver();
+registerSwiftDriver();
 registerS3Driver();

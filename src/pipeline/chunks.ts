@@ -42,3 +42,53 @@ export function isAllZero(buf: Uint8Array): boolean {
   }
   return true;
 }
+
+/**
+ * Reads one byte stream as a series of bounded pieces, each its own async
+ * iterable, without copying: for drivers that send an image as several
+ * requests (swift segments). A piece must be read to its end before the
+ * next is taken.
+ */
+export class ByteReader {
+  private held: Uint8Array | undefined;
+  private ended = false;
+
+  constructor(private readonly source: AsyncIterator<Uint8Array>) {}
+
+  /** Whether any byte is left; reads ahead one chunk to know. */
+  async more(): Promise<boolean> {
+    while (!this.held && !this.ended) {
+      const step = await this.source.next();
+      if (step.done) this.ended = true;
+      else if (step.value.byteLength > 0) this.held = step.value;
+    }
+    return this.held !== undefined;
+  }
+
+  /** Up to `limit` bytes: fewer only when the stream ends first. */
+  async *take(limit: number): AsyncGenerator<Uint8Array, void, undefined> {
+    let left = limit;
+    while (left > 0 && (await this.more())) {
+      const chunk = this.held!;
+      if (chunk.byteLength > left) {
+        const piece = chunk.subarray(0, left);
+        this.held = chunk.subarray(left);
+        left = 0;
+        yield piece;
+      } else {
+        this.held = undefined;
+        left -= chunk.byteLength;
+        yield chunk;
+      }
+    }
+  }
+
+  /** Ends the source early (after a failure), letting it release what it holds. */
+  async cancel(): Promise<void> {
+    this.held = undefined;
+    if (!this.ended) {
+      this.ended = true;
+      await this.source.return?.();
+    }
+  }
+}

@@ -28,7 +28,7 @@ export interface ReferenceAdd {
   metadata: Record<string, unknown>;
 }
 
-export async function reference<T = Record<string, unknown>>(confFile: string, command: 'add' | 'get' | 'size' | 'delete', ...args: string[]): Promise<T> {
+export async function reference<T = Record<string, unknown>>(confFile: string, command: 'add' | 'get' | 'size' | 'delete' | 'parse', ...args: string[]): Promise<T> {
   const { stdout } = await run(PYTHON, [SCRIPT, confFile, command, ...args], { maxBuffer: 16 * 1024 * 1024, timeout: 300_000 });
   const last = stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(last) as T;

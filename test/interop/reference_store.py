@@ -7,6 +7,7 @@ Usage (run with /usr/bin/python3):
   reference_store.py CONF get STORE LOCATION OUTFILE
   reference_store.py CONF size STORE LOCATION
   reference_store.py CONF delete STORE LOCATION
+  reference_store.py CONF parse STORE LOCATION...   (how the store reads each URI)
 """
 import json
 import sys
@@ -58,6 +59,19 @@ def main(argv):
             out = {'size': size, 'written': written}
         elif command == 'size':
             out = {'size': store.get_size(loc(argv[4]))}
+        elif command == 'parse':
+            out = []
+            for uri in argv[4:]:
+                try:
+                    sl = loc(uri).store_location
+                    fields = {k: getattr(sl, k, None) for k in (
+                        'scheme', 'user', 'key', 'container', 'obj',
+                        'auth_or_store_url')}
+                    fields['uri'] = sl.get_uri()
+                    fields['swift_url'] = sl.swift_url
+                    out.append(fields)
+                except exceptions.BadStoreUri as e:
+                    out.append({'error': 'BadStoreUri'})
         elif command == 'delete':
             store.delete(loc(argv[4]))
             out = {'deleted': True}

@@ -221,22 +221,25 @@ start() {
     listening "$port" && die "127.0.0.1:$port is already in use"
   done
   listening "$DEAD_PORT" && log "warning: 127.0.0.1:$DEAD_PORT answers, RegionTwo is meant to be unreachable"
-  mkdir -p "$STATE"/{log,fernet-keys,credential-keys}
+  mkdir -p "$STATE/log"
+  # Keystone warns on every token when its keys are readable by others.
+  mkdir -p -m 700 "$STATE/fernet-keys" "$STATE/credential-keys"
   keystone_conf
   proxy_conf
   # Its service token is fetched lazily, so the proxy can boot while Keystone does.
   launch proxy swift-proxy-server "$STATE/proxy-server.conf"
 
   local manage=(keystone-manage --config-file "$STATE/keystone.conf")
-  {
-    "${manage[@]}" db_sync
-    "${manage[@]}" fernet_setup --keystone-user root --keystone-group root
-    "${manage[@]}" credential_setup --keystone-user root --keystone-group root
-    "${manage[@]}" bootstrap --bootstrap-password "$ADMIN_PASSWORD" \
-      --bootstrap-region-id RegionOne \
-      --bootstrap-admin-url "$KS_URL" --bootstrap-internal-url "$KS_URL" --bootstrap-public-url "$KS_URL"
-  } >"$STATE/log/keystone-manage.log" 2>&1 || die "keystone-manage failed"
-  # WAL lets a reader and the writer overlap; the journal mode sticks to the file.
+  # Each keystone-manage costs ~2 s of imports: the three independent steps
+  # run side by side.
+  local pids=() step
+  "${manage[@]}" db_sync >"$STATE/log/db_sync.log" 2>&1 & pids+=($!)
+  for step in fernet_setup credential_setup; do
+    "${manage[@]}" "$step" --keystone-user root --keystone-group root >"$STATE/log/$step.log" 2>&1 & pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || die "keystone-manage failed"; done
+  # WAL lets a reader and the writer overlap; the journal mode sticks to the
+  # file, and switching needs it unopened by anyone else.
   "$PY" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL").fetchone()' "$STATE/keystone.db"
 
   local wsgi=/usr/bin/keystone-wsgi-public
@@ -244,13 +247,22 @@ start() {
     wsgi=$STATE/keystone-wsgi.py
     printf 'from keystone.server.wsgi import initialize_public_application\napplication = initialize_public_application()\n' >"$wsgi"
   fi
-  # One process, one thread: sqlite does not take concurrent writers. Without
-  # `Connection: close` a client reusing the connection got a spurious 401 on
-  # the first Swift request.
+  # One process, one thread: sqlite does not take concurrent writers.
+  # uwsgi's http-socket drops the connection after each response without
+  # saying so; keep-alive clients (authtoken's session, Node's fetch) then
+  # reuse a dead socket, which showed up as a spurious 401 on the first Swift
+  # request. `Connection: close` makes them open a fresh one. Skipping the
+  # interpreter teardown avoids greenlet aborting ("Accessing state after
+  # destruction") on every stop.
   launch keystone uwsgi --plugin python3 --http-socket "127.0.0.1:$KEYSTONE_PORT" --wsgi-file "$wsgi" \
-    --processes 1 --threads 1 --need-app --die-on-term \
+    --processes 1 --threads 1 --need-app --die-on-term --skip-atexit-teardown \
     --add-header 'Connection: close' \
     --env "OS_KEYSTONE_CONFIG_FILES=$STATE/keystone.conf"
+  # Loading the app reads nothing from the database, so bootstrap overlaps it.
+  "${manage[@]}" bootstrap --bootstrap-password "$ADMIN_PASSWORD" \
+    --bootstrap-region-id RegionOne \
+    --bootstrap-admin-url "$KS_URL" --bootstrap-internal-url "$KS_URL" --bootstrap-public-url "$KS_URL" \
+    >"$STATE/log/bootstrap.log" 2>&1 || die "keystone-manage bootstrap failed"
 
   for _ in $(seq 300); do
     curl -fsS -o /dev/null "$KS_URL" 2>/dev/null && break
@@ -267,12 +279,14 @@ start() {
   probe=$url/probe-$$
   # The proxy may still be loading; a write proves authtoken, keystoneauth
   # and the storage servers all answer.
+  local code=000
   for _ in $(seq 50); do
-    curl -fsS -X PUT -H "X-Auth-Token: $tok" "$probe" >/dev/null 2>&1 && break
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT -H "X-Auth-Token: $tok" "$probe" 2>/dev/null) || true
+    case $code in 2??) break ;; 000) ;; *) log "probe PUT answered $code, retrying" ;; esac
     running proxy || die "the keystone-auth proxy exited"
     sleep 0.2
   done
-  curl -fsS -X PUT -H "X-Auth-Token: $tok" "$probe" >/dev/null || die "the keystone-auth proxy refuses a v3 token"
+  case $code in 2??) ;; *) die "the keystone-auth proxy refuses a v3 token (HTTP $code)" ;; esac
   curl -fsS -X DELETE -H "X-Auth-Token: $tok" "$probe" >/dev/null || die "the keystone-auth proxy cannot delete"
   cat >"$STATE/env" <<EOF
 KEYSTONE_AUTH_URL=$KS_URL
@@ -293,14 +307,15 @@ EOF
 }
 
 stop() {
+  local pids=() pid
   for name in proxy keystone; do
-    if [ -f "$STATE/$name.pid" ]; then
-      local pid
-      pid=$(cat "$STATE/$name.pid")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
+    [ -f "$STATE/$name.pid" ] && pids+=("$(cat "$STATE/$name.pid")")
+  done
+  # Both take about a second to wind down: signal them together.
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
   done
   rm -rf "$STATE"
 }

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { checkedLength, contentLength, discard, headerValue, type Response } from '../../net/response.js';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import {
   BackendUnavailableError,
@@ -31,8 +32,6 @@ interface HttpStoreOptions {
   https_insecure: boolean;
   http_proxy_information: Record<string, string>;
 }
-
-type Response = Dispatcher.ResponseData;
 
 export class HttpStore implements StoreDriver {
   readonly type = 'http';
@@ -94,19 +93,19 @@ export class HttpStore implements StoreDriver {
     const { res, url } = await this.follow(location, 'GET', options.signal, range ? { range } : {});
     const declared = contentLength(res);
     if (!ranged) {
-      return { stream: checkedLength(res.body, declared, url), size: declared ?? 0 };
+      return { stream: checkedBody(res.body, declared, url), size: declared ?? 0 };
     }
     if (res.statusCode === 416) {
       discard(res);
       return { stream: Readable.from([]), size: 0 };
     }
     if (res.statusCode === 206) {
-      return { stream: checkedLength(res.body, declared, url), size: declared ?? options.length ?? 0 };
+      return { stream: checkedBody(res.body, declared, url), size: declared ?? options.length ?? 0 };
     }
     // The server ignored Range and sent the whole image: cut the range out here.
     const total = declared;
     const size = total === undefined ? (options.length ?? 0) : Math.max(0, Math.min(options.length ?? Infinity, total - offset));
-    return { stream: checkedLength(res.body, total, url).pipe(new Slice(offset, size)), size };
+    return { stream: checkedBody(res.body, total, url).pipe(new Slice(offset, size)), size };
   }
 
   async getSize(location: string, options: DriverCallOptions = {}): Promise<number> {
@@ -171,23 +170,6 @@ export class HttpStore implements StoreDriver {
   }
 }
 
-/** Drops a response body we do not read (an aborted body emits an error nobody needs). */
-function discard(res: Response): void {
-  res.body.on('error', () => undefined);
-  res.body.destroy();
-}
-
-function headerValue(res: Response, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function contentLength(res: Response): number | undefined {
-  const v = headerValue(res, 'content-length');
-  if (v === undefined || !/^\d+$/.test(v)) return undefined;
-  return Number(v);
-}
-
 function requestError(err: unknown, shown: string): GlanceStoreError {
   if (err instanceof GlanceStoreError) return err;
   const e = err as { name?: string; code?: string; message?: string };
@@ -198,23 +180,8 @@ function requestError(err: unknown, shown: string): GlanceStoreError {
 }
 
 /** Errors the stream if the body ends before its Content-Length: never a short image. */
-function checkedLength(body: Readable, expected: number | undefined, shown: string): Readable {
-  let seen = 0;
-  const check = new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      seen += chunk.length;
-      cb(null, chunk);
-    },
-    flush(cb: TransformCallback) {
-      if (expected !== undefined && seen !== expected) cb(new BackendUnavailableError(`${shown} sent ${seen} of ${expected} bytes`));
-      else cb();
-    },
-  });
-  body.on('error', (err) => check.destroy(requestError(err, shown)));
-  check.on('close', () => {
-    if (!body.destroyed) body.destroy();
-  });
-  return body.pipe(check);
+function checkedBody(body: Readable, expected: number | undefined, shown: string): Readable {
+  return checkedLength(body, expected, (seen) => new BackendUnavailableError(`${shown} sent ${seen} of ${expected} bytes`), (err) => requestError(err, shown));
 }
 
 /** Passes bytes [offset, offset + length) of a stream and stops the download after them. */

@@ -1,0 +1,788 @@
+/**
+ * The swift store. Single-tenant mode keeps images in the store's own account
+ * (credentials from an account reference); multi-tenant mode keeps each image
+ * in a container of its own in the account of the user adding it, with the
+ * request's token. Layout is glance_store's, so either library reads and
+ * deletes the other's images: below swift_store_large_object_size one object;
+ * from it (or of unknown size) segments `<image>-00001`, `<image>-00002`... of
+ * swift_store_large_object_chunk_size in the same container and a Dynamic
+ * Large Object manifest `X-Object-Manifest: <container>/<image>-`.
+ */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, accessSync, constants as fsConstants } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createHash } from 'node:crypto';
+import { Agent, type Dispatcher } from 'undici';
+import {
+  BackendError,
+  BackendUnavailableError,
+  BadStoreConfigurationError,
+  DuplicateError,
+  GlanceStoreError,
+  NotFoundError,
+  SizeMismatchError,
+  StorageFullError,
+} from '../../errors.js';
+import type {
+  Capability,
+  DriverAddOptions,
+  DriverAddResult,
+  DriverCallOptions,
+  DriverContext,
+  DriverGetOptions,
+  DriverGetResult,
+  ImageAcls,
+  RequestContext,
+  WritableStoreDriver,
+} from '../../driver.js';
+import type { Logger } from '../../logger.js';
+import { maskLocation } from '../../location.js';
+import { contentLength, discard, headerValue, type Response } from '../../net/response.js';
+import { ByteReader } from '../../pipeline/chunks.js';
+import { passwordAuthenticator, selectEndpoint, type EndpointChoice } from './auth.js';
+import { SwiftConnection, transportError } from './connection.js';
+import {
+  formatSwiftConfigLocation,
+  formatSwiftLocation,
+  parseSwiftLocation,
+  swiftUrl,
+  SWIFT_SCHEMES,
+  type SwiftLocation,
+} from './location.js';
+import { loadReferencesFile, type SwiftReference } from './references.js';
+
+/** glance_store's "MB": it multiplies by 1000 * 1024. */
+const ONE_MB = 1000 * 1024;
+/** Segments whose upload has not finished; only the newest is still reading the image. */
+const SEGMENTS_IN_FLIGHT = 2;
+const DELETES_IN_FLIGHT = 8;
+/** Times a buffered segment is sent again after Swift failed to take it. */
+const BUFFERED_SEGMENT_RETRIES = 2;
+
+export interface SwiftStoreOptions {
+  default_swift_reference: string;
+  swift_store_config_file?: string;
+  swift_store_auth_version: string;
+  swift_store_auth_address?: string;
+  swift_store_user?: string;
+  swift_store_key?: string;
+  swift_store_auth_insecure: boolean;
+  swift_store_cacert?: string;
+  swift_store_region?: string;
+  swift_store_endpoint?: string;
+  swift_store_endpoint_type: string;
+  swift_store_service_type: string;
+  swift_store_container: string;
+  swift_store_large_object_size: number;
+  swift_store_large_object_chunk_size: number;
+  swift_store_create_container_on_put: boolean;
+  swift_store_multi_tenant: boolean;
+  swift_store_multiple_containers_seed: number;
+  swift_store_admin_tenants: string[];
+  swift_store_retry_get_count: number;
+  swift_store_expire_soon_interval: number;
+  swift_buffer_on_upload: boolean;
+  swift_upload_buffer_dir?: string;
+  swift_store_request_timeout: number;
+}
+
+
+export class SwiftStore implements WritableStoreDriver {
+  readonly type = 'swift';
+  readonly schemes = SWIFT_SCHEMES;
+  private readonly connections = new Map<string, SwiftConnection>();
+  private readonly endpoint: EndpointChoice;
+
+  private constructor(
+    readonly id: string,
+    private readonly o: SwiftStoreOptions,
+    private readonly references: ReadonlyMap<string, SwiftReference>,
+    /** The reference new images are written with (single tenant). */
+    private readonly defaultReference: SwiftReference | undefined,
+    private readonly dispatcher: Dispatcher,
+    private readonly logger: Logger,
+  ) {
+    this.endpoint = {
+      serviceType: o.swift_store_service_type,
+      endpointType: o.swift_store_endpoint_type,
+      ...(o.swift_store_region ? { region: o.swift_store_region } : {}),
+      ...(o.swift_store_endpoint ? { override: o.swift_store_endpoint } : {}),
+    };
+  }
+
+  static create(ctx: DriverContext): SwiftStore {
+    const o = ctx.options as unknown as SwiftStoreOptions;
+    const problems: string[] = [];
+    let references = new Map<string, SwiftReference>();
+    if (o.swift_store_multi_tenant && o.swift_store_config_file) {
+      problems.push('swift_store_multi_tenant and swift_store_config_file cannot be used together (a multi-tenant store uses the request token, not account references)');
+    }
+    if (o.swift_store_config_file) {
+      try {
+        const loaded = loadReferencesFile(o.swift_store_config_file, o.swift_store_auth_version);
+        references = loaded.references;
+        for (const why of loaded.skipped) ctx.logger.warn(`[${ctx.id}] swift_store_config_file ${o.swift_store_config_file}: reference ${why}; skipped`);
+      } catch (err) {
+        problems.push(`swift_store_config_file ${o.swift_store_config_file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    } else if (o.swift_store_user && o.swift_store_key && o.swift_store_auth_address) {
+      references.set(o.default_swift_reference, {
+        authAddress: o.swift_store_auth_address,
+        user: o.swift_store_user,
+        key: o.swift_store_key,
+        authVersion: o.swift_store_auth_version,
+        userDomainId: 'default',
+        projectDomainId: 'default',
+      });
+    }
+    const defaultReference = references.get(o.default_swift_reference);
+    if (!o.swift_store_multi_tenant) {
+      if (!defaultReference) {
+        problems.push(
+          o.swift_store_config_file
+            ? `default_swift_reference ${o.default_swift_reference} is not a complete reference (auth_address, user, key) in ${o.swift_store_config_file}`
+            : 'swift_store_auth_address, swift_store_user and swift_store_key are required (or swift_store_config_file with account references)',
+        );
+      } else {
+        if (!['1', '2', '3'].includes(defaultReference.authVersion)) problems.push(`auth_version ${JSON.stringify(defaultReference.authVersion)} of reference ${o.default_swift_reference} must be 1, 2 or 3`);
+        if (defaultReference.authVersion !== '1' && !defaultReference.user.includes(':')) {
+          problems.push(`the user of reference ${o.default_swift_reference} must be project:user for Keystone (auth_version ${defaultReference.authVersion})`);
+        }
+        if (!/^https?:\/\//.test(defaultReference.authAddress)) problems.push(`the auth address of reference ${o.default_swift_reference} must be an http:// or https:// URL`);
+      }
+    }
+    let ca: string | undefined;
+    if (o.swift_store_cacert) {
+      try {
+        ca = readFileSync(o.swift_store_cacert, 'utf8');
+      } catch (err) {
+        problems.push(`swift_store_cacert ${o.swift_store_cacert} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    if (o.swift_buffer_on_upload) {
+      const dir = o.swift_upload_buffer_dir;
+      if (!dir) problems.push('swift_upload_buffer_dir is required when swift_buffer_on_upload is set');
+      else {
+        try {
+          if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+          accessSync(dir, fsConstants.W_OK);
+        } catch (err) {
+          problems.push(`swift_upload_buffer_dir ${dir} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        }
+      }
+    }
+    if (o.swift_store_endpoint && !/^https?:\/\//.test(o.swift_store_endpoint)) problems.push('swift_store_endpoint must be an http:// or https:// URL');
+    if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
+    const timeout = o.swift_store_request_timeout * 1000;
+    const dispatcher = new Agent({
+      connect: { timeout, rejectUnauthorized: !o.swift_store_auth_insecure || ca !== undefined, ...(ca ? { ca } : {}) },
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
+    return new SwiftStore(ctx.id, o, references, defaultReference, dispatcher, ctx.logger);
+  }
+
+  capabilities(): ReadonlySet<Capability> {
+    return new Set<Capability>(['read', 'read-random', 'write']);
+  }
+
+  properties(): Record<string, unknown> {
+    const o = this.o;
+    return {
+      multi_tenant: o.swift_store_multi_tenant,
+      container: o.swift_store_container,
+      ...(this.defaultReference ? { auth_address: maskLocation(this.defaultReference.authAddress), auth_version: this.defaultReference.authVersion } : {}),
+      ...(o.swift_store_config_file ? { reference: o.default_swift_reference } : {}),
+      large_object_size_bytes: o.swift_store_large_object_size * ONE_MB,
+      large_object_chunk_size_bytes: o.swift_store_large_object_chunk_size * ONE_MB,
+    };
+  }
+
+  ownsLocation(location: string): boolean {
+    try {
+      const loc = parseSwiftLocation(location, this.references);
+      const c = this.o.swift_store_container;
+      if (loc.container !== c && !loc.container.startsWith(`${c}_`)) return false;
+      if (this.o.swift_store_multi_tenant) return loc.user === undefined;
+      return loc.reference !== undefined || (loc.user !== undefined && swiftUrl(loc).replace(/\/+$/, '') === this.defaultReference!.authAddress.replace(/\/+$/, ''));
+    } catch {
+      return false;
+    }
+  }
+
+  // ---- connections -------------------------------------------------------
+
+  /** The connection that reaches a location: its own credentials (single tenant) or the request's token (multi-tenant). */
+  private connectionFor(loc: SwiftLocation, context: RequestContext | undefined): SwiftConnection {
+    if (this.o.swift_store_multi_tenant || loc.user === undefined) {
+      return this.tokenConnection(swiftUrl(loc), context);
+    }
+    const ref = loc.reference ? this.references.get(loc.reference)! : this.defaultReference;
+    const authUrl = swiftUrl(loc);
+    const cacheKey = createHash('sha256').update(`${authUrl}\0${loc.user}\0${loc.key}`).digest('hex');
+    let conn = this.connections.get(cacheKey);
+    if (!conn) {
+      const authenticate = passwordAuthenticator(
+        {
+          authUrl,
+          user: loc.user,
+          key: loc.key ?? '',
+          authVersion: ref?.authVersion ?? this.o.swift_store_auth_version,
+          userDomainId: ref?.userDomainId,
+          userDomainName: ref?.userDomainName,
+          projectDomainId: ref?.projectDomainId,
+          projectDomainName: ref?.projectDomainName,
+        },
+        this.endpoint,
+        this.dispatcher,
+      );
+      conn = new SwiftConnection(this.dispatcher, this.o.swift_store_expire_soon_interval * 1000, authenticate);
+      this.connections.set(cacheKey, conn);
+    }
+    return conn;
+  }
+
+  private tokenConnection(storageUrl: string, context: RequestContext | undefined): SwiftConnection {
+    if (!context?.authToken) throw new BadStoreConfigurationError(`[${this.id}] a multi-tenant swift store needs a request context with the user's token (context.authToken)`);
+    return new SwiftConnection(this.dispatcher, 0, undefined, { token: context.authToken, storageUrl });
+  }
+
+  /** Where a new image goes, and the location URI glance_store would write for it. */
+  private addTarget(imageId: string, context: RequestContext | undefined): { conn: SwiftConnection; loc: SwiftLocation; uri: string } {
+    const o = this.o;
+    if (o.swift_store_multi_tenant) {
+      if (!context?.authToken) throw new BadStoreConfigurationError(`[${this.id}] a multi-tenant swift store needs a request context with the user's token (context.authToken)`);
+      let storageUrl = o.swift_store_endpoint;
+      if (!storageUrl) {
+        if (!context.serviceCatalog) throw new BadStoreConfigurationError(`[${this.id}] a multi-tenant swift store needs the request's service catalog (context.serviceCatalog) or swift_store_endpoint`);
+        storageUrl = selectEndpoint(context.serviceCatalog, this.endpoint);
+      }
+      const loc: SwiftLocation = {
+        scheme: storageUrl.startsWith('http://') ? 'swift+http' : 'swift+https',
+        authOrStoreUrl: storageUrl,
+        container: `${o.swift_store_container}_${imageId}`,
+        obj: imageId,
+      };
+      return { conn: this.tokenConnection(storageUrl, context), loc, uri: formatSwiftLocation(loc) };
+    }
+    const ref = this.defaultReference!;
+    const loc: SwiftLocation = {
+      scheme: ref.authAddress.startsWith('http://') ? 'swift+http' : 'swift+https',
+      user: ref.user,
+      key: ref.key,
+      authOrStoreUrl: ref.authAddress,
+      container: containerName(o.swift_store_container, imageId, o.swift_store_multiple_containers_seed),
+      obj: imageId,
+    };
+    // With a references file, locations name the reference instead of holding credentials.
+    const uri = o.swift_store_config_file ? formatSwiftConfigLocation(o.default_swift_reference, loc.container, loc.obj) : formatSwiftLocation(loc);
+    return { conn: this.connectionFor(loc, context), loc, uri };
+  }
+
+  // ---- add ---------------------------------------------------------------
+
+  async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
+    const { conn, loc, uri } = this.addTarget(imageId, options.context);
+    const signal = options.signal;
+    const where = `image ${imageId} in store ${this.id}`;
+    await this.ensureContainer(conn, loc.container, signal);
+    if (await this.exists(conn, loc.container, loc.obj, signal)) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
+    await this.checkOutsideManifests(conn, loc, signal);
+    const size = options.size ?? 0;
+    const reader = new ByteReader(data[Symbol.asyncIterator]());
+    try {
+      if (size > 0 && size < this.o.swift_store_large_object_size * ONE_MB) await this.putWhole(conn, loc, reader, size, signal);
+      else await this.putSegmented(conn, loc, reader, size, signal);
+    } catch (err) {
+      await reader.cancel().catch(() => undefined);
+      throw this.statusError(err, where);
+    }
+    if (signal.aborted) {
+      await this.removeImage(conn, loc).catch(() => undefined);
+      throw new GlanceStoreError('Aborted', `The add of ${imageId} was aborted`);
+    }
+    return { location: uri };
+  }
+
+  /** One PUT, never over an existing object (If-None-Match). */
+  private async putWhole(conn: SwiftConnection, loc: SwiftLocation, reader: ByteReader, size: number, signal: AbortSignal): Promise<void> {
+    let sent = 0;
+    const body = Readable.from(
+      (async function* () {
+        for await (const chunk of reader.take(size)) {
+          sent += chunk.byteLength;
+          yield chunk;
+        }
+        // Reading past the end lets the pipeline check the size and finish its hashes.
+        if (await reader.more()) throw new SizeMismatchError(`Image data is longer than the declared size of ${size} bytes`);
+      })(),
+    );
+    try {
+      const res = await conn.request({
+        method: 'PUT',
+        container: loc.container,
+        obj: loc.obj,
+        headers: { 'content-length': String(size), 'if-none-match': '*' },
+        body,
+        signal,
+      });
+      await this.expectOk(res, `PUT of ${loc.container}/${loc.obj}`);
+    } catch (err) {
+      // The whole body went out but the answer was lost: the object may exist, and it is ours.
+      if (sent === size && !(err instanceof DuplicateError)) await this.deleteQuietly(conn, loc.container, loc.obj);
+      throw err;
+    }
+  }
+
+  private async putSegmented(conn: SwiftConnection, loc: SwiftLocation, reader: ByteReader, size: number, signal: AbortSignal): Promise<void> {
+    await this.checkSegmentNames(conn, loc, signal);
+    const segmentSize = this.o.swift_store_large_object_chunk_size * ONE_MB;
+    const attempted: string[] = [];
+    const inFlight = new Set<Promise<void>>();
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let failure: unknown;
+    let written = 0;
+    try {
+      for (let n = 1; ; n++) {
+        let limit = segmentSize;
+        if (size > 0) {
+          if (written >= size) break;
+          limit = Math.min(limit, size - written);
+        }
+        // No empty trailing segment for an image of unknown size (as glance_store).
+        if (!(await reader.more())) break;
+        while (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
+        if (failure) throw failure;
+        const name = `${loc.obj}-${String(n).padStart(5, '0')}`;
+        attempted.push(name);
+        const segment = this.o.swift_buffer_on_upload
+          ? this.putBufferedSegment(conn, loc.container, name, reader, limit, stop.signal)
+          : this.putStreamedSegment(conn, loc.container, name, reader, limit, size > 0, stop.signal);
+        const done: Promise<void> = segment.done.then(
+          () => void inFlight.delete(done),
+          (err: unknown) => {
+            inFlight.delete(done);
+            failure ??= err;
+            stop.abort();
+          },
+        );
+        inFlight.add(done);
+        // The next segment may start once this one has taken its bytes (or failed).
+        written += await Promise.race([segment.read, segment.done.then(() => segment.read)]);
+        if (failure) throw failure;
+      }
+      await Promise.all(inFlight);
+      if (failure) throw failure;
+      if (size > 0 && (await reader.more())) throw new SizeMismatchError(`Image data is longer than the declared size of ${size} bytes`);
+      const res = await conn.request({
+        method: 'PUT',
+        container: loc.container,
+        obj: loc.obj,
+        headers: { 'x-object-manifest': `${loc.container}/${loc.obj}-`, 'content-length': '0', 'if-none-match': '*' },
+        body: '',
+        signal,
+      });
+      await this.expectOk(res, `PUT of the manifest ${loc.container}/${loc.obj}`);
+    } catch (err) {
+      stop.abort();
+      await Promise.allSettled(inFlight);
+      await this.deleteSegments(conn, loc.container, `${loc.obj}-`, attempted);
+      throw failure ?? err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** A segment streamed straight from the image: nothing buffered, so it cannot be sent twice. */
+  private putStreamedSegment(conn: SwiftConnection, container: string, name: string, reader: ByteReader, limit: number, knownLength: boolean, signal: AbortSignal) {
+    let resolveRead!: (n: number) => void;
+    let rejectRead!: (e: unknown) => void;
+    const read = new Promise<number>((res, rej) => ((resolveRead = res), (rejectRead = rej)));
+    read.catch(() => undefined);
+    const body = Readable.from(
+      (async function* () {
+        let n = 0;
+        try {
+          for await (const chunk of reader.take(limit)) {
+            n += chunk.byteLength;
+            yield chunk;
+          }
+          resolveRead(n);
+        } catch (err) {
+          rejectRead(err);
+          throw err;
+        }
+      })(),
+    );
+    const done = (async () => {
+      const res = await conn.request({
+        method: 'PUT',
+        container,
+        obj: name,
+        // Without a known length the segment goes chunked, as glance_store sends it.
+        headers: knownLength ? { 'content-length': String(limit) } : {},
+        body,
+        signal,
+      });
+      await this.expectOk(res, `PUT of segment ${container}/${name}`);
+    })();
+    done.catch((err: unknown) => rejectRead(err));
+    return { read, done };
+  }
+
+  /** A segment written to swift_upload_buffer_dir first, so a failed upload is sent again from the file. */
+  private putBufferedSegment(conn: SwiftConnection, container: string, name: string, reader: ByteReader, limit: number, signal: AbortSignal) {
+    const dir = mkdtempSync(path.join(this.o.swift_upload_buffer_dir!, 'segment-'));
+    const file = path.join(dir, 'data');
+    const read = (async () => {
+      let n = 0;
+      const counted = (async function* () {
+        for await (const chunk of reader.take(limit)) {
+          n += chunk.byteLength;
+          yield chunk;
+        }
+      })();
+      await pipeline(Readable.from(counted), createWriteStream(file));
+      return n;
+    })();
+    const done = (async () => {
+      try {
+        const length = await read;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const res = await conn.request({
+              method: 'PUT',
+              container,
+              obj: name,
+              headers: { 'content-length': String(length) },
+              body: () => createReadStream(file, { highWaterMark: 1024 * 1024 }),
+              signal,
+            });
+            await this.expectOk(res, `PUT of segment ${container}/${name}`);
+            return;
+          } catch (err) {
+            if (!(err instanceof BackendUnavailableError) || attempt >= BUFFERED_SEGMENT_RETRIES || signal.aborted) throw err;
+            this.logger.warn(`[${this.id}] segment ${container}/${name} failed (${err.message}); sending it again from its buffer`);
+          }
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    })();
+    return { read, done };
+  }
+
+  /**
+   * Swift's DLO joins every object whose name starts with `<image>-`, so
+   * before writing segments nothing else may have that prefix: leftover
+   * segments of an earlier failed add (no manifest, since the image does not
+   * exist) are removed; anything else stops the add rather than being taken in.
+   */
+  private async checkSegmentNames(conn: SwiftConnection, loc: SwiftLocation, signal: AbortSignal): Promise<void> {
+    const prefix = `${loc.obj}-`;
+    const names = await this.list(conn, loc.container, prefix, signal);
+    if (names.length === 0) return;
+    const segment = /^\d{5,}$/;
+    const foreign = names.filter((n) => !segment.test(n.slice(prefix.length)));
+    if (foreign.length) {
+      throw new BackendError(
+        `Container ${loc.container} holds objects named ${prefix}* (${foreign.slice(0, 3).join(', ')}) that a segmented image ${loc.obj} would take in; use another image id`,
+      );
+    }
+    this.logger.warn(`[${this.id}] removing ${names.length} leftover segment(s) of an unfinished earlier add of ${loc.obj}`);
+    await this.deleteNames(conn, loc.container, names);
+  }
+
+  /**
+   * The other way round: an image `a-b` added next to a segmented image `a`
+   * would become part of `a` (its manifest's prefix is `a-`). Each prefix of
+   * the id ending before a dash is checked, all at once.
+   */
+  private async checkOutsideManifests(conn: SwiftConnection, loc: SwiftLocation, signal: AbortSignal): Promise<void> {
+    const prefixes: string[] = [];
+    for (let i = loc.obj.indexOf('-'); i > 0; i = loc.obj.indexOf('-', i + 1)) prefixes.push(loc.obj.slice(0, i));
+    const heads = await Promise.all(
+      prefixes.map(async (p) => {
+        const res = await conn.request({ method: 'HEAD', container: loc.container, obj: p, signal });
+        discard(res);
+        return { p, manifest: res.statusCode < 300 ? headerValue(res, 'x-object-manifest') : undefined };
+      }),
+    );
+    const hit = heads.find((h) => h.manifest && loc.obj.startsWith(h.manifest.slice(h.manifest.indexOf('/') + 1)));
+    if (hit) throw new BackendError(`Image ${loc.obj} would become part of the segmented image ${hit.p} in container ${loc.container}; use another image id`);
+  }
+
+  /** Deletes every segment an add tried to write, then whatever else still has the prefix. */
+  private async deleteSegments(conn: SwiftConnection, container: string, prefix: string, attempted: readonly string[]): Promise<void> {
+    await this.deleteNames(conn, container, attempted).catch(() => undefined);
+    try {
+      const left = await this.list(conn, container, prefix);
+      const ours = left.filter((n) => /^\d{5,}$/.test(n.slice(prefix.length)));
+      await this.deleteNames(conn, container, ours);
+    } catch (err) {
+      this.logger.error(`[${this.id}] segments ${container}/${prefix}* could not all be removed: ${(err as Error).message}`);
+    }
+  }
+
+  private async ensureContainer(conn: SwiftConnection, container: string, signal?: AbortSignal): Promise<void> {
+    const head = await conn.request({ method: 'HEAD', container, signal });
+    discard(head);
+    if (head.statusCode >= 200 && head.statusCode < 300) return;
+    if (head.statusCode !== 404) await this.expectOk(head, `HEAD of container ${container}`);
+    if (!this.o.swift_store_create_container_on_put) {
+      throw new BackendError(`The container ${container} does not exist in Swift; create it or set swift_store_create_container_on_put = true in store ${this.id}`);
+    }
+    const res = await conn.request({ method: 'PUT', container, headers: { 'content-length': '0' }, signal });
+    await this.expectOk(res, `creating container ${container}`);
+  }
+
+  // ---- get, size, delete -------------------------------------------------
+
+  async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
+    const loc = parseSwiftLocation(location, this.references);
+    const conn = this.connectionFor(loc, options.context);
+    const shown = maskLocation(location);
+    if (options.length === 0) {
+      await this.getSize(location, options);
+      return { stream: Readable.from([]), size: 0 };
+    }
+    const start = options.offset ?? 0;
+    const end = options.length !== undefined ? start + options.length - 1 : undefined;
+    const ranged = options.offset !== undefined || options.length !== undefined;
+    const first = await this.getObject(conn, loc, ranged ? start : undefined, end, options.signal);
+    if (first.statusCode === 416) {
+      discard(first);
+      return { stream: Readable.from([]), size: 0 };
+    }
+    const size = contentLength(first) ?? 0;
+    return { stream: Readable.from(this.resumingBody(conn, loc, first, start, size, end, shown, options.signal)), size };
+  }
+
+  /**
+   * The object's bytes; when the connection breaks, asks again from the byte
+   * reached, up to swift_store_retry_get_count times. It never ends short:
+   * after the last retry the stream errors.
+   */
+  private async *resumingBody(
+    conn: SwiftConnection,
+    loc: SwiftLocation,
+    first: Response,
+    start: number,
+    size: number,
+    end: number | undefined,
+    shown: string,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<Buffer> {
+    let res = first;
+    let delivered = 0;
+    for (let retries = 0; ; retries++) {
+      let broken: unknown;
+      try {
+        for await (const chunk of res.body) {
+          delivered += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+      } catch (err) {
+        if (signal?.aborted) throw transportError(err, `Reading ${shown}`);
+        broken = err;
+      } finally {
+        if (!res.body.destroyed) res.body.destroy();
+      }
+      if (delivered === size) return;
+      const why = broken ? ((broken as Error).message ?? String(broken)) : 'the connection closed early';
+      if (retries >= this.o.swift_store_retry_get_count) {
+        throw new BackendUnavailableError(`Reading ${shown} stopped at byte ${delivered} of ${size} (${why}) after ${retries} retr${retries === 1 ? 'y' : 'ies'}`, { cause: broken });
+      }
+      this.logger.info(`[${this.id}] resuming ${shown} at byte ${delivered} of ${size} (retry ${retries + 1}/${this.o.swift_store_retry_get_count}): ${why}`);
+      res = await this.getObject(conn, loc, start + delivered, end, signal);
+      if (res.statusCode !== 206) {
+        discard(res);
+        throw new BackendError(`Resuming ${shown} at byte ${delivered}: Swift answered HTTP ${res.statusCode} instead of a range`);
+      }
+    }
+  }
+
+  private async getObject(conn: SwiftConnection, loc: SwiftLocation, start: number | undefined, end: number | undefined, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = start !== undefined ? { range: `bytes=${start}-${end ?? ''}` } : {};
+    const res = await conn.request({ method: 'GET', container: loc.container, obj: loc.obj, headers, signal });
+    if (res.statusCode === 416 || (res.statusCode >= 200 && res.statusCode < 300)) return res;
+    await this.expectOk(res, `image ${loc.obj}`);
+    return res;
+  }
+
+  async getSize(location: string, options: DriverCallOptions = {}): Promise<number> {
+    const loc = parseSwiftLocation(location, this.references);
+    const res = await this.connectionFor(loc, options.context).request({ method: 'HEAD', container: loc.container, obj: loc.obj, signal: options.signal });
+    discard(res);
+    await this.expectOk(res, maskLocation(location));
+    return contentLength(res) ?? 0;
+  }
+
+  async delete(location: string, options: DriverCallOptions = {}): Promise<void> {
+    const loc = parseSwiftLocation(location, this.references);
+    const conn = this.connectionFor(loc, options.context);
+    const head = await conn.request({ method: 'HEAD', container: loc.container, obj: loc.obj, signal: options.signal });
+    discard(head);
+    await this.expectOk(head, maskLocation(location));
+    await this.removeObjectAndSegments(conn, loc.container, loc.obj, head, options.signal);
+    if (this.o.swift_store_multi_tenant) {
+      // The per-image container goes too (a container still holding something is kept).
+      const res = await conn.request({ method: 'DELETE', container: loc.container, signal: options.signal });
+      discard(res);
+    }
+  }
+
+  /** Segments first, manifest last (as glance_store): a delete that fails half-way can be run again. */
+  private async removeObjectAndSegments(conn: SwiftConnection, container: string, obj: string, head: Response, signal?: AbortSignal): Promise<void> {
+    if ((headerValue(head, 'x-static-large-object') ?? '').toLowerCase() === 'true') {
+      const res = await conn.request({ method: 'DELETE', container, obj, query: { 'multipart-manifest': 'delete' }, signal });
+      discard(res);
+      return this.expectOk(res, `DELETE of ${container}/${obj}`);
+    }
+    const manifest = headerValue(head, 'x-object-manifest');
+    if (manifest) {
+      const slash = manifest.indexOf('/');
+      const segContainer = decodeURIComponent(manifest.slice(0, slash));
+      const prefix = decodeURIComponent(manifest.slice(slash + 1));
+      await this.deleteNames(conn, segContainer, await this.list(conn, segContainer, prefix, signal), signal);
+    }
+    const res = await conn.request({ method: 'DELETE', container, obj, signal });
+    discard(res);
+    if (res.statusCode !== 404) await this.expectOk(res, `DELETE of ${container}/${obj}`);
+  }
+
+  private async removeImage(conn: SwiftConnection, loc: SwiftLocation): Promise<void> {
+    const head = await conn.request({ method: 'HEAD', container: loc.container, obj: loc.obj });
+    discard(head);
+    if (head.statusCode === 404) return;
+    await this.removeObjectAndSegments(conn, loc.container, loc.obj, head);
+  }
+
+  /**
+   * glance_store's set_acls for multi-tenant images: read access for the
+   * given projects (or everyone), write access for the given projects and
+   * swift_store_admin_tenants. Single-tenant images live in the store's own
+   * account, where glance_store does not set ACLs either.
+   */
+  async setAcls(location: string, acls: ImageAcls, options: DriverCallOptions = {}): Promise<void> {
+    if (!this.o.swift_store_multi_tenant) return;
+    const loc = parseSwiftLocation(location, this.references);
+    const read = acls.public ? '*:*' : (acls.readTenants ?? []).map((t) => `${t}:*`).join(',');
+    const write = [...(acls.writeTenants ?? []), ...this.o.swift_store_admin_tenants].map((t) => `${t}:*`).join(',');
+    const res = await this.connectionFor(loc, options.context).request({
+      method: 'POST',
+      container: loc.container,
+      headers: { 'x-container-read': read, 'x-container-write': write },
+      signal: options.signal,
+    });
+    discard(res);
+    await this.expectOk(res, maskLocation(location));
+  }
+
+  async close(): Promise<void> {
+    this.connections.clear();
+    await this.dispatcher.close().catch(() => undefined);
+  }
+
+  // ---- helpers -----------------------------------------------------------
+
+  private async exists(conn: SwiftConnection, container: string, obj: string, signal?: AbortSignal): Promise<boolean> {
+    const res = await conn.request({ method: 'HEAD', container, obj, signal });
+    discard(res);
+    if (res.statusCode === 404) return false;
+    await this.expectOk(res, `HEAD of ${container}/${obj}`);
+    return true;
+  }
+
+  /** Every object name with a prefix, page by page. */
+  private async list(conn: SwiftConnection, container: string, prefix: string, signal?: AbortSignal): Promise<string[]> {
+    const names: string[] = [];
+    for (let marker = ''; ; ) {
+      const res = await conn.request({ method: 'GET', container, query: { format: 'json', prefix, ...(marker ? { marker } : {}) }, signal });
+      if (res.statusCode === 404 || res.statusCode === 204) {
+        discard(res);
+        return names;
+      }
+      await this.expectOk(res, `listing of ${container}`, true);
+      const page = (await res.body.json()) as { name: string }[];
+      if (page.length === 0) return names;
+      for (const o of page) names.push(o.name);
+      marker = page.at(-1)!.name;
+    }
+  }
+
+  /** Deletes objects a few at a time; a missing one is fine, any other failure is reported after all were tried. */
+  private async deleteNames(conn: SwiftConnection, container: string, names: readonly string[], signal?: AbortSignal): Promise<void> {
+    const failures: string[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        try {
+          const res = await conn.request({ method: 'DELETE', container, obj: name, signal });
+          discard(res);
+          if (res.statusCode !== 404) await this.expectOk(res, `DELETE of ${container}/${name}`);
+        } catch (err) {
+          failures.push(`${name}: ${(err as Error).message}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(DELETES_IN_FLIGHT, names.length) }, worker));
+    if (failures.length) throw new BackendUnavailableError(`${failures.length} of ${names.length} objects in ${container} could not be deleted: ${failures.slice(0, 3).join('; ')}`);
+  }
+
+  private async deleteQuietly(conn: SwiftConnection, container: string, obj: string): Promise<void> {
+    try {
+      const res = await conn.request({ method: 'DELETE', container, obj });
+      discard(res);
+    } catch {
+      // best effort: the add is failing anyway
+    }
+  }
+
+  /**
+   * Turns a non-2xx answer into the error glance_store raises for it. A 2xx
+   * body is drained unless the caller still reads it (`keepBody`).
+   */
+  private async expectOk(res: Response, what: string, keepBody = false): Promise<void> {
+    const status = res.statusCode;
+    if (status >= 200 && status < 300) {
+      if (!keepBody && !res.body.destroyed) await res.body.dump().catch(() => undefined);
+      return;
+    }
+    let detail = '';
+    try {
+      detail = (await res.body.text()).slice(0, 200).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+    } catch {
+      // the body is informative only
+    }
+    const text = `${what}: Swift answered HTTP ${status}${detail ? ` (${detail})` : ''}`;
+    if (status === 404) throw new NotFoundError(`${what} was not found`);
+    if (status === 412 || status === 409) throw new DuplicateError(`${what}: an object already exists there`);
+    if (status === 413) throw new StorageFullError(text);
+    if (status === 507) throw new StorageFullError(text);
+    if (status >= 500) throw new BackendUnavailableError(text);
+    throw new BackendError(text);
+  }
+
+  private statusError(err: unknown, where: string): GlanceStoreError {
+    if (err instanceof GlanceStoreError) return err;
+    return transportError(err, where);
+  }
+}
+
+/**
+ * glance_store's container naming: with swift_store_multiple_containers_seed
+ * N > 0, `<container>_<first N characters of the lower-cased id>`, where
+ * dashes in those characters do not count toward N.
+ */
+export function containerName(base: string, imageId: string, seed: number): string {
+  if (seed <= 0) return base;
+  const id = imageId.toLowerCase();
+  const dashes = id.slice(0, seed).split('-').length - 1;
+  return `${base}_${id.slice(0, seed + dashes)}`;
+}

@@ -1,0 +1,50 @@
+/**
+ * Helpers for undici responses shared by the drivers that speak HTTP
+ * themselves (http, swift): reading headers, dropping unread bodies, and
+ * refusing a body that ends before its Content-Length.
+ */
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { Dispatcher } from 'undici';
+
+export type Response = Dispatcher.ResponseData;
+
+/** Drops a response body we do not read (an aborted body emits an error nobody needs). */
+export function discard(res: Response): void {
+  res.body.on('error', () => undefined);
+  res.body.destroy();
+}
+
+export function headerValue(res: Response, name: string): string | undefined {
+  const v = res.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function contentLength(res: Response): number | undefined {
+  const v = headerValue(res, 'content-length');
+  if (v === undefined || !/^\d+$/.test(v)) return undefined;
+  return Number(v);
+}
+
+/**
+ * Errors the stream if the body ends before (or after) `expected` bytes: never
+ * a short image. `toError` turns a transport error of the body into the
+ * caller's error type.
+ */
+export function checkedLength(body: Readable, expected: number | undefined, shortError: (seen: number) => Error, toError: (err: unknown) => Error): Readable {
+  let seen = 0;
+  const check = new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      seen += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb: TransformCallback) {
+      if (expected !== undefined && seen !== expected) cb(shortError(seen));
+      else cb();
+    },
+  });
+  body.on('error', (err) => check.destroy(toError(err)));
+  check.on('close', () => {
+    if (!body.destroyed) body.destroy();
+  });
+  return body.pipe(check);
+}

@@ -1,0 +1,37 @@
+/**
+ * Direct Swift API calls for tests (tempauth v1): what a container holds,
+ * and raw object writes, so tests can check the backend without the store.
+ */
+export interface SwiftAccount {
+  authUrl: string;
+  user: string;
+  key: string;
+}
+
+export async function swiftLogin(account: SwiftAccount): Promise<{ storageUrl: string; token: string }> {
+  const r = await fetch(account.authUrl, { headers: { 'X-Auth-User': account.user, 'X-Auth-Key': account.key } });
+  if (!r.ok) throw new Error(`swift login: HTTP ${r.status}`);
+  return { storageUrl: r.headers.get('x-storage-url')!, token: r.headers.get('x-auth-token')! };
+}
+
+/** Object names in a container (every page), empty when the container does not exist. */
+export async function swiftContainerListing(account: SwiftAccount, container: string, prefix = ''): Promise<string[]> {
+  const { storageUrl, token } = await swiftLogin(account);
+  const names: string[] = [];
+  for (let marker = ''; ; ) {
+    const q = new URLSearchParams({ format: 'json', prefix, ...(marker ? { marker } : {}) });
+    const r = await fetch(`${storageUrl}/${encodeURIComponent(container)}?${q}`, { headers: { 'X-Auth-Token': token } });
+    if (r.status === 404) return names;
+    if (!r.ok) throw new Error(`swift listing of ${container}: HTTP ${r.status}`);
+    if (r.status === 204) return names;
+    const page = (await r.json()) as { name: string }[];
+    if (page.length === 0) return names;
+    names.push(...page.map((o) => o.name));
+    marker = page.at(-1)!.name;
+  }
+}
+
+export async function swiftRequest(account: SwiftAccount, method: string, pathInAccount: string, init: { body?: Uint8Array | string; headers?: Record<string, string> } = {}): Promise<Response> {
+  const { storageUrl, token } = await swiftLogin(account);
+  return fetch(`${storageUrl}/${pathInAccount}`, { method, body: init.body, headers: { 'X-Auth-Token': token, ...init.headers } });
+}
