@@ -214,10 +214,12 @@ export class MultiStore {
     const storeId = options.store ?? this.defaultBackend;
     // Checked before a byte is read: a read-only or unknown store costs nothing.
     const driver = this.writableStore(storeId);
+    // A Buffer's length is its size: drivers then pick their whole-object path.
+    const size = options.size ?? (data instanceof Uint8Array && data.byteLength > 0 ? data.byteLength : undefined);
     const run = await runAddPipeline(
       data,
-      { size: options.size, sizeCap: this.imageSizeCap, hashAlgo: options.hashAlgo ?? this.hashAlgo, signal: options.signal, onProgress: options.onProgress },
-      (checked, signal) => driver.add(imageId, checked, { size: options.size, signal, context: options.context }),
+      { size, sizeCap: this.imageSizeCap, hashAlgo: options.hashAlgo ?? this.hashAlgo, signal: options.signal, onProgress: options.onProgress },
+      (checked, signal) => driver.add(imageId, checked, { size, signal, context: options.context }),
     ).catch(async (err: unknown) => {
       if (err instanceof PipelineIncomplete) {
         const stored = err.result as { location: string };

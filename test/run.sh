@@ -6,7 +6,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SERVICES=(${GLANCE_STORE_SERVICES:-ceph swift})
+# Each entry starts in order in the background, entries side by side: Keystone's
+# proxy uses the Swift started before it.
+SERVICE_CHAINS=(${GLANCE_STORE_SERVICES:-ceph swift,keystone})
 
 log() { printf '[test] %s\n' "$*" >&2; }
 
@@ -31,23 +33,36 @@ fi
 npm run build >&2 || { echo "tests: 0 passed, 1 failed"; exit 1; }
 npx tsc --noEmit -p tsconfig.json >&2 || { log "type check failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
 
-# 3. Real services, started side by side, stopped on any exit.
+# 3. Real services. Installs go one after another (apt-get holds one lock), then
+#    the chains start side by side; all are stopped on any exit.
 started=()
 stop_services() {
-  for s in "${started[@]}"; do bash "test/services/$s.sh" stop >/dev/null 2>&1 || true; done
+  for ((i = ${#started[@]} - 1; i >= 0; i--)); do bash "test/services/${started[i]}.sh" stop >/dev/null 2>&1 || true; done
 }
 trap stop_services EXIT
+for chain in "${SERVICE_CHAINS[@]}"; do
+  for s in ${chain//,/ }; do
+    [ -f "test/services/$s.sh" ] || continue
+    started+=("$s")
+    bash "test/services/$s.sh" install >"/tmp/glance-store-$s-install.log" 2>&1 || { log "$s failed to install:"; tail -20 "/tmp/glance-store-$s-install.log" >&2; }
+  done
+done
 pids=()
-for s in "${SERVICES[@]}"; do
-  [ -f "test/services/$s.sh" ] || continue
-  started+=("$s")
-  ( bash "test/services/$s.sh" install && bash "test/services/$s.sh" start ) >"/tmp/glance-store-$s-start.log" 2>&1 &
-  pids+=("$!:$s")
+for chain in "${SERVICE_CHAINS[@]}"; do
+  (
+    for s in ${chain//,/ }; do
+      [ -f "test/services/$s.sh" ] || continue
+      if bash "test/services/$s.sh" start >"/tmp/glance-store-$s-start.log" 2>&1; then
+        echo "[test] $s is up" >&2
+      else
+        echo "[test] $s failed to start:" >&2
+        tail -40 "/tmp/glance-store-$s-start.log" >&2
+      fi
+    done
+  ) &
+  pids+=("$!")
 done
-for entry in "${pids[@]}"; do
-  pid=${entry%%:*}; s=${entry#*:}
-  if wait "$pid"; then log "$s is up"; else log "$s failed to start:"; tail -40 "/tmp/glance-store-$s-start.log" >&2; fi
-done
+for pid in "${pids[@]}"; do wait "$pid"; done
 
 # The librbd binding can only be built once Ceph's headers are installed (by ceph.sh).
 npm run build:native >&2 || true

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 const STATE_DIRS: Record<string, string> = {
   ceph: process.env['CEPH_STATE_DIR'] ?? '/tmp/glance-store-ceph',
   swift: process.env['SWIFT_STATE_DIR'] ?? '/tmp/glance-store-swift',
+  keystone: process.env['KEYSTONE_STATE_DIR'] ?? '/tmp/glance-store-keystone',
 };
 
 export function serviceEnv(name: keyof typeof STATE_DIRS | string): Record<string, string> | undefined {

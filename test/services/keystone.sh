@@ -171,8 +171,11 @@ use = egg:swift#listing_formats
 use = egg:swift#bulk
 [filter:slo]
 use = egg:swift#slo
+rate_limit_segments_per_sec = 0
 [filter:dlo]
 use = egg:swift#dlo
+# Full-speed large-object reads (see swift.sh).
+rate_limit_segments_per_sec = 0
 EOF
 }
 

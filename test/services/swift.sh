@@ -137,10 +137,14 @@ use = egg:swift#proxy_logging
 use = egg:swift#listing_formats
 [filter:bulk]
 use = egg:swift#bulk
+# Large objects are read at full speed: by default Swift serves segments after the
+# 10th at one per second, which would make every large-image read crawl.
 [filter:slo]
 use = egg:swift#slo
+rate_limit_segments_per_sec = 0
 [filter:dlo]
 use = egg:swift#dlo
+rate_limit_segments_per_sec = 0
 EOF
   launch memcached memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -u root -m 64
   launch object swift-object-server "$ETC/object-server.conf"

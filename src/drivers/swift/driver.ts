@@ -20,6 +20,7 @@ import {
   BackendUnavailableError,
   BadStoreConfigurationError,
   DuplicateError,
+  ForbiddenError,
   GlanceStoreError,
   NotFoundError,
   SizeMismatchError,
@@ -41,7 +42,7 @@ import type { Logger } from '../../logger.js';
 import { maskLocation } from '../../location.js';
 import { contentLength, discard, headerValue, type Response } from '../../net/response.js';
 import { ByteReader } from '../../pipeline/chunks.js';
-import { passwordAuthenticator, selectEndpoint, type EndpointChoice } from './auth.js';
+import { passwordAuthenticator, selectEndpoint, tokenAuthenticator, type EndpointChoice } from './auth.js';
 import { SwiftConnection, transportError } from './connection.js';
 import {
   formatSwiftConfigLocation,
@@ -93,6 +94,7 @@ export class SwiftStore implements WritableStoreDriver {
   readonly type = 'swift';
   readonly schemes = SWIFT_SCHEMES;
   private readonly connections = new Map<string, SwiftConnection>();
+  private readonly containersSeen = new Set<string>();
   private readonly endpoint: EndpointChoice;
 
   private constructor(
@@ -250,15 +252,10 @@ export class SwiftStore implements WritableStoreDriver {
   }
 
   /** Where a new image goes, and the location URI glance_store would write for it. */
-  private addTarget(imageId: string, context: RequestContext | undefined): { conn: SwiftConnection; loc: SwiftLocation; uri: string } {
+  private async addTarget(imageId: string, context: RequestContext | undefined, signal?: AbortSignal): Promise<{ conn: SwiftConnection; loc: SwiftLocation; uri: string }> {
     const o = this.o;
     if (o.swift_store_multi_tenant) {
-      if (!context?.authToken) throw new BadStoreConfigurationError(`[${this.id}] a multi-tenant swift store needs a request context with the user's token (context.authToken)`);
-      let storageUrl = o.swift_store_endpoint;
-      if (!storageUrl) {
-        if (!context.serviceCatalog) throw new BadStoreConfigurationError(`[${this.id}] a multi-tenant swift store needs the request's service catalog (context.serviceCatalog) or swift_store_endpoint`);
-        storageUrl = selectEndpoint(context.serviceCatalog, this.endpoint);
-      }
+      const storageUrl = await this.userStorageUrl(context, signal);
       const loc: SwiftLocation = {
         scheme: storageUrl.startsWith('http://') ? 'swift+http' : 'swift+https',
         authOrStoreUrl: storageUrl,
@@ -281,22 +278,47 @@ export class SwiftStore implements WritableStoreDriver {
     return { conn: this.connectionFor(loc, context), loc, uri };
   }
 
+  /**
+   * The user's Swift account URL for a multi-tenant add: swift_store_endpoint,
+   * else the request's service catalog, else the catalog Keystone v3 returns
+   * for the user's token at swift_store_auth_address.
+   */
+  private async userStorageUrl(context: RequestContext | undefined, signal?: AbortSignal): Promise<string> {
+    if (!context?.authToken) throw new BadStoreConfigurationError(`[${this.id}] a multi-tenant swift store needs a request context with the user's token (context.authToken)`);
+    if (this.o.swift_store_endpoint) return this.o.swift_store_endpoint;
+    if (context.serviceCatalog) return selectEndpoint(context.serviceCatalog, this.endpoint);
+    if (!this.o.swift_store_auth_address) {
+      throw new BadStoreConfigurationError(`[${this.id}] a multi-tenant swift store needs the request's service catalog (context.serviceCatalog), swift_store_endpoint or swift_store_auth_address`);
+    }
+    signal?.throwIfAborted();
+    const auth = await tokenAuthenticator(this.o.swift_store_auth_address, context.authToken, context.projectId, this.endpoint, this.dispatcher)();
+    return auth.storageUrl;
+  }
+
   // ---- add ---------------------------------------------------------------
 
   async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
-    const { conn, loc, uri } = this.addTarget(imageId, options.context);
+    const { conn, loc, uri } = await this.addTarget(imageId, options.context, options.signal);
     const signal = options.signal;
     const where = `image ${imageId} in store ${this.id}`;
-    await this.ensureContainer(conn, loc.container, signal);
-    if (await this.exists(conn, loc.container, loc.obj, signal)) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
-    await this.checkOutsideManifests(conn, loc, signal);
+    await this.ensureContainer(conn, loc, signal);
+    const { exists, stale } = await this.inspectName(conn, loc, signal);
+    if (exists) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
+    if (stale.length) {
+      this.logger.warn(`[${this.id}] removing ${stale.length} leftover segment(s) of an unfinished earlier add of ${imageId}`);
+      await this.deleteNames(conn, loc.container, stale, signal);
+    }
     const size = options.size ?? 0;
+    const whole = size > 0 && size < this.o.swift_store_large_object_size * ONE_MB;
+    // Segments are written before the manifest's If-None-Match can object: make sure (listings may lag).
+    if (!whole && (await this.exists(conn, loc.container, loc.obj, signal))) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
     const reader = new ByteReader(data[Symbol.asyncIterator]());
     try {
-      if (size > 0 && size < this.o.swift_store_large_object_size * ONE_MB) await this.putWhole(conn, loc, reader, size, signal);
+      if (whole) await this.putWhole(conn, loc, reader, size, signal);
       else await this.putSegmented(conn, loc, reader, size, signal);
     } catch (err) {
       await reader.cancel().catch(() => undefined);
+      if (err instanceof NotFoundError) this.forgetContainer(loc);
       throw this.statusError(err, where);
     }
     if (signal.aborted) {
@@ -337,7 +359,6 @@ export class SwiftStore implements WritableStoreDriver {
   }
 
   private async putSegmented(conn: SwiftConnection, loc: SwiftLocation, reader: ByteReader, size: number, signal: AbortSignal): Promise<void> {
-    await this.checkSegmentNames(conn, loc, signal);
     const segmentSize = this.o.swift_store_large_object_chunk_size * ONE_MB;
     const attempted: string[] = [];
     const inFlight = new Set<Promise<void>>();
@@ -477,43 +498,34 @@ export class SwiftStore implements WritableStoreDriver {
   }
 
   /**
-   * Swift's DLO joins every object whose name starts with `<image>-`, so
-   * before writing segments nothing else may have that prefix: leftover
-   * segments of an earlier failed add (no manifest, since the image does not
-   * exist) are removed; anything else stops the add rather than being taken in.
+   * One listing of the names that share the id's first dash-separated part
+   * says what an add needs to know before writing. Swift's DLO joins every
+   * object whose name starts with `<image>-`, so: leftover segments of an
+   * earlier failed add of this id (no manifest: the image does not exist) are
+   * returned for removal; another object named `<image>-...` would be taken
+   * into a segmented image, and an image `a-b` next to a segmented image `a`
+   * would become part of it; both stop the add.
    */
-  private async checkSegmentNames(conn: SwiftConnection, loc: SwiftLocation, signal: AbortSignal): Promise<void> {
-    const prefix = `${loc.obj}-`;
-    const names = await this.list(conn, loc.container, prefix, signal);
-    if (names.length === 0) return;
-    const segment = /^\d{5,}$/;
-    const foreign = names.filter((n) => !segment.test(n.slice(prefix.length)));
+  private async inspectName(conn: SwiftConnection, loc: SwiftLocation, signal: AbortSignal): Promise<{ exists: boolean; stale: string[] }> {
+    const id = loc.obj;
+    const dash = id.indexOf('-');
+    const names = await this.list(conn, loc.container, dash > 0 ? id.slice(0, dash) : id, signal);
+    const mine = `${id}-`;
+    const stale = names.filter((n) => n.startsWith(mine) && /^\d{5,}$/.test(n.slice(mine.length)));
+    const foreign = names.filter((n) => n.startsWith(mine) && !stale.includes(n));
     if (foreign.length) {
-      throw new BackendError(
-        `Container ${loc.container} holds objects named ${prefix}* (${foreign.slice(0, 3).join(', ')}) that a segmented image ${loc.obj} would take in; use another image id`,
-      );
+      throw new BackendError(`Container ${loc.container} holds objects named ${mine}* (${foreign.slice(0, 3).join(', ')}) that image ${id} would take in if segmented; use another image id`);
     }
-    this.logger.warn(`[${this.id}] removing ${names.length} leftover segment(s) of an unfinished earlier add of ${loc.obj}`);
-    await this.deleteNames(conn, loc.container, names);
-  }
-
-  /**
-   * The other way round: an image `a-b` added next to a segmented image `a`
-   * would become part of `a` (its manifest's prefix is `a-`). Each prefix of
-   * the id ending before a dash is checked, all at once.
-   */
-  private async checkOutsideManifests(conn: SwiftConnection, loc: SwiftLocation, signal: AbortSignal): Promise<void> {
-    const prefixes: string[] = [];
-    for (let i = loc.obj.indexOf('-'); i > 0; i = loc.obj.indexOf('-', i + 1)) prefixes.push(loc.obj.slice(0, i));
-    const heads = await Promise.all(
-      prefixes.map(async (p) => {
-        const res = await conn.request({ method: 'HEAD', container: loc.container, obj: p, signal });
-        discard(res);
-        return { p, manifest: res.statusCode < 300 ? headerValue(res, 'x-object-manifest') : undefined };
-      }),
-    );
-    const hit = heads.find((h) => h.manifest && loc.obj.startsWith(h.manifest.slice(h.manifest.indexOf('/') + 1)));
-    if (hit) throw new BackendError(`Image ${loc.obj} would become part of the segmented image ${hit.p} in container ${loc.container}; use another image id`);
+    const enclosing = names.filter((n) => id.startsWith(`${n}-`));
+    for (const candidate of enclosing) {
+      const res = await conn.request({ method: 'HEAD', container: loc.container, obj: candidate, signal });
+      discard(res);
+      const manifest = res.statusCode < 300 ? headerValue(res, 'x-object-manifest') : undefined;
+      if (manifest && id.startsWith(manifest.slice(manifest.indexOf('/') + 1))) {
+        throw new BackendError(`Image ${id} would become part of the segmented image ${candidate} in container ${loc.container}; use another image id`);
+      }
+    }
+    return { exists: names.includes(id), stale };
   }
 
   /** Deletes every segment an add tried to write, then whatever else still has the prefix. */
@@ -528,16 +540,31 @@ export class SwiftStore implements WritableStoreDriver {
     }
   }
 
-  private async ensureContainer(conn: SwiftConnection, container: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Creates the container when missing and allowed. A container seen once is
+   * not asked about again (single tenant: every add goes to the same few).
+   */
+  private async ensureContainer(conn: SwiftConnection, loc: SwiftLocation, signal?: AbortSignal): Promise<void> {
+    const container = loc.container;
+    const key = `${loc.authOrStoreUrl}\0${loc.user ?? ''}\0${container}`;
+    if (this.containersSeen.has(key)) return;
     const head = await conn.request({ method: 'HEAD', container, signal });
     discard(head);
-    if (head.statusCode >= 200 && head.statusCode < 300) return;
+    if (head.statusCode >= 200 && head.statusCode < 300) {
+      if (!this.o.swift_store_multi_tenant) this.containersSeen.add(key);
+      return;
+    }
     if (head.statusCode !== 404) await this.expectOk(head, `HEAD of container ${container}`);
     if (!this.o.swift_store_create_container_on_put) {
       throw new BackendError(`The container ${container} does not exist in Swift; create it or set swift_store_create_container_on_put = true in store ${this.id}`);
     }
     const res = await conn.request({ method: 'PUT', container, headers: { 'content-length': '0' }, signal });
     await this.expectOk(res, `creating container ${container}`);
+  }
+
+  /** Forgets a container that turned out to be gone, so the next add looks again. */
+  private forgetContainer(loc: SwiftLocation): void {
+    this.containersSeen.delete(`${loc.authOrStoreUrl}\0${loc.user ?? ''}\0${loc.container}`);
   }
 
   // ---- get, size, delete -------------------------------------------------
@@ -762,6 +789,7 @@ export class SwiftStore implements WritableStoreDriver {
     }
     const text = `${what}: Swift answered HTTP ${status}${detail ? ` (${detail})` : ''}`;
     if (status === 404) throw new NotFoundError(`${what} was not found`);
+    if (status === 403) throw new ForbiddenError(`${what}: Swift refused access (HTTP 403)`);
     if (status === 412 || status === 409) throw new DuplicateError(`${what}: an object already exists there`);
     if (status === 413) throw new StorageFullError(text);
     if (status === 507) throw new StorageFullError(text);
