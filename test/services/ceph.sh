@@ -9,6 +9,9 @@
 # $CEPH_STATE_DIR (default /tmp/glance-store-ceph). `stop` ends exactly the
 # processes this script started.
 set -euo pipefail
+NAME=ceph
+# shellcheck source=test/services/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 STATE=${CEPH_STATE_DIR:-/tmp/glance-store-ceph}
 CONF=$STATE/ceph.conf
@@ -18,26 +21,10 @@ RGW_PORT=${CEPH_RGW_PORT:-7480}
 MEMSTORE_BYTES=${CEPH_MEMSTORE_BYTES:-$((6 * 1024 * 1024 * 1024))}
 PACKAGES=(ceph-mon ceph-osd radosgw ceph-common librbd-dev librados-dev python3-rbd python3-rados)
 
-log() { printf '[ceph] %s\n' "$*" >&2; }
-die() {
-  log "$*"
-  for f in "$STATE"/log/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
-  exit 1
-}
 
-install() {
-  local missing=()
-  for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null 2>&1 || true
-  apt-get install -y -qq "${missing[@]}" >/dev/null
-}
 
 ceph_() { timeout 60 ceph -c "$CONF" -n client.admin -k "$STATE/admin.keyring" "$@"; }
 
-running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
 
 start() {
   if running mon && running osd && running rgw; then
@@ -149,29 +136,14 @@ EOF
 }
 
 stop() {
-  for name in rgw osd mon; do
-    if [ -f "$STATE/$name.pid" ]; then
-      local pid
-      pid=$(cat "$STATE/$name.pid")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-  done
+  # One after the other: each depends on the one stopped after it.
+  for name in rgw osd mon; do stop_processes "$name"; done
   rm -rf "$STATE"
 }
 
 status() {
-  for name in mon osd rgw; do
-    if running "$name"; then echo "$name: running"; else echo "$name: stopped"; fi
-  done
+  print_status mon osd rgw
   running mon && ceph_ -s 2>/dev/null | sed -n '1,12p' || true
 }
 
-case "${1:-}" in
-  install) install ;;
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
-  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
-esac
+service_main "$@"

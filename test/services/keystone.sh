@@ -12,6 +12,9 @@
 # credentials and ids the tests need to $KEYSTONE_STATE_DIR/env. `stop` ends
 # exactly the processes this script started and never touches swift.sh's.
 set -euo pipefail
+NAME=keystone
+# shellcheck source=test/services/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 STATE=${KEYSTONE_STATE_DIR:-/tmp/glance-store-keystone}
 SWIFT_STATE=${SWIFT_STATE_DIR:-/tmp/glance-store-swift}
@@ -30,36 +33,11 @@ PACKAGES=(python3-keystone uwsgi-core uwsgi-plugin-python3 python3-keystonemiddl
 # (a pyenv or venv python3 earlier in PATH would not find them).
 PY=/usr/bin/python3
 
-log() { printf '[keystone] %s\n' "$*" >&2; }
-die() {
-  log "$*"
-  for f in "$STATE"/log/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
-  exit 1
-}
 
-install() {
-  local missing=()
-  for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null 2>&1 || true
-  # The packages' own services are not wanted: this script runs its own.
-  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  apt-get install -y -qq "${missing[@]}" >/dev/null || { rm -f /usr/sbin/policy-rc.d; exit 1; }
-  rm -f /usr/sbin/policy-rc.d
-}
 
-running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
 swift_running() { [ -f "$SWIFT_STATE/$1.pid" ] && kill -0 "$(cat "$SWIFT_STATE/$1.pid")" 2>/dev/null; }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-launch() { # name command...
-  local name=$1
-  shift
-  nohup "$@" >"$STATE/log/$name.log" 2>&1 &
-  echo $! >"$STATE/$name.pid"
-}
 
 # Prints a JSON value from stdin, following keys (and list indexes) in $@;
 # prints nothing when the path is absent, e.g. an empty search result.
@@ -154,28 +132,7 @@ memcache_servers = 127.0.0.1:$MEMCACHED_PORT
 use = egg:swift#keystoneauth
 reseller_prefix = AUTH_
 operator_roles = admin, member
-[filter:cache]
-use = egg:swift#memcache
-memcache_servers = 127.0.0.1:$MEMCACHED_PORT
-[filter:catch_errors]
-use = egg:swift#catch_errors
-[filter:gatekeeper]
-use = egg:swift#gatekeeper
-[filter:healthcheck]
-use = egg:swift#healthcheck
-[filter:proxy-logging]
-use = egg:swift#proxy_logging
-[filter:listing_formats]
-use = egg:swift#listing_formats
-[filter:bulk]
-use = egg:swift#bulk
-[filter:slo]
-use = egg:swift#slo
-rate_limit_segments_per_sec = 0
-[filter:dlo]
-use = egg:swift#dlo
-# Full-speed large-object reads (see swift.sh).
-rate_limit_segments_per_sec = 0
+$(swift_proxy_filters "$MEMCACHED_PORT")
 EOF
 }
 
@@ -310,29 +267,13 @@ EOF
 }
 
 stop() {
-  local pids=() pid
-  for name in proxy keystone; do
-    [ -f "$STATE/$name.pid" ] && pids+=("$(cat "$STATE/$name.pid")")
-  done
-  # Both take about a second to wind down: signal them together.
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
+  # Both take about a second to wind down: signalled together.
+  stop_processes proxy keystone
   rm -rf "$STATE"
 }
 
 status() {
-  for name in keystone proxy; do
-    if running "$name"; then echo "$name: running"; else echo "$name: stopped"; fi
-  done
+  print_status keystone proxy
 }
 
-case "${1:-}" in
-  install) install ;;
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
-  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
-esac
+service_main "$@"

@@ -11,6 +11,9 @@
 # (keeping any existing one) and `stop` puts the old one back. `stop` ends
 # exactly the processes this script started.
 set -euo pipefail
+NAME=swift
+# shellcheck source=test/services/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 STATE=${SWIFT_STATE_DIR:-/tmp/glance-store-swift}
 ETC=$STATE/etc
@@ -22,27 +25,8 @@ MAX_FILE_SIZE=${SWIFT_MAX_FILE_SIZE:-$((16 * 1024 * 1024))}
 PACKAGES=(swift swift-proxy swift-account swift-container swift-object memcached)
 SWIFT_CONF=/etc/swift/swift.conf
 
-log() { printf '[swift] %s\n' "$*" >&2; }
-die() {
-  log "$*"
-  for f in "$STATE"/log/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
-  exit 1
-}
 
-install() {
-  local missing=()
-  for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null 2>&1 || true
-  # The packages' own services are not wanted: this script runs its own.
-  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  apt-get install -y -qq "${missing[@]}" >/dev/null
-  rm -f /usr/sbin/policy-rc.d
-}
 
-running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
 
 server_conf() { # name port
   cat >"$ETC/$1-server.conf" <<EOF
@@ -67,12 +51,6 @@ ring() { # kind port
   swift-ring-builder "$ETC/$1.builder" rebalance >/dev/null 2>&1 || true
 }
 
-launch() { # name command...
-  local name=$1
-  shift
-  nohup "$@" >"$STATE/log/$name.log" 2>&1 &
-  echo $! >"$STATE/$name.pid"
-}
 
 start() {
   if running proxy && running object && running memcached; then
@@ -122,29 +100,7 @@ user_test2_tester2 = testing2 .admin
 [filter:s3api]
 use = egg:swift#s3api
 location = us-east-1
-[filter:cache]
-use = egg:swift#memcache
-memcache_servers = 127.0.0.1:$MEMCACHED_PORT
-[filter:catch_errors]
-use = egg:swift#catch_errors
-[filter:gatekeeper]
-use = egg:swift#gatekeeper
-[filter:healthcheck]
-use = egg:swift#healthcheck
-[filter:proxy-logging]
-use = egg:swift#proxy_logging
-[filter:listing_formats]
-use = egg:swift#listing_formats
-[filter:bulk]
-use = egg:swift#bulk
-# Large objects are read at full speed: by default Swift serves segments after the
-# 10th at one per second, which would make every large-image read crawl.
-[filter:slo]
-use = egg:swift#slo
-rate_limit_segments_per_sec = 0
-[filter:dlo]
-use = egg:swift#dlo
-rate_limit_segments_per_sec = 0
+$(swift_proxy_filters "$MEMCACHED_PORT")
 EOF
   launch memcached memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -u root -m 64
   launch object swift-object-server "$ETC/object-server.conf"
@@ -179,29 +135,13 @@ EOF
 }
 
 stop() {
-  for name in proxy account container object memcached; do
-    if [ -f "$STATE/$name.pid" ]; then
-      local pid
-      pid=$(cat "$STATE/$name.pid")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-  done
+  stop_processes proxy account container object memcached
   if [ -f "$STATE/swift.conf.orig" ]; then cp "$STATE/swift.conf.orig" "$SWIFT_CONF"; elif [ -d "$STATE" ]; then rm -f "$SWIFT_CONF"; fi
   rm -rf "$STATE"
 }
 
 status() {
-  for name in memcached object container account proxy; do
-    if running "$name"; then echo "$name: running"; else echo "$name: stopped"; fi
-  done
+  print_status memcached object container account proxy
 }
 
-case "${1:-}" in
-  install) install ;;
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
-  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
-esac
+service_main "$@"

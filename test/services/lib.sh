@@ -1,0 +1,93 @@
+# Shared by the service scripts (sourced, not run). The sourcing script sets
+# NAME (its log prefix), STATE (its state directory) and PACKAGES, defines
+# start, stop and status, and ends with `service_main "$@"`.
+
+log() { printf '[%s] %s\n' "$NAME" "$*" >&2; }
+
+die() {
+  log "$*"
+  for f in "$STATE"/log/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
+  exit 1
+}
+
+# Installs the missing PACKAGES with apt-get, without starting the packages'
+# own services (these scripts run their own, on test ports).
+install() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null 2>&1 || true
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq "${missing[@]}" >/dev/null || { rm -f /usr/sbin/policy-rc.d; exit 1; }
+  rm -f /usr/sbin/policy-rc.d
+}
+
+running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
+
+launch() { # name command...
+  local name=$1
+  shift
+  nohup "$@" >"$STATE/log/$name.log" 2>&1 &
+  echo $! >"$STATE/$name.pid"
+}
+
+# Ends the processes named (from their pid files), all signalled at once, each
+# killed outright if it has not gone within 5 s.
+stop_processes() { # name...
+  local pids=() pid name
+  for name in "$@"; do [ -f "$STATE/$name.pid" ] && pids+=("$(cat "$STATE/$name.pid")"); done
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+}
+
+print_status() { # name...
+  local name
+  for name in "$@"; do
+    if running "$name"; then echo "$name: running"; else echo "$name: stopped"; fi
+  done
+}
+
+# The Swift proxy's filter sections both test proxies share (tempauth's and
+# Keystone's); each script adds its own auth filters.
+swift_proxy_filters() { # memcached_port
+  cat <<FILTERS
+[filter:cache]
+use = egg:swift#memcache
+memcache_servers = 127.0.0.1:$1
+[filter:catch_errors]
+use = egg:swift#catch_errors
+[filter:gatekeeper]
+use = egg:swift#gatekeeper
+[filter:healthcheck]
+use = egg:swift#healthcheck
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+[filter:listing_formats]
+use = egg:swift#listing_formats
+[filter:bulk]
+use = egg:swift#bulk
+# Large objects are read at full speed: by default Swift serves segments after the
+# 10th at one per second, which would make every large-image read crawl.
+[filter:slo]
+use = egg:swift#slo
+rate_limit_segments_per_sec = 0
+[filter:dlo]
+use = egg:swift#dlo
+rate_limit_segments_per_sec = 0
+FILTERS
+}
+
+service_main() {
+  case "${1:-}" in
+    install) install ;;
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+  esac
+}
