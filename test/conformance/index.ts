@@ -46,6 +46,13 @@ export interface WritableFixture {
   largeImageBytes?: number;
   /** Per-test timeout in ms (default 60 s). */
   timeout?: number;
+  /**
+   * Streams an image of this many bytes, of unknown size, and checks that the
+   * process grows by less than `maxGrowthBytes` meanwhile (default: 64 MiB
+   * image, 32 MiB growth). Drivers that must buffer set what they hold in
+   * flight (parts x part size) plus room for the runtime.
+   */
+  streaming?: { imageBytes?: number; maxGrowthBytes?: number };
 }
 
 export interface ReadOnlyFixture {
@@ -133,6 +140,32 @@ export function runStoreConformance(t: TestApi, fixture: WritableFixture): void 
         assert.equal(await ms.getSize(r.location, { store }), size);
         // Resolved by location alone too, as Glance does for legacy locations.
         assert.ok((await readAll((await ms.get({ url: r.location, metadata: r.metadata })).stream)).equals(bytes));
+        await ms.delete(r.location, { store });
+      }
+    }, timeout);
+
+    t.it('streams an image of unknown size without holding it in memory', async () => {
+      const total = fixture.streaming?.imageBytes ?? 64 * 1024 * 1024;
+      const limit = fixture.streaming?.maxGrowthBytes ?? 32 * 1024 * 1024;
+      const chunk = randomBytes(1024 * 1024);
+      const hash = createHash('md5');
+      const source = (async function* () {
+        for (let sent = 0; sent < total; sent += chunk.length) {
+          const piece = chunk.subarray(0, Math.min(chunk.length, total - sent));
+          hash.update(piece);
+          yield piece;
+        }
+      })();
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+      const r = await ms.add(randomUUID(), source, { store }).finally(() => clearInterval(timer));
+      try {
+        assert.equal(r.size, total);
+        assert.equal(r.checksum, hash.digest('hex'));
+        assert.ok(peak - before < limit, `memory grew by ${((peak - before) / 2 ** 20).toFixed(0)} MiB while streaming ${(total / 2 ** 20).toFixed(0)} MiB (limit ${(limit / 2 ** 20).toFixed(0)} MiB)`);
+        assert.equal(await ms.getSize(r.location, { store }), total);
+      } finally {
         await ms.delete(r.location, { store });
       }
     }, timeout);
