@@ -10,7 +10,7 @@ import { formatS3Location, parseS3Location } from '../src/drivers/s3/index.js';
 import { runStoreConformance } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';
 import { swiftContainerListing } from './services/swift-api.js';
-import { reference, referenceAvailable, type ReferenceAdd } from './interop/reference.js';
+import { referenceAvailable, roundTripWithReference } from './interop/reference.js';
 
 /** An S3 server the tests run against: Ceph's radosgw and Swift's s3api middleware, where each is up. */
 interface S3Server {
@@ -173,23 +173,6 @@ describe.skipIf(!pythonS3)('s3 interoperability with Python glance_store', () =>
   });
 
   it('reads and deletes single and multipart images written by glance_store, and back', async () => {
-    for (const size of [100_000, 12 * 1024 * 1024 + 1]) {
-      const bytes = randomBytes(size);
-      const src = path.join(dir, 'src.bin');
-      writeFileSync(src, bytes);
-      const py = await reference<ReferenceAdd>(confFile, 'add', 'objects', randomUUID(), src);
-      const got = await ms.get(py.location);
-      expect((await readAll(got.stream)).equals(bytes)).toBe(true);
-      await ms.delete(py.location);
-
-      const ours = await ms.add(randomUUID(), bytes);
-      expect(ours.location.startsWith('s3://')).toBe(true);
-      const out = path.join(dir, 'out.bin');
-      const read = await reference<{ written: number }>(confFile, 'get', 'objects', ours.location, out);
-      expect(read.written).toBe(size);
-      expect(readFileSync(out).equals(bytes)).toBe(true);
-      await reference(confFile, 'delete', 'objects', ours.location);
-      await expect(ms.getSize(ours.location)).rejects.toMatchObject({ code: 'NotFound' });
-    }
+    await roundTripWithReference({ ms, confFile, storeId: 'objects', dir, sizes: [100_000, 12 * 1024 * 1024 + 1] });
   });
 });

@@ -14,7 +14,7 @@ import { passwordAuthenticator } from '../src/drivers/swift/auth.js';
 import { runStoreConformance } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';
 import { swiftContainerListing, swiftRequest, type SwiftAccount } from './services/swift-api.js';
-import { reference, referenceAvailable, type ReferenceAdd } from './interop/reference.js';
+import { reference, referenceAvailable, roundTripWithReference } from './interop/reference.js';
 
 const swift = serviceEnv('swift');
 const account: SwiftAccount | undefined = swift && { authUrl: swift['SWIFT_AUTH_URL']!, user: swift['SWIFT_USER']!, key: swift['SWIFT_KEY']! };
@@ -296,7 +296,7 @@ if (swift) {
     const dispatcher = new Agent();
     afterAll(() => dispatcher.close());
     const endpoint = { serviceType: 'object-store', endpointType: 'publicURL' };
-    const real = passwordAuthenticator({ authUrl: swift['SWIFT_AUTH_URL']!, user: swift['SWIFT_USER']!, key: swift['SWIFT_KEY']!, authVersion: '1' }, endpoint, dispatcher);
+    const real = passwordAuthenticator({ authAddress: swift['SWIFT_AUTH_URL']!, user: swift['SWIFT_USER']!, key: swift['SWIFT_KEY']!, authVersion: '1' }, endpoint, dispatcher);
 
     it('ask for a new token before the current one expires (swift_store_expire_soon_interval)', async () => {
       let calls = 0;
@@ -438,33 +438,7 @@ describe.skipIf(!swift || !pythonAvailable)('swift interoperability with Python 
   });
 
   it('reads and deletes small and segmented images written by glance_store, and back, leaving the container empty', async () => {
-    for (const size of [100_000, 4 * MB + 77]) {
-      const bytes = randomBytes(size);
-      const src = path.join(dir, 'src.bin');
-      writeFileSync(src, bytes);
-      const pyId = randomUUID();
-      const py = await reference<ReferenceAdd>(confFile, 'add', 'objects', pyId, src);
-      const got = await ms.get(py.location);
-      expect((await readAll(got.stream)).equals(bytes)).toBe(true);
-      expect(await ms.getSize(py.location)).toBe(size);
-
-      const ours = await ms.add(randomUUID(), bytes, { size });
-      // The same form of location as glance_store writes.
-      expect(ours.location.replace(/[^/]+$/, '')).toBe(py.location.replace(/[^/]+$/, ''));
-      expect(ours.checksum).toBe(py.checksum);
-      expect(ours.multihash).toBe(py.multihash);
-      expect((await swiftContainerListing(account!, c, ours.location.split('/').pop()!)).length).toBe(
-        (await swiftContainerListing(account!, c, pyId)).length,
-      );
-      await ms.delete(py.location);
-
-      const out = path.join(dir, 'out.bin');
-      const read = await reference<{ written: number }>(confFile, 'get', 'objects', ours.location, out);
-      expect(read.written).toBe(size);
-      expect(readFileSync(out).equals(bytes)).toBe(true);
-      await reference(confFile, 'delete', 'objects', ours.location);
-      await expect(ms.getSize(ours.location)).rejects.toMatchObject({ code: 'NotFound' });
-    }
+    await roundTripWithReference({ ms, confFile, storeId: 'objects', dir, sizes: [100_000, 4 * MB + 77] });
     expect(await swiftContainerListing(account!, c)).toEqual([]);
   });
 });

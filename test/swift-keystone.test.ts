@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { MultiStore, parseConfig, type RequestContext } from '../src/index.js';
 import { runStoreConformance } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';
-import { reference, referenceAvailable, type ReferenceAdd } from './interop/reference.js';
+import { referenceAvailable, roundTripWithReference } from './interop/reference.js';
 
 const ks = serviceEnv('keystone');
 const MB = 1000 * 1024;
@@ -212,22 +212,7 @@ describe.skipIf(!pythonKs)('swift on Keystone: interoperability with Python glan
   });
 
   it('reads and deletes what glance_store writes through Keystone, and back', async () => {
-    for (const size of [50_000, 3 * MB + 5]) {
-      const bytes = randomBytes(size);
-      const src = path.join(dir, 'src.bin');
-      writeFileSync(src, bytes);
-      const py = await reference<ReferenceAdd>(confFile, 'add', 'objects', randomUUID(), src);
-      expect((await readAll((await ms.get(py.location)).stream)).equals(bytes)).toBe(true);
-      await ms.delete(py.location);
-
-      const ours = await ms.add(randomUUID(), bytes, { size });
-      expect(ours.location.replace(/[^/]+$/, '')).toBe(py.location.replace(/[^/]+$/, ''));
-      const out = path.join(dir, 'out.bin');
-      const read = await reference<{ written: number }>(confFile, 'get', 'objects', ours.location, out);
-      expect(read.written).toBe(size);
-      expect(readFileSync(out).equals(bytes)).toBe(true);
-      await reference(confFile, 'delete', 'objects', ours.location);
-    }
+    await roundTripWithReference({ ms, confFile, storeId: 'objects', dir, sizes: [50_000, 3 * MB + 5] });
     expect(await listing(c)).toEqual([]);
   });
 });

@@ -3,7 +3,13 @@
  * from tests. It imports only under /usr/bin/python3; when it is missing the
  * interop tests fail under `npm test` (which installs it) and skip otherwise.
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { MultiStore } from '../../src/multistore.js';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -32,4 +38,48 @@ export async function reference<T = Record<string, unknown>>(confFile: string, c
   const { stdout } = await run(PYTHON, [SCRIPT, confFile, command, ...args], { maxBuffer: 16 * 1024 * 1024, timeout: 300_000 });
   const last = stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(last) as T;
+}
+
+/**
+ * The round trip every interoperability test makes, for each size: Python
+ * glance_store adds an image that this library reads and deletes; this
+ * library adds one that glance_store reads and deletes. Locations must have
+ * the same form (all but the image id).
+ */
+export async function roundTripWithReference(options: {
+  ms: MultiStore;
+  confFile: string;
+  storeId: string;
+  /** Scratch directory for the files glance_store reads and writes. */
+  dir: string;
+  sizes: readonly number[];
+}): Promise<void> {
+  const { ms, confFile, storeId, dir } = options;
+  for (const size of options.sizes) {
+    const bytes = randomBytes(size);
+    const src = path.join(dir, 'src.bin');
+    writeFileSync(src, bytes);
+    const py = await reference<ReferenceAdd>(confFile, 'add', storeId, randomUUID(), src);
+    assert.ok((await readStream((await ms.get(py.location, { store: storeId })).stream)).equals(bytes), `glance_store's ${size}-byte image reads back different bytes`);
+    assert.equal(await ms.getSize(py.location, { store: storeId }), size);
+
+    const ours = await ms.add(randomUUID(), bytes, { store: storeId, size });
+    assert.equal(ours.location.replace(/[^/]+$/, ''), py.location.replace(/[^/]+$/, ''), 'locations differ in form from glance_store\'s');
+    assert.equal(ours.checksum, py.checksum);
+    assert.equal(ours.multihash, py.multihash);
+    await ms.delete(py.location, { store: storeId });
+
+    const out = path.join(dir, 'out.bin');
+    const read = await reference<{ written: number }>(confFile, 'get', storeId, ours.location, out);
+    assert.equal(read.written, size);
+    assert.ok(readFileSync(out).equals(bytes), `glance_store reads our ${size}-byte image back different`);
+    await reference(confFile, 'delete', storeId, ours.location);
+    await assert.rejects(ms.getSize(ours.location, { store: storeId }), (err: { code?: string }) => err.code === 'NotFound');
+  }
+}
+
+async function readStream(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return Buffer.concat(parts);
 }

@@ -8,6 +8,7 @@ import { request, type Dispatcher } from 'undici';
 import { AuthenticationFailedError, BackendError, BackendUnavailableError, BadStoreConfigurationError } from '../../errors.js';
 import { maskLocation, maskText } from '../../location.js';
 import { discard, headerValue } from '../../net/response.js';
+import type { SwiftReference } from './references.js';
 
 export interface AuthResult {
   token: string;
@@ -28,17 +29,8 @@ export interface EndpointChoice {
 
 export type Authenticator = () => Promise<AuthResult>;
 
-export interface PasswordCredentials {
-  authUrl: string;
-  /** `user` for v1, `project:user` for v2 and v3. */
-  user: string;
-  key: string;
-  authVersion: string;
-  userDomainId?: string;
-  userDomainName?: string;
-  projectDomainId?: string;
-  projectDomainName?: string;
-}
+/** An account reference's credentials: `user` is `project:user` for Keystone (v2, v3). */
+export type PasswordCredentials = SwiftReference;
 
 export function passwordAuthenticator(creds: PasswordCredentials, endpoint: EndpointChoice, dispatcher: Dispatcher): Authenticator {
   switch (creds.authVersion) {
@@ -81,19 +73,19 @@ async function refused(res: Dispatcher.ResponseData, url: string, who: string): 
 }
 
 async function authV1(creds: PasswordCredentials, endpoint: EndpointChoice, dispatcher: Dispatcher): Promise<AuthResult> {
-  const res = await call(creds.authUrl, { method: 'GET', headers: { 'x-auth-user': creds.user, 'x-auth-key': creds.key } }, dispatcher);
-  if (res.statusCode < 200 || res.statusCode >= 300) return refused(res, creds.authUrl, 'the store user');
+  const res = await call(creds.authAddress, { method: 'GET', headers: { 'x-auth-user': creds.user, 'x-auth-key': creds.key } }, dispatcher);
+  if (res.statusCode < 200 || res.statusCode >= 300) return refused(res, creds.authAddress, 'the store user');
   discard(res);
   const token = headerValue(res, 'x-auth-token') ?? headerValue(res, 'x-storage-token');
   const storageUrl = endpoint.override ?? headerValue(res, 'x-storage-url');
-  if (!token || !storageUrl) throw new BackendError(`${maskLocation(creds.authUrl)} answered without X-Auth-Token or X-Storage-Url`);
+  if (!token || !storageUrl) throw new BackendError(`${maskLocation(creds.authAddress)} answered without X-Auth-Token or X-Storage-Url`);
   const expires = Number(headerValue(res, 'x-auth-token-expires'));
   return { token, storageUrl, ...(Number.isFinite(expires) && expires > 0 ? { expiresAt: Date.now() + expires * 1000 } : {}) };
 }
 
 async function authV2(creds: PasswordCredentials, endpoint: EndpointChoice, dispatcher: Dispatcher): Promise<AuthResult> {
   const { project, name } = splitProjectUser(creds.user);
-  const url = `${creds.authUrl.replace(/\/+$/, '')}/tokens`;
+  const url = `${creds.authAddress.replace(/\/+$/, '')}/tokens`;
   const body = JSON.stringify({ auth: { tenantName: project, passwordCredentials: { username: name, password: creds.key } } });
   const res = await call(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body }, dispatcher);
   if (res.statusCode < 200 || res.statusCode >= 300) return refused(res, url, 'the store user');
@@ -119,7 +111,7 @@ async function authV3(creds: PasswordCredentials, endpoint: EndpointChoice, disp
       scope: { project: { name: project, domain: domain(creds.projectDomainId, creds.projectDomainName) } },
     },
   };
-  return keystoneV3(creds.authUrl, body, endpoint, dispatcher, 'the store user');
+  return keystoneV3(creds.authAddress, body, endpoint, dispatcher, 'the store user');
 }
 
 async function keystoneV3(authUrl: string, body: unknown, endpoint: EndpointChoice, dispatcher: Dispatcher, who: string): Promise<AuthResult> {

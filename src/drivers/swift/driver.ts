@@ -228,7 +228,7 @@ export class SwiftStore implements WritableStoreDriver {
     if (!conn) {
       const authenticate = passwordAuthenticator(
         {
-          authUrl,
+          authAddress: authUrl,
           user: loc.user,
           key: loc.key ?? '',
           authVersion: ref?.authVersion ?? this.o.swift_store_auth_version,
