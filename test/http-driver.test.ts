@@ -1,16 +1,15 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { MultiStore, parseConfig } from '../src/index.js';
 import { runReadOnlyConformance } from './conformance/index.js';
+import { selfSignedCertificate } from './tls.js';
 
 /**
  * A real HTTP server on 127.0.0.1 serving images from memory, with the
@@ -90,9 +89,9 @@ async function listen(s: http.Server | https.Server): Promise<number> {
 beforeAll(async () => {
   server = http.createServer(serve);
   base = `http://127.0.0.1:${await listen(server)}`;
-  certDir = mkdtempSync(path.join(tmpdir(), 'gs-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', `${certDir}/key.pem`, '-out', `${certDir}/cert.pem`], { stdio: 'ignore' });
-  tlsServer = https.createServer({ key: readFileSync(`${certDir}/key.pem`), cert: readFileSync(`${certDir}/cert.pem`) }, serve);
+  const tls = selfSignedCertificate();
+  certDir = tls.dir;
+  tlsServer = https.createServer({ key: tls.key, cert: tls.cert }, serve);
   tlsBase = `https://127.0.0.1:${await listen(tlsServer)}`;
   // A forward proxy: absolute-URI requests are relayed to the origin.
   proxy = http.createServer((req, res) => {

@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -15,6 +16,7 @@ import { runStoreConformance } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';
 import { swiftContainerListing, swiftRequest, type SwiftAccount } from './services/swift-api.js';
 import { reference, referenceAvailable, roundTripWithReference } from './interop/reference.js';
+import { selfSignedCertificate } from './tls.js';
 
 const swift = serviceEnv('swift');
 const account: SwiftAccount | undefined = swift && { authUrl: swift['SWIFT_AUTH_URL']!, user: swift['SWIFT_USER']!, key: swift['SWIFT_KEY']! };
@@ -327,6 +329,47 @@ if (swift) {
 
       const alwaysBad = new SwiftConnection(dispatcher, 0, async () => ({ ...(await real()), token: 'AUTH_tk_never_valid' }));
       await expect(alwaysBad.request({ method: 'HEAD' })).rejects.toMatchObject({ code: 'AuthenticationFailed' });
+    });
+  });
+
+  describe('swift over TLS', () => {
+    it('verifies certificates: refused without swift_store_cacert, trusted with it or with swift_store_auth_insecure', async () => {
+      const cert = selfSignedCertificate();
+      const proxy = new URL(swift['SWIFT_AUTH_URL']!);
+      // A TLS front for the Swift proxy, as deployments put one.
+      const front = tls.createServer({ key: cert.key, cert: cert.cert }, (client) => {
+        const upstream = net.connect(Number(proxy.port), proxy.hostname);
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+        client.pipe(upstream).pipe(client);
+      });
+      await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', () => resolve()));
+      const base = `https://127.0.0.1:${(front.address() as net.AddressInfo).port}`;
+      const c = newContainer();
+      const conf = (extra: string) =>
+        tempauthConf(c)
+          .replace(/swift_store_auth_address = .*/, `swift_store_auth_address = ${base}${proxy.pathname}`)
+          .concat(`\nswift_store_endpoint = ${base}/v1/AUTH_test\n${extra}`);
+      try {
+        const untrusted = await MultiStore.create(parseConfig(conf('')));
+        const err = (await untrusted.add(randomUUID(), randomBytes(10)).catch((e: unknown) => e)) as Error;
+        expect(err).toMatchObject({ code: 'BackendUnavailable' });
+        expect(err.message).toMatch(/TLS verification failed.*swift_store_cacert/);
+        await untrusted.close();
+
+        for (const extra of [`swift_store_cacert = ${cert.certFile}`, 'swift_store_auth_insecure = true']) {
+          const ms = await MultiStore.create(parseConfig(conf(extra)));
+          const bytes = randomBytes(3 * MB);
+          const r = await ms.add(randomUUID(), bytes);
+          expect(r.location.startsWith(`swift+https://${pyQuote(swift['SWIFT_USER']!)}:`)).toBe(true);
+          expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
+          await ms.delete(r.location);
+          await ms.close();
+        }
+      } finally {
+        front.close();
+        rmSync(cert.dir, { recursive: true, force: true });
+      }
     });
   });
 

@@ -6,9 +6,10 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { AuthenticationFailedError, BackendError, BackendUnavailableError, BadStoreConfigurationError } from '../../errors.js';
-import { maskLocation, maskText } from '../../location.js';
+import { maskLocation } from '../../location.js';
 import { discard, headerValue } from '../../net/response.js';
 import type { SwiftReference } from './references.js';
+import { transportError } from './connection.js';
 
 export interface AuthResult {
   token: string;
@@ -61,7 +62,7 @@ async function call(url: string, init: { method: 'GET' | 'POST'; headers: Record
   try {
     return await request(url, { ...init, dispatcher });
   } catch (err) {
-    throw new BackendUnavailableError(`The auth service ${maskLocation(url)} is unavailable: ${maskText((err as Error)?.message ?? String(err))}`, { cause: err });
+    throw transportError(err, `The auth service ${maskLocation(url)}`);
   }
 }
 

@@ -103,5 +103,8 @@ export function transportError(err: unknown, what: string): GlanceStoreError {
   if (cause instanceof GlanceStoreError) return cause;
   const e = err as { name?: string; code?: string; message?: string };
   if (e?.name === 'AbortError') return new GlanceStoreError('Aborted', `${what}: aborted`, { cause: err });
+  if (typeof e?.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(e.code)) {
+    return new BackendUnavailableError(`${what}: TLS verification failed (${e.code}); set swift_store_cacert to trust the server's CA`, { cause: err });
+  }
   return new BackendUnavailableError(`${what} failed: ${maskText(`${e?.code ? `${e.code} ` : ''}${e?.message ?? String(err)}`)}`, { cause: err });
 }

@@ -351,6 +351,9 @@ export class SwiftStore implements WritableStoreDriver {
         signal,
       });
       await this.expectOk(res, `PUT of ${loc.container}/${loc.obj}`);
+      // The HTTP client may stop reading once Content-Length bytes went out; the
+      // pipeline still needs to see the end of the data to check it and finish its hashes.
+      if (await reader.more()) throw new SizeMismatchError(`Image data is longer than the declared size of ${size} bytes`);
     } catch (err) {
       // The whole body went out but the answer was lost: the object may exist, and it is ours.
       if (sent === size && !(err instanceof DuplicateError)) await this.deleteQuietly(conn, loc.container, loc.obj);
