@@ -258,6 +258,18 @@ if (swift) {
       await swiftRequest(account!, 'DELETE', `${c}/${id2}-notes`);
     });
 
+    it('spreads images over seeded containers (swift_store_multiple_containers_seed)', async () => {
+      const seeded = await MultiStore.create(parseConfig(tempauthConf(c).concat('\nswift_store_multiple_containers_seed = 3\n')));
+      const id = randomUUID();
+      const r = await seeded.add(id, randomBytes(100));
+      const container = `${c}_${id.slice(0, 3)}`;
+      expect(parseSwiftLocation(r.location).container).toBe(container);
+      expect(await swiftContainerListing(account!, container)).toEqual([id]);
+      await seeded.delete(r.location);
+      expect(await swiftContainerListing(account!, container)).toEqual([]);
+      await seeded.close();
+    });
+
     it('answers 413 from Swift with StorageFull and leaves nothing', async () => {
       // One PUT above Swift's max_file_size (the service script sets it to 16 MiB).
       const big = await MultiStore.create(parseConfig(tempauthConf(c).replace('swift_store_large_object_size = 5', 'swift_store_large_object_size = 100')));
