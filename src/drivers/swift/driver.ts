@@ -42,6 +42,7 @@ import type { Logger } from '../../logger.js';
 import { maskLocation } from '../../location.js';
 import { contentLength, discard, headerValue, type Response } from '../../net/response.js';
 import { ByteReader } from '../../pipeline/chunks.js';
+import { readAhead } from '../../pipeline/read-ahead.js';
 import { passwordAuthenticator, selectEndpoint, tokenAuthenticator, type EndpointChoice } from './auth.js';
 import { SwiftConnection, transportError } from './connection.js';
 import {
@@ -59,6 +60,9 @@ const ONE_MB = 1000 * 1024;
 /** Segments whose upload has not finished; only the newest is still reading the image. */
 const SEGMENTS_IN_FLIGHT = 2;
 const DELETES_IN_FLIGHT = 8;
+/** Large reads go as ranges of this size, several in flight: one stream leaves the proxy idle between writes. */
+const READ_BYTES = 8 * 1024 * 1024;
+const READS_IN_FLIGHT = 4;
 /** Times a buffered segment is sent again after Swift failed to take it. */
 const BUFFERED_SEGMENT_RETRIES = 2;
 
@@ -581,15 +585,88 @@ export class SwiftStore implements WritableStoreDriver {
       return { stream: Readable.from([]), size: 0 };
     }
     const start = options.offset ?? 0;
-    const end = options.length !== undefined ? start + options.length - 1 : undefined;
-    const ranged = options.offset !== undefined || options.length !== undefined;
-    const first = await this.getObject(conn, loc, ranged ? start : undefined, end, options.signal);
+    const wantedEnd = options.length !== undefined ? start + options.length - 1 : Infinity;
+    // The first request asks for the first read's worth; its Content-Range tells the object's size.
+    const firstEnd = Math.min(wantedEnd, start + READ_BYTES - 1);
+    const first = await this.getObject(conn, loc, start, firstEnd, options.signal);
     if (first.statusCode === 416) {
       discard(first);
       return { stream: Readable.from([]), size: 0 };
     }
-    const size = contentLength(first) ?? 0;
-    return { stream: Readable.from(this.resumingBody(conn, loc, first, start, size, end, shown, options.signal)), size };
+    const total = totalSize(first);
+    if (first.statusCode !== 206 || total === undefined) {
+      discard(first);
+      throw new BackendError(`${shown}: Swift answered a range request with HTTP ${first.statusCode} and no Content-Range`);
+    }
+    const end = Math.min(wantedEnd, total - 1);
+    const size = Math.max(0, end - start + 1);
+    const retries = { used: 0 };
+    if (end <= firstEnd) {
+      return { stream: Readable.from(this.resumingBody(conn, loc, first, start, contentLength(first) ?? 0, firstEnd, shown, retries, options.signal)), size };
+    }
+    // Larger images: several ranges in flight (proxies serve them side by side), in order.
+    let firstRead: Response | undefined = first;
+    const stream = readAhead({
+      start,
+      length: size,
+      chunk: READ_BYTES,
+      inFlight: READS_IN_FLIGHT,
+      readAt: (at, length) => {
+        const res = at === start ? firstRead : undefined;
+        firstRead = undefined;
+        return this.readRange(conn, loc, at, length, res, shown, retries, options.signal);
+      },
+      close: async () => {
+        if (firstRead) discard(firstRead);
+      },
+    });
+    return { stream, size };
+  }
+
+  /**
+   * Bytes [at, at + length) into one Buffer. When the connection breaks, asks
+   * again from the byte reached; the retries of one get share
+   * swift_store_retry_get_count, as in glance_store.
+   */
+  private async readRange(
+    conn: SwiftConnection,
+    loc: SwiftLocation,
+    at: number,
+    length: number,
+    opened: Response | undefined,
+    shown: string,
+    retries: { used: number },
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    let res = opened;
+    for (;;) {
+      let broken: unknown;
+      try {
+        res ??= await this.getObject(conn, loc, at + got, at + length - 1, signal);
+        if (res.statusCode !== 206) throw new BackendError(`${shown}: Swift answered HTTP ${res.statusCode} to a range request`);
+        for await (const chunk of res.body) {
+          const c = chunk as Buffer;
+          if (got + c.length > length) throw new BackendError(`${shown}: Swift sent more than the ${length} bytes asked for at ${at}`);
+          c.copy(buf, got);
+          got += c.length;
+        }
+      } catch (err) {
+        if (signal?.aborted || (err instanceof GlanceStoreError && !(err instanceof BackendUnavailableError))) throw err;
+        broken = err;
+      } finally {
+        if (res && !res.body.destroyed) res.body.destroy();
+        res = undefined;
+      }
+      if (got === length) return buf;
+      const why = broken ? ((broken as Error).message ?? String(broken)) : 'the connection closed early';
+      if (retries.used >= this.o.swift_store_retry_get_count) {
+        throw new BackendUnavailableError(`Reading ${shown} stopped at byte ${at + got} (${why}) after ${retries.used} retr${retries.used === 1 ? 'y' : 'ies'}`, { cause: broken });
+      }
+      retries.used++;
+      this.logger.info(`[${this.id}] resuming ${shown} at byte ${at + got} (retry ${retries.used}/${this.o.swift_store_retry_get_count}): ${why}`);
+    }
   }
 
   /**
@@ -603,13 +680,14 @@ export class SwiftStore implements WritableStoreDriver {
     first: Response,
     start: number,
     size: number,
-    end: number | undefined,
+    end: number,
     shown: string,
+    retries: { used: number },
     signal: AbortSignal | undefined,
   ): AsyncGenerator<Buffer> {
     let res = first;
     let delivered = 0;
-    for (let retries = 0; ; retries++) {
+    for (;;) {
       let broken: unknown;
       try {
         for await (const chunk of res.body) {
@@ -624,10 +702,11 @@ export class SwiftStore implements WritableStoreDriver {
       }
       if (delivered === size) return;
       const why = broken ? ((broken as Error).message ?? String(broken)) : 'the connection closed early';
-      if (retries >= this.o.swift_store_retry_get_count) {
-        throw new BackendUnavailableError(`Reading ${shown} stopped at byte ${delivered} of ${size} (${why}) after ${retries} retr${retries === 1 ? 'y' : 'ies'}`, { cause: broken });
+      if (retries.used >= this.o.swift_store_retry_get_count) {
+        throw new BackendUnavailableError(`Reading ${shown} stopped at byte ${start + delivered} (${why}) after ${retries.used} retr${retries.used === 1 ? 'y' : 'ies'}`, { cause: broken });
       }
-      this.logger.info(`[${this.id}] resuming ${shown} at byte ${delivered} of ${size} (retry ${retries + 1}/${this.o.swift_store_retry_get_count}): ${why}`);
+      retries.used++;
+      this.logger.info(`[${this.id}] resuming ${shown} at byte ${start + delivered} (retry ${retries.used}/${this.o.swift_store_retry_get_count}): ${why}`);
       res = await this.getObject(conn, loc, start + delivered, end, signal);
       if (res.statusCode !== 206) {
         discard(res);
@@ -636,8 +715,8 @@ export class SwiftStore implements WritableStoreDriver {
     }
   }
 
-  private async getObject(conn: SwiftConnection, loc: SwiftLocation, start: number | undefined, end: number | undefined, signal?: AbortSignal): Promise<Response> {
-    const headers: Record<string, string> = start !== undefined ? { range: `bytes=${start}-${end ?? ''}` } : {};
+  private async getObject(conn: SwiftConnection, loc: SwiftLocation, start: number, end: number, signal?: AbortSignal): Promise<Response> {
+    const headers = { range: `bytes=${start}-${end}` };
     const res = await conn.request({ method: 'GET', container: loc.container, obj: loc.obj, headers, signal });
     if (res.statusCode === 416 || (res.statusCode >= 200 && res.statusCode < 300)) return res;
     await this.expectOk(res, `image ${loc.obj}`);
@@ -804,6 +883,12 @@ export class SwiftStore implements WritableStoreDriver {
     if (err instanceof GlanceStoreError) return err;
     return transportError(err, where);
   }
+}
+
+/** The whole object's size from a 206 answer's `Content-Range: bytes a-b/total`. */
+function totalSize(res: Response): number | undefined {
+  const m = /\/(\d+)\s*$/.exec(headerValue(res, 'content-range') ?? '');
+  return m ? Number(m[1]) : undefined;
 }
 
 /**
