@@ -419,7 +419,9 @@ export class SwiftStore implements WritableStoreDriver {
       stop.abort();
       await Promise.allSettled(inFlight);
       await this.deleteSegments(conn, loc.container, `${loc.obj}-`, attempted);
-      throw failure ?? err;
+      // The image's own failure (size cap, size mismatch, source error) explains more than the
+      // request it broke, whichever of the two was noticed first.
+      throw err instanceof GlanceStoreError && !(err instanceof BackendUnavailableError) ? err : (failure ?? err);
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
