@@ -29,7 +29,15 @@ const CREDENTIALS = /([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^:\s@/]*):(\S*)@(?=[^@\s]*(
 
 /** The URI with any password or secret key replaced by `***`. */
 export function maskLocation(url: string): string {
-  return url.replace(CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:${MASK}@`);
+  return url.replace(CREDENTIALS, (_m, scheme: string, user: string, secret: string) => {
+    // s3 access keys may hold a colon (Swift's s3api: `account:user`) and secrets never do,
+    // so s3 credentials split at the last colon, as the s3 driver reads them.
+    if (/^s3(\+https?)?:\/\/$/i.test(scheme)) {
+      const creds = `${user}:${secret}`;
+      return `${scheme}${creds.slice(0, creds.lastIndexOf(':'))}:${MASK}@`;
+    }
+    return `${scheme}${user}:${MASK}@`;
+  });
 }
 
 /** Masks every credential-bearing URI inside free text (error messages, logs). */

@@ -5,12 +5,14 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serviceEnv } from './services/env.js';
 
 // The command as users run it: the built bin, in a child process.
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(root, 'dist/src/cli/main.js');
 
 let work: string;
+const swift = serviceEnv('swift');
 
 function run(args: string[], opts: { input?: Buffer | string; cwd?: string } = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? work, input: opts.input, maxBuffer: 64 * 1024 * 1024 });
@@ -101,6 +103,28 @@ describe('glance-store command', () => {
     expect(r.status).toBe(8);
     expect(r.stdout.toString()).toMatch(/FAIL web \(http\).*ca\.pem/);
     expect(r.stdout.toString()).toMatch(/ok {3}a \(file\)/);
+  });
+
+  it.skipIf(!swift)('works with the location it printed for a store whose locations hold credentials (swift)', () => {
+    const conf = path.join(work, 'swift.conf');
+    writeFileSync(
+      conf,
+      `[DEFAULT]\nenabled_backends = objects:swift\n[glance_store]\ndefault_backend = objects\n[objects]\nswift_store_auth_version = 1\nswift_store_auth_address = ${swift!['SWIFT_AUTH_URL']}\nswift_store_user = ${swift!['SWIFT_USER']}\nswift_store_key = ${swift!['SWIFT_KEY']}\nswift_store_container = cli-${randomUUID().slice(0, 8)}\nswift_store_create_container_on_put = true\n`,
+    );
+    const bytes = randomBytes(100_000);
+    writeFileSync(path.join(work, 'swift.img'), bytes);
+    const add = run(['--config', conf, 'add', 'swift.img', '--json']);
+    expect(add.status).toBe(0);
+    const { location } = JSON.parse(add.stdout.toString()) as { location: string };
+    // Printed with the key masked, and usable as printed.
+    expect(location).toContain(':***@');
+    expect(add.stdout.toString()).not.toContain(`:${swift!['SWIFT_KEY']}@`);
+    expect(run(['--config', conf, 'get', location, '-o', 'swift.out']).status).toBe(0);
+    expect(readFileSync(path.join(work, 'swift.out')).equals(bytes)).toBe(true);
+    expect(run(['--config', conf, 'delete', location]).status).toBe(0);
+    const gone = run(['--config', conf, 'size', location]);
+    expect(gone.status).toBe(4);
+    expect(gone.stderr).toMatch(/not found/);
   });
 
   it('answers usage errors with exit code 2 and help', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { S3Client, ListObjectsV2Command, ListMultipartUploadsCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { MultiStore, parseConfig } from '../src/index.js';
+import { MultiStore, maskLocation, parseConfig } from '../src/index.js';
 import { formatS3Location, parseS3Location } from '../src/drivers/s3/index.js';
 import { runStoreConformance } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';
@@ -138,6 +138,15 @@ for (const server of servers) describe(`s3 store on ${server.name}`, () => {
     expect(missing).toMatchObject({ code: 'NotFound' });
     expect(missing.message).not.toContain(server.secretKey);
     await ms.delete(r.location);
+  });
+
+  it('reads a location whose secret is masked with the store\'s secret for that access key only', async () => {
+    const r = await ms.add(randomUUID(), randomBytes(500));
+    const masked = maskLocation(r.location);
+    expect(masked).toContain(':***@');
+    expect(await ms.getSize(masked)).toBe(500);
+    await expect(ms.getSize(masked.replace(`//${server.accessKey}:`, '//SOMEONEELSE:'))).rejects.toMatchObject({ code: 'BadStoreUri' });
+    await ms.delete(masked);
   });
 
   it('gives a clear error for a missing bucket when it may not create one', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
-import { MultiStore, parseConfig } from '../src/index.js';
+import { MultiStore, maskLocation, parseConfig } from '../src/index.js';
 import { containerName, formatSwiftLocation, parseSwiftLocation, pyQuote, selectEndpoint } from '../src/drivers/swift/index.js';
 import { parseReferencesText } from '../src/drivers/swift/references.js';
 import { SwiftConnection } from '../src/drivers/swift/connection.js';
@@ -219,6 +219,16 @@ if (swift) {
       expect(missing).toMatchObject({ code: 'NotFound' });
       expect(missing.message).not.toContain(`:${swift['SWIFT_KEY']}@`);
       await ms.delete(r.location);
+    });
+
+    it('reads a location whose key is masked with the matching reference, and no other', async () => {
+      const r = await ms.add(randomUUID(), randomBytes(500));
+      const masked = maskLocation(r.location);
+      expect(masked).toContain(':***@');
+      expect(await ms.getSize(masked)).toBe(500);
+      const stranger = masked.replace(`${pyQuote(swift['SWIFT_USER']!)}:`, 'someone%3Aelse:');
+      await expect(ms.getSize(stranger)).rejects.toMatchObject({ code: 'BadStoreUri' });
+      await ms.delete(masked);
     });
 
     it('lays large images out as glance_store does: <id>-00001... of the chunk size and a DLO manifest', async () => {

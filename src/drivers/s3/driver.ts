@@ -14,6 +14,7 @@ import {
   BackendError,
   BackendUnavailableError,
   BadStoreConfigurationError,
+  BadStoreUriError,
   DuplicateError,
   GlanceStoreError,
   NotFoundError,
@@ -29,7 +30,7 @@ import type {
   DriverGetResult,
   WritableStoreDriver,
 } from '../../driver.js';
-import { maskLocation, maskText } from '../../location.js';
+import { MASK, maskLocation, maskText } from '../../location.js';
 import { formatS3Location, parseS3Location, splitHost, type S3Location } from './location.js';
 
 const MiB = 1024 * 1024;
@@ -144,7 +145,16 @@ export class S3Store implements WritableStoreDriver {
   }
 
   private clientFor(loc: S3Location): S3Client {
-    return this.client(loc.accessKey ?? this.options.s3_store_access_key, loc.secretKey ?? this.options.s3_store_secret_key, loc.scheme === 's3+https');
+    const accessKey = loc.accessKey ?? this.options.s3_store_access_key;
+    let secretKey = loc.secretKey ?? this.options.s3_store_secret_key;
+    // A location as printed (its secret masked) is read with the store's secret for that access key.
+    if (secretKey === MASK) {
+      if (accessKey !== this.options.s3_store_access_key) {
+        throw new BadStoreUriError(`${maskLocation(formatS3Location(loc))} has its secret masked, and store ${this.id} has no secret for that access key`);
+      }
+      secretKey = this.options.s3_store_secret_key;
+    }
+    return this.client(accessKey, secretKey, loc.scheme === 's3+https');
   }
 
   async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {

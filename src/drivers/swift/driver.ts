@@ -19,6 +19,7 @@ import {
   BackendError,
   BackendUnavailableError,
   BadStoreConfigurationError,
+  BadStoreUriError,
   DuplicateError,
   ForbiddenError,
   GlanceStoreError,
@@ -39,7 +40,7 @@ import type {
   WritableStoreDriver,
 } from '../../driver.js';
 import type { Logger } from '../../logger.js';
-import { maskLocation } from '../../location.js';
+import { MASK, maskLocation } from '../../location.js';
 import { contentLength, discard, headerValue, type Response } from '../../net/response.js';
 import { ByteReader } from '../../pipeline/chunks.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
@@ -221,19 +222,26 @@ export class SwiftStore implements WritableStoreDriver {
   // ---- connections -------------------------------------------------------
 
   /** The connection that reaches a location: its own credentials (single tenant) or the request's token (multi-tenant). */
-  private connectionFor(loc: SwiftLocation, context: RequestContext | undefined): SwiftConnection {
+  private connectionFor(location: SwiftLocation, context: RequestContext | undefined): SwiftConnection {
+    let loc = location;
     if (this.o.swift_store_multi_tenant || loc.user === undefined) {
       return this.tokenConnection(swiftUrl(loc), context);
     }
     const ref = loc.reference ? this.references.get(loc.reference)! : this.defaultReference;
     const authUrl = swiftUrl(loc);
+    // A location as printed (its key masked) is read with the key of the reference it names.
+    if (loc.key === MASK) {
+      const match = [...this.references.values()].find((r) => r.user === loc.user && stripSlash(r.authAddress) === stripSlash(authUrl));
+      if (!match) throw new BadStoreUriError(`${maskLocation(formatSwiftLocation(loc))} has its key masked, and no account reference of store ${this.id} has that user and auth address`);
+      loc = { ...loc, key: match.key };
+    }
     const cacheKey = createHash('sha256').update(`${authUrl}\0${loc.user}\0${loc.key}`).digest('hex');
     let conn = this.connections.get(cacheKey);
     if (!conn) {
       const authenticate = passwordAuthenticator(
         {
           authAddress: authUrl,
-          user: loc.user,
+          user: loc.user ?? '',
           key: loc.key ?? '',
           authVersion: ref?.authVersion ?? this.o.swift_store_auth_version,
           userDomainId: ref?.userDomainId,
@@ -885,6 +893,10 @@ export class SwiftStore implements WritableStoreDriver {
     if (err instanceof GlanceStoreError) return err;
     return transportError(err, where);
   }
+}
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
 }
 
 /** The whole object's size from a 206 answer's `Content-Range: bytes a-b/total`. */
