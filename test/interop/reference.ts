@@ -6,10 +6,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { MultiStore } from '../../src/multistore.js';
+import { MultiStore } from '../../src/multistore.js';
+import { parseConfig } from '../../src/config/parse.js';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -47,15 +49,26 @@ export async function reference<T = Record<string, unknown>>(confFile: string, c
  * the same form (all but the image id).
  */
 export async function roundTripWithReference(options: {
-  ms: MultiStore;
-  confFile: string;
+  /** The glance-api.conf both libraries use. */
+  conf: string;
   storeId: string;
-  /** Scratch directory for the files glance_store reads and writes. */
-  dir: string;
   sizes: readonly number[];
 }): Promise<void> {
-  const { ms, confFile, storeId, dir } = options;
-  for (const size of options.sizes) {
+  const { storeId } = options;
+  const dir = mkdtempSync(path.join(tmpdir(), 'gs-interop-'));
+  const confFile = path.join(dir, 'glance-api.conf');
+  writeFileSync(confFile, options.conf);
+  const ms = await MultiStore.create(parseConfig(options.conf));
+  try {
+    await roundTrips(ms, confFile, storeId, dir, options.sizes);
+  } finally {
+    await ms.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function roundTrips(ms: MultiStore, confFile: string, storeId: string, dir: string, sizes: readonly number[]): Promise<void> {
+  for (const size of sizes) {
     const bytes = randomBytes(size);
     const src = path.join(dir, 'src.bin');
     writeFileSync(src, bytes);
