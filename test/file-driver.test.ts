@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { MultiStore, parseConfig } from '../src/index.js';
-import { runStoreConformance } from './conformance/index.js';
+import { runStoreConformance, readAll } from './conformance/index.js';
 
 const root = await mkdtemp(path.join(tmpdir(), 'gs-file-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -17,12 +17,6 @@ async function listTree(dir: string): Promise<string[]> {
     else out.push(e.name);
   }
   return out;
-}
-
-async function readAll(s: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of s) parts.push(c as Buffer);
-  return Buffer.concat(parts);
 }
 
 const conformanceDir = path.join(root, 'conformance');

@@ -6,9 +6,8 @@ import net from 'node:net';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
 import { MultiStore, parseConfig } from '../src/index.js';
-import { runReadOnlyConformance } from './conformance/index.js';
+import { runReadOnlyConformance, readAll } from './conformance/index.js';
 import { selfSignedCertificate } from './tls.js';
 
 /**
@@ -112,12 +111,6 @@ afterAll(async () => {
 });
 
 const webConf = (extra = '') => `[DEFAULT]\nenabled_backends = web:http, shared:file\n[glance_store]\ndefault_backend = shared\n[shared]\nfilesystem_store_datadir = ${tmpdir()}/gs-http-shared\n[web]\nstore_description = Images on the web\n${extra}`;
-
-async function readAll(s: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of s) parts.push(c as Buffer);
-  return Buffer.concat(parts);
-}
 
 function seed(bytes: Buffer): string {
   const name = `${randomUUID()}.img`;

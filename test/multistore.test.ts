@@ -3,7 +3,6 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import {
   MultiStore,
   parseConfig,
@@ -13,15 +12,10 @@ import {
   type StoreDriver,
   type Logger,
 } from '../src/index.js';
+import { readAll } from './conformance/index.js';
 
 const root = await mkdtemp(path.join(tmpdir(), 'gs-multi-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
-
-async function readAll(s: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of s) parts.push(c as Buffer);
-  return Buffer.concat(parts);
-}
 
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];

@@ -4,11 +4,10 @@ import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { MultiStore, parseConfig } from '../src/index.js';
 import { formatRbdLocation, parseRbdLocation } from '../src/drivers/rbd/index.js';
 import { loadRbdBinding } from '../src/drivers/rbd/native.js';
-import { runStoreConformance } from './conformance/index.js';
+import { runStoreConformance, readAll } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';
 import { reference, referenceAvailable, type ReferenceAdd } from './interop/reference.js';
 
@@ -26,12 +25,6 @@ function listStored(env: Record<string, string>): Promise<string[]> {
 
 function rbdAdmin(env: Record<string, string>, ...args: string[]): string {
   return execFileSync('rbd', ['-c', env['CEPH_CONF']!, '-n', 'client.admin', '-k', env['CEPH_ADMIN_KEYRING']!, ...args], { encoding: 'utf8' });
-}
-
-async function readAll(s: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of s) parts.push(c as Buffer);
-  return Buffer.concat(parts);
 }
 
 describe('rbd locations', () => {

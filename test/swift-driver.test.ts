@@ -5,14 +5,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import { MultiStore, maskLocation, parseConfig } from '../src/index.js';
 import { containerName, formatSwiftLocation, parseSwiftLocation, pyQuote, selectEndpoint } from '../src/drivers/swift/index.js';
 import { parseReferencesText } from '../src/drivers/swift/references.js';
 import { SwiftConnection } from '../src/drivers/swift/connection.js';
 import { passwordAuthenticator } from '../src/drivers/swift/auth.js';
-import { runStoreConformance } from './conformance/index.js';
+import { runStoreConformance, readAll } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';
 import { swiftContainerListing, swiftRequest, type SwiftAccount } from './services/swift-api.js';
 import { reference, referenceAvailable, roundTripWithReference } from './interop/reference.js';
@@ -44,12 +43,6 @@ function tempauthConf(container: string, extra = ''): string {
     'swift_store_large_object_chunk_size = 2',
     extra,
   ].join('\n');
-}
-
-async function readAll(s: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of s) parts.push(c as Buffer);
-  return Buffer.concat(parts);
 }
 
 describe('swift locations', () => {

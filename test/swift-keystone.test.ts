@@ -5,9 +5,8 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { MultiStore, parseConfig, type RequestContext } from '../src/index.js';
-import { runStoreConformance } from './conformance/index.js';
+import { runStoreConformance, readAll } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';
 import { referenceAvailable, roundTripWithReference } from './interop/reference.js';
 
@@ -69,12 +68,6 @@ function keystoneConf(container: string, extra = ''): string {
     'swift_store_large_object_chunk_size = 2',
     extra,
   ].join('\n');
-}
-
-async function readAll(s: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of s) parts.push(c as Buffer);
-  return Buffer.concat(parts);
 }
 
 if (ks) {

@@ -69,7 +69,8 @@ export interface ReadOnlyFixture {
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const sha = (algo: string, b: Buffer) => createHash(algo).update(b).digest('hex');
 
-async function readAll(stream: Readable): Promise<Buffer> {
+/** Every byte of a stream, in one Buffer (for tests that compare images). */
+export async function readAll(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of stream) parts.push(Buffer.from(c as Uint8Array));
   return Buffer.concat(parts);

@@ -9,9 +9,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { MultiStore } from '../../src/multistore.js';
 import { parseConfig } from '../../src/config/parse.js';
+import { readAll } from '../conformance/index.js';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -73,7 +73,7 @@ async function roundTrips(ms: MultiStore, confFile: string, storeId: string, dir
     const src = path.join(dir, 'src.bin');
     writeFileSync(src, bytes);
     const py = await reference<ReferenceAdd>(confFile, 'add', storeId, randomUUID(), src);
-    assert.ok((await readStream((await ms.get(py.location, { store: storeId })).stream)).equals(bytes), `glance_store's ${size}-byte image reads back different bytes`);
+    assert.ok((await readAll((await ms.get(py.location, { store: storeId })).stream)).equals(bytes), `glance_store's ${size}-byte image reads back different bytes`);
     assert.equal(await ms.getSize(py.location, { store: storeId }), size);
 
     const ours = await ms.add(randomUUID(), bytes, { store: storeId, size });
@@ -91,8 +91,3 @@ async function roundTrips(ms: MultiStore, confFile: string, storeId: string, dir
   }
 }
 
-async function readStream(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of stream) parts.push(c as Buffer);
-  return Buffer.concat(parts);
-}
