@@ -116,24 +116,23 @@ if (ks) {
 
   describe('multi-tenant swift store', () => {
     let ms: MultiStore;
+    const multiTenantConf = (extra = '') =>
+      [
+        '[DEFAULT]',
+        'enabled_backends = tenants:swift',
+        '[glance_store]',
+        'default_backend = tenants',
+        '[tenants]',
+        'swift_store_multi_tenant = true',
+        `swift_store_auth_address = ${ks!['KEYSTONE_AUTH_URL']}`,
+        `swift_store_region = ${ks!['KEYSTONE_REGION']}`,
+        'swift_store_create_container_on_put = true',
+        'swift_store_large_object_size = 5',
+        'swift_store_large_object_chunk_size = 2',
+        extra,
+      ].join('\n');
     beforeAll(async () => {
-      ms = await MultiStore.create(
-        parseConfig(
-          [
-            '[DEFAULT]',
-            'enabled_backends = tenants:swift',
-            '[glance_store]',
-            'default_backend = tenants',
-            '[tenants]',
-            'swift_store_multi_tenant = true',
-            `swift_store_auth_address = ${ks!['KEYSTONE_AUTH_URL']}`,
-            `swift_store_region = ${ks!['KEYSTONE_REGION']}`,
-            'swift_store_create_container_on_put = true',
-            'swift_store_large_object_size = 5',
-            'swift_store_large_object_chunk_size = 2',
-          ].join('\n'),
-        ),
-      );
+      ms = await MultiStore.create(parseConfig(multiTenantConf()));
     });
     afterAll(() => ms?.close());
 
@@ -166,6 +165,22 @@ if (ks) {
       await ms.setAcls(r.location, {}, { context: context(owner) });
       await expect(ms.get(r.location, { context: context(other) })).rejects.toMatchObject({ code: 'Forbidden' });
       await ms.delete(r.location, { context: context(owner) });
+    });
+
+    it('gives swift_store_admin_tenants write access to every image container', async () => {
+      const owner = await glanceUser();
+      const admin = await tenant2User();
+      const withAdmins = await MultiStore.create(parseConfig(multiTenantConf(`swift_store_admin_tenants = ${admin.projectId}`)));
+      const r = await withAdmins.add(randomUUID(), randomBytes(100), { context: context(owner) });
+      const container = r.location.split('/').at(-2)!;
+      const put = (token: string) =>
+        fetch(`${ks!['SWIFT_KS_ENDPOINT']}/${container}/note`, { method: 'PUT', body: 'x', headers: { 'X-Auth-Token': token } }).then((res) => res.status);
+      expect(await put(admin.token)).toBe(403);
+      await withAdmins.setAcls(r.location, {}, { context: context(owner) });
+      expect(await put(admin.token)).toBe(201);
+      await fetch(`${ks!['SWIFT_KS_ENDPOINT']}/${container}/note`, { method: 'DELETE', headers: { 'X-Auth-Token': owner.token } });
+      await withAdmins.delete(r.location, { context: context(owner) });
+      await withAdmins.close();
     });
 
     it("finds the user's account with Keystone token auth when the context has no catalog", async () => {
