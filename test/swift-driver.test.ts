@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -344,6 +345,56 @@ if (swift) {
 
       const alwaysBad = new SwiftConnection(dispatcher, 0, async () => ({ ...(await real()), token: 'AUTH_tk_never_valid' }));
       await expect(alwaysBad.request({ method: 'HEAD' })).rejects.toMatchObject({ code: 'AuthenticationFailed' });
+    });
+  });
+
+  describe('swift with Keystone v2.0 auth (a stand-in speaking the v2.0 tokens API)', () => {
+    // Keystone no longer serves v2.0, so a stand-in answers POST /v2.0/tokens with a real
+    // tempauth token and the real Swift as the catalog's object-store endpoint.
+    it('authenticates with tenantName and passwordCredentials and takes the endpoint from the catalog', async () => {
+      const real = await (await import('./services/swift-api.js')).swiftLogin(account!);
+      const seen: unknown[] = [];
+      const standIn = http.createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          const auth = (JSON.parse(body || '{}') as { auth?: { tenantName?: string; passwordCredentials?: { username?: string; password?: string } } }).auth;
+          seen.push({ method: req.method, url: req.url, auth: { ...auth, passwordCredentials: { username: auth?.passwordCredentials?.username } } });
+          const [tenant, user] = swift['SWIFT_USER']!.split(':');
+          if (req.method !== 'POST' || req.url !== '/v2.0/tokens' || auth?.tenantName !== tenant || auth.passwordCredentials?.username !== user || auth.passwordCredentials.password !== swift['SWIFT_KEY']) {
+            res.writeHead(401).end();
+            return;
+          }
+          const endpoint = { region: 'RegionOne', publicURL: real.storageUrl, internalURL: real.storageUrl, adminURL: real.storageUrl };
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ access: { token: { id: real.token, expires: new Date(Date.now() + 3600_000).toISOString() }, serviceCatalog: [{ type: 'object-store', endpoints: [endpoint] }] } }));
+        });
+      });
+      await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', () => resolve()));
+      const authUrl = `http://127.0.0.1:${(standIn.address() as net.AddressInfo).port}/v2.0`;
+      const c = newContainer();
+      const conf = (key: string) =>
+        tempauthConf(c)
+          .replace('swift_store_auth_version = 1', 'swift_store_auth_version = 2')
+          .replace(/swift_store_auth_address = .*/, `swift_store_auth_address = ${authUrl}`)
+          .replace(/swift_store_key = .*/, `swift_store_key = ${key}`);
+      try {
+        const ms = await MultiStore.create(parseConfig(conf(swift['SWIFT_KEY']!)));
+        const id = randomUUID();
+        const bytes = randomBytes(2000);
+        const r = await ms.add(id, bytes);
+        expect(r.location).toBe(`swift+http://${pyQuote(swift['SWIFT_USER']!)}:${swift['SWIFT_KEY']}@127.0.0.1:${new URL(authUrl).port}/v2.0/${c}/${id}`);
+        expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
+        await ms.delete(r.location);
+        await ms.close();
+        expect(seen[0]).toEqual({ method: 'POST', url: '/v2.0/tokens', auth: { tenantName: swift['SWIFT_USER']!.split(':')[0], passwordCredentials: { username: swift['SWIFT_USER']!.split(':')[1] } } });
+
+        const wrong = await MultiStore.create(parseConfig(conf('not-the-key')));
+        await expect(wrong.add(randomUUID(), randomBytes(10))).rejects.toMatchObject({ code: 'AuthenticationFailed' });
+        await wrong.close();
+      } finally {
+        standIn.close();
+      }
     });
   });
 
