@@ -190,6 +190,15 @@ if (ks) {
       await ms.delete(r.location, { context: context(user) });
     });
 
+    it('leaves no container behind when a multi-tenant add fails', async () => {
+      const user = await glanceUser();
+      const id = randomUUID();
+      await expect(ms.add(id, randomBytes(1000), { size: 2000, context: context(user) })).rejects.toMatchObject({ code: 'SizeMismatch' });
+      await expect(ms.add(id, randomBytes(6 * MB), { size: 6 * MB + 1, context: context(user) })).rejects.toMatchObject({ code: 'SizeMismatch' });
+      const head = await fetch(`${ks!['SWIFT_KS_ENDPOINT']}/glance_${id}`, { method: 'HEAD', headers: { 'X-Auth-Token': user.token } });
+      expect(head.status).toBe(404);
+    });
+
     it('needs a request context', async () => {
       await expect(ms.add(randomUUID(), randomBytes(10))).rejects.toThrow(/multi-tenant swift store needs a request context/);
       const expired = { authToken: 'gAAAA-not-a-token', projectId: 'x', serviceCatalog: (await glanceUser()).catalog };

@@ -27,7 +27,6 @@ SWIFT_CONF=/etc/swift/swift.conf
 
 
 
-
 server_conf() { # name port
   cat >"$ETC/$1-server.conf" <<EOF
 [DEFAULT]
@@ -42,6 +41,9 @@ log_facility = LOG_LOCAL0
 pipeline = $1-server
 [app:$1-server]
 use = egg:swift#$1
+# No updater daemons run here: an object server that gave up on a slow container
+# update would leave listings stale (and containers undeletable) until restarted.
+container_update_timeout = 30
 EOF
 }
 

@@ -311,9 +311,19 @@ export class SwiftStore implements WritableStoreDriver {
 
   async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
     const { conn, loc, uri } = await this.addTarget(imageId, options.context, options.signal);
+    const created = await this.ensureContainer(conn, loc, options.signal);
+    try {
+      return await this.addInto(conn, loc, uri, imageId, data, options);
+    } catch (err) {
+      // A multi-tenant image's own container goes with it.
+      if (created && this.o.swift_store_multi_tenant) await this.deleteContainerQuietly(conn, loc.container);
+      throw err;
+    }
+  }
+
+  private async addInto(conn: SwiftConnection, loc: SwiftLocation, uri: string, imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
     const signal = options.signal;
     const where = `image ${imageId} in store ${this.id}`;
-    await this.ensureContainer(conn, loc, signal);
     const { exists, stale } = await this.inspectName(conn, loc, signal);
     if (exists) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
     if (stale.length) {
@@ -558,18 +568,19 @@ export class SwiftStore implements WritableStoreDriver {
   }
 
   /**
-   * Creates the container when missing and allowed. A container seen once is
-   * not asked about again (single tenant: every add goes to the same few).
+   * Creates the container when missing and allowed, and says whether it did.
+   * A container seen once is not asked about again (single tenant: every add
+   * goes to the same few).
    */
-  private async ensureContainer(conn: SwiftConnection, loc: SwiftLocation, signal?: AbortSignal): Promise<void> {
+  private async ensureContainer(conn: SwiftConnection, loc: SwiftLocation, signal?: AbortSignal): Promise<boolean> {
     const container = loc.container;
     const key = `${loc.authOrStoreUrl}\0${loc.user ?? ''}\0${container}`;
-    if (this.containersSeen.has(key)) return;
+    if (this.containersSeen.has(key)) return false;
     const head = await conn.request({ method: 'HEAD', container, signal });
     discard(head);
     if (head.statusCode >= 200 && head.statusCode < 300) {
       if (!this.o.swift_store_multi_tenant) this.containersSeen.add(key);
-      return;
+      return false;
     }
     if (head.statusCode !== 404) await this.expectOk(head, `HEAD of container ${container}`);
     if (!this.o.swift_store_create_container_on_put) {
@@ -577,6 +588,21 @@ export class SwiftStore implements WritableStoreDriver {
     }
     const res = await conn.request({ method: 'PUT', container, headers: { 'content-length': '0' }, signal });
     await this.expectOk(res, `creating container ${container}`);
+    return true;
+  }
+
+  /** Removes an emptied container; a listing that still counts just-deleted objects (409) gets a few more tries. */
+  private async deleteContainerQuietly(conn: SwiftConnection, container: string): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const res = await conn.request({ method: 'DELETE', container });
+        discard(res);
+        if (res.statusCode !== 409) return;
+      } catch {
+        return; // best effort: the add is failing anyway
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+    }
   }
 
   /** Forgets a container that turned out to be gone, so the next add looks again. */
@@ -748,11 +774,8 @@ export class SwiftStore implements WritableStoreDriver {
     discard(head);
     await this.expectOk(head, maskLocation(location));
     await this.removeObjectAndSegments(conn, loc.container, loc.obj, head, options.signal);
-    if (this.o.swift_store_multi_tenant) {
-      // The per-image container goes too (a container still holding something is kept).
-      const res = await conn.request({ method: 'DELETE', container: loc.container, signal: options.signal });
-      discard(res);
-    }
+    // The per-image container goes too (a container still holding something else is kept).
+    if (this.o.swift_store_multi_tenant) await this.deleteContainerQuietly(conn, loc.container);
   }
 
   /** Segments first, manifest last (as glance_store): a delete that fails half-way can be run again. */
