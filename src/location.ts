@@ -24,8 +24,9 @@ export function locationUrl(location: string | LocationRecord): string {
 
 // Credentials sit between `://` and the LAST `@` of the URI, as glance_store
 // splits them (the secret itself may hold `/` or `@`). The user part before
-// the first `:` is kept so messages still say whose credentials they were.
-const CREDENTIALS = /([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^:\s@/]*):(\S*)@(?=[^@\s]*(?:\s|$|["'),\]]))/g;
+// the first `:` is kept so messages still say whose credentials they were; it may hold a
+// `/` (glance_store leaves `/` unquoted in swift user names).
+const CREDENTIALS = /([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^:\s@]*):(\S*)@(?=[^@\s]*(?:\s|$|["'),\]]))/g;
 
 /** The URI with any password or secret key replaced by `***`. */
 export function maskLocation(url: string): string {

@@ -10,6 +10,7 @@ describe('locations', () => {
     // Swift s3api access keys are account:user: the user part stays, the secret goes.
     expect(maskLocation('s3://test:tester:testing@127.0.0.1:8080/b/k')).toBe('s3://test:tester:***@127.0.0.1:8080/b/k');
     expect(maskLocation('swift+http://test%3Atester:se:cret@h/v1/c/o')).toBe('swift+http://test%3Atester:***@h/v1/c/o');
+    expect(maskLocation('swift+http://dept/ops%3Auser:TOPSECRET@h/v1/c/o')).toBe('swift+http://dept/ops%3Auser:***@h/v1/c/o');
     expect(maskLocation('http://bob:pw@example.com/x.img')).toBe('http://bob:***@example.com/x.img');
     expect(maskLocation('file:///var/lib/glance/images/abc')).toBe('file:///var/lib/glance/images/abc');
     expect(maskLocation('rbd://fsid/images/abc/snap')).toBe('rbd://fsid/images/abc/snap');

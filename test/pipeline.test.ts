@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { runAddPipeline, fixedChunks, isAllZero } from '../src/index.js';
+import { readAhead } from '../src/pipeline/read-ahead.js';
 
 async function collect(data: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -103,5 +104,46 @@ describe('chunk helpers', () => {
     b[199_999] = 1;
     expect(isAllZero(b)).toBe(false);
     expect(isAllZero(Buffer.alloc(0))).toBe(true);
+  });
+});
+
+describe('read-ahead', () => {
+  it('releases the backend object only after every read in flight has settled, and starts none after', async () => {
+    const events: string[] = [];
+    let reading = 0;
+    const stream = readAhead({
+      start: 0,
+      length: 100,
+      chunk: 10,
+      inFlight: 3,
+      readAt: async (at, length) => {
+        events.push(`start ${at}`);
+        reading++;
+        await new Promise((r) => setTimeout(r, 20));
+        reading--;
+        events.push(`end ${at}`);
+        return Buffer.alloc(length, at);
+      },
+      close: async () => {
+        events.push(`close with ${reading} reading`);
+      },
+    });
+    const first = await new Promise<Buffer>((resolve) => stream.once('data', resolve));
+    expect(first.length).toBe(10);
+    // The stream has asked for its next chunk by now: a read is in flight when it is destroyed.
+    await new Promise((r) => setTimeout(r, 5));
+    stream.destroy();
+    await new Promise((r) => stream.once('close', r));
+    await new Promise((r) => setTimeout(r, 100));
+    const closeAt = events.findIndex((e) => e.startsWith('close'));
+    expect(events[closeAt]).toBe('close with 0 reading');
+    expect(events.slice(closeAt + 1).filter((e) => e.startsWith('start'))).toEqual([]);
+  });
+
+  it('yields the range in order', async () => {
+    const stream = readAhead({ start: 5, length: 95, chunk: 10, inFlight: 4, readAt: async (at, length) => Buffer.from(Array.from({ length }, (_, i) => (at + i) % 256)), close: async () => undefined });
+    const parts: Buffer[] = [];
+    for await (const c of stream) parts.push(c as Buffer);
+    expect(Buffer.concat(parts).equals(Buffer.from(Array.from({ length: 95 }, (_, i) => (5 + i) % 256)))).toBe(true);
   });
 });

@@ -94,6 +94,13 @@ describe('swift locations', () => {
     expect(references.get('ref1')).toMatchObject({ user: 'tenant:user1', key: 'key1', authVersion: '3', userDomainId: 'default', projectDomainId: 'default' });
     expect(references.get('ref2')).toMatchObject({ user: 'u', authVersion: '2' });
     expect(skipped).toEqual(['[broken]: missing auth_address, key']);
+    // configparser's interpolation, as glance_store reads the file.
+    const interpolated = parseReferencesText('[DEFAULT]\nhost = auth.example.com\n[r]\nuser = u\nkey = pa%%ss\nauth_address = https://%(host)s/v3\n[bad]\nuser = u\nkey = 50%off\nauth_address = a\n', '3');
+    expect(interpolated.references.get('r')).toMatchObject({ key: 'pa%ss', authAddress: 'https://auth.example.com/v3' });
+    expect(interpolated.skipped).toEqual(["[bad]: bad.key: a '%' must be written '%%' (or start %(name)s)"]);
+    // A line outside any section is reported without its contents (it may hold a key).
+    expect(() => parseReferencesText('key = TOPSECRET\n[r]\n', '3')).toThrow(/option key comes before any \[section\]/);
+    expect(() => parseReferencesText('key = TOPSECRET\n[r]\n', '3')).not.toThrow(/TOPSECRET/);
   });
 
   it('pick the object-store endpoint from v2 and v3 catalogs by interface and region', () => {

@@ -83,12 +83,16 @@ export class ByteReader {
     }
   }
 
-  /** Ends the source early (after a failure), letting it release what it holds. */
-  async cancel(): Promise<void> {
+  /**
+   * Ends the source early (after a failure), letting it release what it
+   * holds. Not awaited: a `return()` queues behind a `next()` still waiting
+   * for data, and a failed add must not wait for the client's next chunk.
+   */
+  cancel(): void {
     this.held = undefined;
     if (!this.ended) {
       this.ended = true;
-      await this.source.return?.();
+      this.source.return?.()?.catch(() => undefined);
     }
   }
 }

@@ -21,15 +21,23 @@ export interface ReadAheadOptions {
 export function readAhead(o: ReadAheadOptions): Readable {
   const end = o.start + o.length;
   let next = o.start;
+  /** Reads not yet handed to the stream, in order. */
   const pending: Array<Promise<Buffer>> = [];
+  /** Every read still running, handed over or not: close() waits for all of them. */
+  const running = new Set<Promise<unknown>>();
   let closed = false;
 
   const issue = () => {
-    while (pending.length < o.inFlight && next < end) {
+    while (!closed && pending.length < o.inFlight && next < end) {
       const size = Math.min(o.chunk, end - next);
       const read = o.readAt(next, size);
       next += size;
-      read.catch(() => undefined); // observed when its turn comes
+      const settled = read.then(
+        () => undefined,
+        () => undefined, // observed when its turn comes
+      );
+      running.add(settled);
+      void settled.then(() => running.delete(settled));
       pending.push(read);
     }
   };
@@ -37,7 +45,8 @@ export function readAhead(o: ReadAheadOptions): Readable {
   const close = async () => {
     if (closed) return;
     closed = true;
-    await Promise.allSettled(pending);
+    // The backend object is released only once no read is using it.
+    await Promise.allSettled([...running]);
     await o.close().catch(() => undefined);
   };
 
@@ -52,6 +61,7 @@ export function readAhead(o: ReadAheadOptions): Readable {
       }
       head.then(
         (buf) => {
+          if (closed) return;
           issue();
           this.push(buf);
         },

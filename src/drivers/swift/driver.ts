@@ -326,20 +326,22 @@ export class SwiftStore implements WritableStoreDriver {
     const where = `image ${imageId} in store ${this.id}`;
     const { exists, stale } = await this.inspectName(conn, loc, signal);
     if (exists) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
+    const size = options.size ?? 0;
+    const whole = size > 0 && size < this.o.swift_store_large_object_size * ONE_MB;
+    // Listings may lag: before segments are removed or written, ask for the image itself.
+    if ((stale.length || !whole) && (await this.exists(conn, loc.container, loc.obj, signal))) {
+      throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
+    }
     if (stale.length) {
       this.logger.warn(`[${this.id}] removing ${stale.length} leftover segment(s) of an unfinished earlier add of ${imageId}`);
       await this.deleteNames(conn, loc.container, stale, signal);
     }
-    const size = options.size ?? 0;
-    const whole = size > 0 && size < this.o.swift_store_large_object_size * ONE_MB;
-    // Segments are written before the manifest's If-None-Match can object: make sure (listings may lag).
-    if (!whole && (await this.exists(conn, loc.container, loc.obj, signal))) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
     const reader = new ByteReader(data[Symbol.asyncIterator]());
     try {
       if (whole) await this.putWhole(conn, loc, reader, size, signal);
       else await this.putSegmented(conn, loc, reader, size, signal);
     } catch (err) {
-      await reader.cancel().catch(() => undefined);
+      reader.cancel();
       if (err instanceof NotFoundError) this.forgetContainer(loc);
       throw this.statusError(err, where);
     }
@@ -386,6 +388,9 @@ export class SwiftStore implements WritableStoreDriver {
   private async putSegmented(conn: SwiftConnection, loc: SwiftLocation, reader: ByteReader, size: number, signal: AbortSignal): Promise<void> {
     const segmentSize = this.o.swift_store_large_object_chunk_size * ONE_MB;
     const attempted: string[] = [];
+    /** Segments Swift refused because an object of that name exists: not ours to delete. */
+    const refused = new Set<string>();
+    let manifestSent = false;
     const inFlight = new Set<Promise<void>>();
     const stop = new AbortController();
     const onAbort = () => stop.abort();
@@ -412,6 +417,7 @@ export class SwiftStore implements WritableStoreDriver {
           () => void inFlight.delete(done),
           (err: unknown) => {
             inFlight.delete(done);
+            if (err instanceof DuplicateError) refused.add(name);
             failure ??= err;
             stop.abort();
           },
@@ -424,6 +430,7 @@ export class SwiftStore implements WritableStoreDriver {
       await Promise.all(inFlight);
       if (failure) throw failure;
       if (size > 0 && (await reader.more())) throw new SizeMismatchError(`Image data is longer than the declared size of ${size} bytes`);
+      manifestSent = true;
       const res = await conn.request({
         method: 'PUT',
         container: loc.container,
@@ -436,7 +443,9 @@ export class SwiftStore implements WritableStoreDriver {
     } catch (err) {
       stop.abort();
       await Promise.allSettled(inFlight);
-      await this.deleteSegments(conn, loc.container, `${loc.obj}-`, attempted);
+      // A manifest whose answer was lost may exist, and is ours; one refused (412) is not.
+      if (manifestSent && !(err instanceof DuplicateError)) await this.deleteQuietly(conn, loc.container, loc.obj);
+      await this.deleteSegments(conn, loc.container, attempted.filter((n) => !refused.has(n)));
       // The image's own failure (size cap, size mismatch, source error) explains more than the
       // request it broke, whichever of the two was noticed first.
       throw err instanceof GlanceStoreError && !(err instanceof BackendUnavailableError) ? err : (failure ?? err);
@@ -471,8 +480,9 @@ export class SwiftStore implements WritableStoreDriver {
         method: 'PUT',
         container,
         obj: name,
-        // Without a known length the segment goes chunked, as glance_store sends it.
-        headers: knownLength ? { 'content-length': String(limit) } : {},
+        // Without a known length the segment goes chunked, as glance_store sends it. Never over
+        // an existing object: a segment of that name belongs to another add of this id.
+        headers: knownLength ? { 'content-length': String(limit), 'if-none-match': '*' } : { 'if-none-match': '*' },
         body,
         signal,
       });
@@ -506,13 +516,15 @@ export class SwiftStore implements WritableStoreDriver {
               method: 'PUT',
               container,
               obj: name,
-              headers: { 'content-length': String(length) },
+              headers: { 'content-length': String(length), 'if-none-match': '*' },
               body: () => createReadStream(file, { highWaterMark: 1024 * 1024 }),
               signal,
             });
             await this.expectOk(res, `PUT of segment ${container}/${name}`);
             return;
           } catch (err) {
+            // After an attempt whose answer was lost, an existing object of this name is that attempt.
+            if (attempt > 0 && err instanceof DuplicateError) return;
             if (!(err instanceof BackendUnavailableError) || attempt >= BUFFERED_SEGMENT_RETRIES || signal.aborted) throw err;
             this.logger.warn(`[${this.id}] segment ${container}/${name} failed (${err.message}); sending it again from its buffer`);
           }
@@ -555,15 +567,12 @@ export class SwiftStore implements WritableStoreDriver {
     return { exists: names.includes(id), stale };
   }
 
-  /** Deletes every segment an add tried to write, then whatever else still has the prefix. */
-  private async deleteSegments(conn: SwiftConnection, container: string, prefix: string, attempted: readonly string[]): Promise<void> {
-    await this.deleteNames(conn, container, attempted).catch(() => undefined);
+  /** Deletes the segments a failed add wrote (or may have written: answers can be lost). */
+  private async deleteSegments(conn: SwiftConnection, container: string, names: readonly string[]): Promise<void> {
     try {
-      const left = await this.list(conn, container, prefix);
-      const ours = left.filter((n) => /^\d{5,}$/.test(n.slice(prefix.length)));
-      await this.deleteNames(conn, container, ours);
+      await this.deleteNames(conn, container, names);
     } catch (err) {
-      this.logger.error(`[${this.id}] segments ${container}/${prefix}* could not all be removed: ${(err as Error).message}`);
+      this.logger.error(`[${this.id}] segments of a failed add could not all be removed: ${(err as Error).message}`);
     }
   }
 
@@ -634,9 +643,24 @@ export class SwiftStore implements WritableStoreDriver {
       discard(first);
       throw new BackendError(`${shown}: Swift answered a range request with HTTP ${first.statusCode} and no Content-Range`);
     }
+    const retries = { used: 0 };
+    const manifest = headerValue(first, 'x-object-manifest');
+    if (manifest) {
+      // Swift sizes a DLO from the first page of its listing (10,000 segments): past that,
+      // ranges and Content-Range fall short. Such an image is read whole, never short.
+      const listed = await this.segmentBytes(conn, manifest, options.signal);
+      if (listed.pages > 1) {
+        discard(first);
+        if (options.offset !== undefined || options.length !== undefined) {
+          throw new BackendError(`${shown} has ${listed.count} segments: Swift cannot serve a range of a segmented image past its first 10,000 segments`);
+        }
+        const whole = await conn.request({ method: 'GET', container: loc.container, obj: loc.obj, signal: options.signal });
+        await this.expectOk(whole, shown, true);
+        return { stream: Readable.from(this.resumingBody(conn, loc, whole, 0, listed.bytes, listed.bytes - 1, shown, retries, options.signal)), size: listed.bytes };
+      }
+    }
     const end = Math.min(wantedEnd, total - 1);
     const size = Math.max(0, end - start + 1);
-    const retries = { used: 0 };
     if (end <= firstEnd) {
       return { stream: Readable.from(this.resumingBody(conn, loc, first, start, contentLength(first) ?? 0, firstEnd, shown, retries, options.signal)), size };
     }
@@ -838,6 +862,30 @@ export class SwiftStore implements WritableStoreDriver {
     if (res.statusCode === 404) return false;
     await this.expectOk(res, `HEAD of ${container}/${obj}`);
     return true;
+  }
+
+  /** How many segments a DLO manifest (`container/prefix`) joins, their bytes, and the listing pages they took. */
+  private async segmentBytes(conn: SwiftConnection, manifest: string, signal?: AbortSignal): Promise<{ count: number; bytes: number; pages: number }> {
+    const slash = manifest.indexOf('/');
+    const container = decodeURIComponent(manifest.slice(0, slash));
+    const prefix = decodeURIComponent(manifest.slice(slash + 1));
+    let count = 0;
+    let bytes = 0;
+    let pages = 0;
+    for (let marker = ''; ; ) {
+      const res = await conn.request({ method: 'GET', container, query: { format: 'json', prefix, ...(marker ? { marker } : {}) }, signal });
+      if (res.statusCode === 404 || res.statusCode === 204) {
+        discard(res);
+        return { count, bytes, pages };
+      }
+      await this.expectOk(res, `listing of ${container}`, true);
+      const page = (await res.body.json()) as { name: string; bytes: number }[];
+      if (page.length === 0) return { count, bytes, pages };
+      pages++;
+      count += page.length;
+      for (const o of page) bytes += o.bytes;
+      marker = page.at(-1)!.name;
+    }
   }
 
   /** Every object name with a prefix, page by page. */

@@ -43,16 +43,19 @@ export function parseReferencesText(text: string, defaultAuthVersion: string): L
       continue;
     }
     const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(raw);
-    if (!kv || !current) throw new Error(`line ${JSON.stringify(raw.slice(0, 40))} is neither a [section] nor key = value`);
+    // The line itself is not quoted: it may hold a key.
+    if (!kv) throw new Error(`a line is neither a [section] nor key = value`);
+    if (!current) throw new Error(`option ${kv[1]!.trim()} comes before any [section]`);
     lastKey = kv[1]!.trim().toLowerCase();
     current.set(lastKey, kv[2]!.trim());
   }
   const references = new Map<string, SwiftReference>();
   const skipped: string[] = [];
   for (const [name, values] of sections) {
+    const raw = (k: string): string | undefined => values.get(k) ?? defaults.get(k);
     const get = (k: string): string | undefined => {
-      const v = values.get(k) ?? defaults.get(k);
-      return v === undefined ? undefined : unquote(v, `${name}.${k}`);
+      const v = raw(k);
+      return v === undefined ? undefined : unquote(interpolate(v, raw, `${name}.${k}`), `${name}.${k}`);
     };
     try {
       const missing = ['auth_address', 'user', 'key'].filter((k) => get(k) === undefined);
@@ -68,6 +71,24 @@ export function parseReferencesText(text: string, defaultAuthVersion: string): L
     }
   }
   return { references, skipped };
+}
+
+/**
+ * configparser's basic interpolation, as glance_store's parser applies it:
+ * `%%` is a literal `%`, `%(name)s` the value of another option of the
+ * section (or [DEFAULT]).
+ */
+function interpolate(value: string, lookup: (key: string) => string | undefined, where: string, depth = 0): string {
+  if (depth > 10) throw new Error(`${where}: interpolation nested too deeply`);
+  return value.replace(/%(%|\(([^)]*)\)s|.?)/g, (_m, what: string, ref: string | undefined) => {
+    if (what === '%') return '%';
+    if (ref !== undefined) {
+      const v = lookup(ref.toLowerCase());
+      if (v === undefined) throw new Error(`${where} refers to %(${ref})s, which is not set`);
+      return interpolate(v, lookup, where, depth + 1);
+    }
+    throw new Error(`${where}: a '%' must be written '%%' (or start %(name)s)`);
+  });
 }
 
 function unquote(value: string, where: string): string {
