@@ -221,6 +221,13 @@ export function runStoreConformance(t: TestApi, fixture: WritableFixture): void 
         }
         const tail = await ms.get(r.location, { store, offset: large - 10 });
         assert.ok((await readAll(tail.stream)).equals(bytes.subarray(large - 10)));
+        // A range running past the end is cut at the end; one starting at the end is empty.
+        const clipped = await ms.get(r.location, { store, offset: large - 3, length: 10 });
+        assert.equal(clipped.size, 3);
+        assert.ok((await readAll(clipped.stream)).equals(bytes.subarray(large - 3)));
+        const past = await ms.get(r.location, { store, offset: large, length: 10 });
+        assert.equal(past.size, 0);
+        assert.equal((await readAll(past.stream)).length, 0);
       } finally {
         await ms.delete(r.location, { store });
       }

@@ -636,6 +636,9 @@ export class SwiftStore implements WritableStoreDriver {
     const first = await this.getObject(conn, loc, start, firstEnd, options.signal);
     if (first.statusCode === 416) {
       discard(first);
+      // Nothing at or past `start` (an empty image, or a range past the end), as Swift says it.
+      const size = /^bytes \*\/(\d+)$/.exec(headerValue(first, 'content-range') ?? '')?.[1];
+      if (size !== undefined && Number(size) > start) throw new BackendError(`${shown}: Swift refused bytes ${start}-${firstEnd} of a ${size}-byte image`);
       return { stream: Readable.from([]), size: 0 };
     }
     const total = totalSize(first);
