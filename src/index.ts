@@ -45,5 +45,7 @@ export { runAddPipeline, checkAddOptions } from './pipeline/add.js';
 export type { AddProgress, AddDigest, AddPipelineOptions } from './pipeline/add.js';
 export type { ImageData } from './pipeline/source.js';
 export { fixedChunks, isAllZero, ByteReader } from './pipeline/chunks.js';
+export { readAhead } from './pipeline/read-ahead.js';
+export type { ReadAheadOptions } from './pipeline/read-ahead.js';
 export { FileStore, FILE_OPTIONS } from './drivers/file/index.js';
 export { SWIFT_OPTIONS, formatSwiftLocation, parseSwiftLocation } from './drivers/swift/index.js';
