@@ -355,12 +355,14 @@ export class SwiftStore implements WritableStoreDriver {
   /** One PUT, never over an existing object (If-None-Match). */
   private async putWhole(conn: SwiftConnection, loc: SwiftLocation, reader: ByteReader, size: number, signal: AbortSignal): Promise<void> {
     let sent = 0;
+    const guard = new UploadGuard(signal);
     const body = Readable.from(
       (async function* () {
         for await (const chunk of reader.take(size)) {
           sent += chunk.byteLength;
           yield chunk;
         }
+        guard.markSent();
         // Reading past the end lets the pipeline check the size and finish its hashes.
         if (await reader.more()) throw new SizeMismatchError(`Image data is longer than the declared size of ${size} bytes`);
       })(),
@@ -372,7 +374,7 @@ export class SwiftStore implements WritableStoreDriver {
         obj: loc.obj,
         headers: { 'content-length': String(size), 'if-none-match': '*' },
         body,
-        signal,
+        signal: guard.signal,
       });
       await this.expectOk(res, `PUT of ${loc.container}/${loc.obj}`);
       // The HTTP client may stop reading once Content-Length bytes went out; the
@@ -382,6 +384,8 @@ export class SwiftStore implements WritableStoreDriver {
       // The whole body went out but the answer was lost: the object may exist, and it is ours.
       if (sent === size && !(err instanceof DuplicateError)) await this.deleteQuietly(conn, loc.container, loc.obj);
       throw err;
+    } finally {
+      guard.release();
     }
   }
 
@@ -392,9 +396,8 @@ export class SwiftStore implements WritableStoreDriver {
     const refused = new Set<string>();
     let manifestSent = false;
     const inFlight = new Set<Promise<void>>();
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const guards: UploadGuard[] = [];
+    const stopAll = () => guards.forEach((g) => g.stop());
     let failure: unknown;
     let written = 0;
     try {
@@ -410,16 +413,18 @@ export class SwiftStore implements WritableStoreDriver {
         if (failure) throw failure;
         const name = `${loc.obj}-${String(n).padStart(5, '0')}`;
         attempted.push(name);
+        const guard = new UploadGuard(signal);
+        guards.push(guard);
         const segment = this.o.swift_buffer_on_upload
-          ? this.putBufferedSegment(conn, loc.container, name, reader, limit, stop.signal)
-          : this.putStreamedSegment(conn, loc.container, name, reader, limit, size > 0, stop.signal);
+          ? this.putBufferedSegment(conn, loc.container, name, reader, limit, guard)
+          : this.putStreamedSegment(conn, loc.container, name, reader, limit, size > 0, guard);
         const done: Promise<void> = segment.done.then(
           () => void inFlight.delete(done),
           (err: unknown) => {
             inFlight.delete(done);
             if (err instanceof DuplicateError) refused.add(name);
             failure ??= err;
-            stop.abort();
+            stopAll();
           },
         );
         inFlight.add(done);
@@ -430,18 +435,22 @@ export class SwiftStore implements WritableStoreDriver {
       await Promise.all(inFlight);
       if (failure) throw failure;
       if (size > 0 && (await reader.more())) throw new SizeMismatchError(`Image data is longer than the declared size of ${size} bytes`);
+      signal.throwIfAborted();
       manifestSent = true;
+      // Not cancelled: its body is empty, so once sent it is Swift's to commit, and an abort now
+      // is handled after it (the add removes the finished image).
       const res = await conn.request({
         method: 'PUT',
         container: loc.container,
         obj: loc.obj,
         headers: { 'x-object-manifest': `${loc.container}/${loc.obj}-`, 'content-length': '0', 'if-none-match': '*' },
         body: '',
-        signal,
       });
       await this.expectOk(res, `PUT of the manifest ${loc.container}/${loc.obj}`);
     } catch (err) {
-      stop.abort();
+      // Uploads still sending are cut (Swift discards them); those already sent are awaited,
+      // so that the deletes below do not race Swift committing them.
+      stopAll();
       await Promise.allSettled(inFlight);
       // A manifest whose answer was lost may exist, and is ours; one refused (412) is not.
       if (manifestSent && !(err instanceof DuplicateError)) await this.deleteQuietly(conn, loc.container, loc.obj);
@@ -450,12 +459,12 @@ export class SwiftStore implements WritableStoreDriver {
       // request it broke, whichever of the two was noticed first.
       throw err instanceof GlanceStoreError && !(err instanceof BackendUnavailableError) ? err : (failure ?? err);
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      guards.forEach((g) => g.release());
     }
   }
 
   /** A segment streamed straight from the image: nothing buffered, so it cannot be sent twice. */
-  private putStreamedSegment(conn: SwiftConnection, container: string, name: string, reader: ByteReader, limit: number, knownLength: boolean, signal: AbortSignal) {
+  private putStreamedSegment(conn: SwiftConnection, container: string, name: string, reader: ByteReader, limit: number, knownLength: boolean, guard: UploadGuard) {
     let resolveRead!: (n: number) => void;
     let rejectRead!: (e: unknown) => void;
     const read = new Promise<number>((res, rej) => ((resolveRead = res), (rejectRead = rej)));
@@ -468,6 +477,7 @@ export class SwiftStore implements WritableStoreDriver {
             n += chunk.byteLength;
             yield chunk;
           }
+          guard.markSent();
           resolveRead(n);
         } catch (err) {
           rejectRead(err);
@@ -484,7 +494,7 @@ export class SwiftStore implements WritableStoreDriver {
         // an existing object: a segment of that name belongs to another add of this id.
         headers: knownLength ? { 'content-length': String(limit), 'if-none-match': '*' } : { 'if-none-match': '*' },
         body,
-        signal,
+        signal: guard.signal,
       });
       await this.expectOk(res, `PUT of segment ${container}/${name}`);
     })();
@@ -493,7 +503,8 @@ export class SwiftStore implements WritableStoreDriver {
   }
 
   /** A segment written to swift_upload_buffer_dir first, so a failed upload is sent again from the file. */
-  private putBufferedSegment(conn: SwiftConnection, container: string, name: string, reader: ByteReader, limit: number, signal: AbortSignal) {
+  private putBufferedSegment(conn: SwiftConnection, container: string, name: string, reader: ByteReader, limit: number, guard: UploadGuard) {
+    const signal = guard.signal;
     const dir = mkdtempSync(path.join(this.o.swift_upload_buffer_dir!, 'segment-'));
     const file = path.join(dir, 'data');
     const read = (async () => {
@@ -517,7 +528,7 @@ export class SwiftStore implements WritableStoreDriver {
               container,
               obj: name,
               headers: { 'content-length': String(length), 'if-none-match': '*' },
-              body: () => createReadStream(file, { highWaterMark: 1024 * 1024 }),
+              body: () => createReadStream(file, { highWaterMark: 1024 * 1024 }).once('end', () => guard.markSent()),
               signal,
             });
             await this.expectOk(res, `PUT of segment ${container}/${name}`);
@@ -971,6 +982,37 @@ export class SwiftStore implements WritableStoreDriver {
 
 function stripSlash(url: string): string {
   return url.replace(/\/+$/, '');
+}
+
+/**
+ * The cancellation of one upload request. Once its body has gone out, Swift
+ * may commit the object whatever becomes of the request, so cancelling it
+ * then would only lose the answer (and race the cleanup's DELETE against the
+ * commit): such a request is left to finish, within the request timeout.
+ */
+class UploadGuard {
+  private readonly controller = new AbortController();
+  private sent = false;
+  private readonly onOuterAbort = () => this.stop();
+  readonly signal = this.controller.signal;
+
+  constructor(private readonly outer: AbortSignal) {
+    if (outer.aborted) this.controller.abort();
+    else outer.addEventListener('abort', this.onOuterAbort, { once: true });
+  }
+
+  markSent(): void {
+    this.sent = true;
+  }
+
+  /** Cancels the request if its body is still being sent. */
+  stop(): void {
+    if (!this.sent) this.controller.abort();
+  }
+
+  release(): void {
+    this.outer.removeEventListener('abort', this.onOuterAbort);
+  }
 }
 
 /** The whole object's size from a 206 answer's `Content-Range: bytes a-b/total`. */
