@@ -122,6 +122,43 @@ weight = heavy
     await expect(MultiStore.create(parseConfig(text.replace('default_backend = a', 'default_backend = down')))).rejects.toMatchObject({ code: 'BackendUnavailable' });
   });
 
+  it('removes what a driver stored when it finished an add whose data had failed', async () => {
+    // A driver that takes an error in the data for its end, as a careless one would.
+    const stored = new Set<string>();
+    registerDriver(
+      'careless',
+      (ctx) => ({
+        type: 'careless',
+        schemes: ['careless'],
+        capabilities: () => new Set(['read', 'write'] as const),
+        async add(imageId: string, data: AsyncIterable<Uint8Array>) {
+          try {
+            for await (const c of data) void c;
+          } catch {
+            // swallowed
+          }
+          stored.add(imageId);
+          return { location: `careless://${ctx.id}/${imageId}` };
+        },
+        async get() {
+          throw new Error('not used');
+        },
+        async getSize() {
+          return 0;
+        },
+        async delete(location: string) {
+          stored.delete(location.split('/').pop()!);
+        },
+        async close() {},
+      }),
+      [],
+    );
+    const ms = await MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends = c:careless\n[glance_store]\ndefault_backend = c\n'), { imageSizeCap: 1000 });
+    await expect(ms.add(randomUUID(), [randomBytes(600), randomBytes(600)])).rejects.toMatchObject({ code: 'ImageSizeLimitExceeded' });
+    expect([...stored]).toEqual([]);
+    await ms.close();
+  });
+
   it('lets third parties register a driver type', async () => {
     const images = new Map<string, Buffer>();
     registerDriver(

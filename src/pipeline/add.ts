@@ -194,7 +194,13 @@ export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOpt
     } catch (err) {
       throw failure ?? err;
     }
-    if (controller.signal.aborted && !digest) throw failure ?? abortReason(controller.signal);
+    if (controller.signal.aborted && !digest) {
+      // The store finished although the image failed (a driver that took an error for the
+      // end of the data): the caller removes what it stored.
+      const err = failure ?? abortReason(controller.signal);
+      Object.defineProperty(err, STORED, { value: result, enumerable: false });
+      throw err;
+    }
     if (!digest) throw new PipelineIncomplete(result);
     return { result, digest };
   } finally {
@@ -202,6 +208,13 @@ export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOpt
     if (!controller.signal.aborted) controller.abort(new AbortedError('add finished'));
     await source.release();
   }
+}
+
+const STORED = Symbol('stored');
+
+/** What a driver stored for an add that failed anyway (to be removed), if it did. */
+export function storedDespiteFailure(err: unknown): unknown {
+  return err && typeof err === 'object' ? (err as { [STORED]?: unknown })[STORED] : undefined;
 }
 
 /**
