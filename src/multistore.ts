@@ -22,7 +22,7 @@ import {
 import { isWritable, type ImageAcls, type LocationRecord, type RequestContext, type StoreDriver, type WritableStoreDriver } from './driver.js';
 import { locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
 import { silentLogger, type Logger } from './logger.js';
-import { PipelineIncomplete, runAddPipeline, storedDespiteFailure, type AddProgress } from './pipeline/add.js';
+import { runAddPipeline, storedDespiteFailure, type AddProgress } from './pipeline/add.js';
 import type { ImageData } from './pipeline/source.js';
 import './drivers/builtin.js';
 import { checkImageId } from './image-id.js';
@@ -221,7 +221,7 @@ export class MultiStore {
       { size, sizeCap: this.imageSizeCap, hashAlgo: options.hashAlgo ?? this.hashAlgo, signal: options.signal, onProgress: options.onProgress },
       (checked, signal) => driver.add(imageId, checked, { size, signal, context: options.context }),
     ).catch(async (err: unknown) => {
-      const stored = (err instanceof PipelineIncomplete ? err.result : storedDespiteFailure(err)) as { location?: string } | undefined;
+      const stored = storedDespiteFailure(err) as { location?: string } | undefined;
       if (stored?.location) await driver.delete(stored.location, { context: options.context }).catch(() => undefined);
       throw err;
     });

@@ -14,7 +14,7 @@ import { SwiftConnection } from '../src/drivers/swift/connection.js';
 import { passwordAuthenticator } from '../src/drivers/swift/auth.js';
 import { runStoreConformance, readAll } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';
-import { swiftContainerListing, swiftRequest, type SwiftAccount } from './services/swift-api.js';
+import { swiftContainerListing, swiftLogin, swiftRequest, swiftStoreConf, type SwiftAccount } from './services/swift-api.js';
 import { reference, referenceAvailable, roundTripWithReference } from './interop/reference.js';
 import { selfSignedCertificate } from './tls.js';
 
@@ -28,22 +28,8 @@ function newContainer(): string {
 
 /** A single-tenant store on tempauth, with inline credentials (no references file). */
 function tempauthConf(container: string, extra = ''): string {
-  return [
-    '[DEFAULT]',
-    'enabled_backends = objects:swift',
-    '[glance_store]',
-    'default_backend = objects',
-    '[objects]',
-    'swift_store_auth_version = 1',
-    `swift_store_auth_address = ${swift!['SWIFT_AUTH_URL']}`,
-    `swift_store_user = ${swift!['SWIFT_USER']}`,
-    `swift_store_key = ${swift!['SWIFT_KEY']}`,
-    `swift_store_container = ${container}`,
-    'swift_store_create_container_on_put = true',
-    'swift_store_large_object_size = 5',
-    'swift_store_large_object_chunk_size = 2',
-    extra,
-  ].join('\n');
+  const auth = ['swift_store_auth_version = 1', `swift_store_auth_address = ${swift!['SWIFT_AUTH_URL']}`, `swift_store_user = ${swift!['SWIFT_USER']}`, `swift_store_key = ${swift!['SWIFT_KEY']}`];
+  return swiftStoreConf(auth, container, extra);
 }
 
 describe('swift locations', () => {
@@ -359,7 +345,7 @@ if (swift) {
     // Keystone no longer serves v2.0, so a stand-in answers POST /v2.0/tokens with a real
     // tempauth token and the real Swift as the catalog's object-store endpoint.
     it('authenticates with tenantName and passwordCredentials and takes the endpoint from the catalog', async () => {
-      const real = await (await import('./services/swift-api.js')).swiftLogin(account!);
+      const real = await swiftLogin(account!);
       const seen: unknown[] = [];
       const standIn = http.createServer((req, res) => {
         let body = '';
@@ -479,7 +465,7 @@ if (swift) {
       const cuts = { left: 0 };
       const relay = await breakingRelay({ host: proxy.hostname, port: Number(proxy.port) }, 3 * 1024 * 1024, cuts);
       const port = (relay.address() as net.AddressInfo).port;
-      const { storageUrl } = await (await import('./services/swift-api.js')).swiftLogin(account!);
+      const { storageUrl } = await swiftLogin(account!);
       const viaRelay = (retries: number) =>
         tempauthConf(c).concat(`\nswift_store_endpoint = ${storageUrl.replace(/\/\/[^/]+/, `//127.0.0.1:${port}`)}\nswift_store_retry_get_count = ${retries}\n`);
       try {

@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { MultiStore, parseConfig, type RequestContext } from '../src/index.js';
 import { runStoreConformance, readAll } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';
+import { swiftStoreConf } from './services/swift-api.js';
 import { referenceAvailable, roundTripWithReference } from './interop/reference.js';
 
 const ks = serviceEnv('keystone');
@@ -51,23 +52,14 @@ async function listing(container: string, storageUrl = ks!['SWIFT_KS_ENDPOINT']!
 }
 
 function keystoneConf(container: string, extra = ''): string {
-  return [
-    '[DEFAULT]',
-    'enabled_backends = objects:swift',
-    '[glance_store]',
-    'default_backend = objects',
-    '[objects]',
+  const auth = [
     'swift_store_auth_version = 3',
     `swift_store_auth_address = ${ks!['KEYSTONE_AUTH_URL']}`,
     `swift_store_user = ${ks!['KEYSTONE_PROJECT']}:${ks!['KEYSTONE_USER']}`,
     `swift_store_key = ${ks!['KEYSTONE_PASSWORD']}`,
     `swift_store_region = ${ks!['KEYSTONE_REGION']}`,
-    `swift_store_container = ${container}`,
-    'swift_store_create_container_on_put = true',
-    'swift_store_large_object_size = 5',
-    'swift_store_large_object_chunk_size = 2',
-    extra,
-  ].join('\n');
+  ];
+  return swiftStoreConf(auth, container, extra);
 }
 
 if (ks) {

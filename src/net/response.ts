@@ -1,7 +1,8 @@
 /**
  * Helpers for undici responses shared by the drivers that speak HTTP
- * themselves (http, swift): reading headers, dropping unread bodies, and
- * refusing a body that ends before its Content-Length.
+ * themselves (http, swift): reading headers, dropping unread bodies,
+ * refusing a body that ends before its Content-Length, and telling TLS
+ * verification failures apart.
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -47,4 +48,10 @@ export function checkedLength(body: Readable, expected: number | undefined, shor
     if (!body.destroyed) body.destroy();
   });
   return body.pipe(check);
+}
+
+/** The error code of a failed TLS verification (an unknown CA, a bad certificate), if that is what `err` is. */
+export function tlsFailureCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code) ? code : undefined;
 }

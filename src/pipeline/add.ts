@@ -197,9 +197,7 @@ export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOpt
     if (controller.signal.aborted && !digest) {
       // The store finished although the image failed (a driver that took an error for the
       // end of the data): the caller removes what it stored.
-      const err = failure ?? abortReason(controller.signal);
-      Object.defineProperty(err, STORED, { value: result, enumerable: false });
-      throw err;
+      throw markStored(failure ?? abortReason(controller.signal), result);
     }
     if (!digest) throw new PipelineIncomplete(result);
     return { result, digest };
@@ -212,7 +210,16 @@ export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOpt
 
 const STORED = Symbol('stored');
 
-/** What a driver stored for an add that failed anyway (to be removed), if it did. */
+/** Notes on a failure what the driver stored all the same, for the caller to remove. */
+function markStored<E extends object>(err: E, result: unknown): E {
+  Object.defineProperty(err, STORED, { value: result, enumerable: false });
+  return err;
+}
+
+/**
+ * What a driver stored for an add that failed anyway (it finished without
+ * reading all the data, or despite an error in it): the caller removes it.
+ */
 export function storedDespiteFailure(err: unknown): unknown {
   return err && typeof err === 'object' ? (err as { [STORED]?: unknown })[STORED] : undefined;
 }
@@ -224,6 +231,7 @@ export function storedDespiteFailure(err: unknown): unknown {
 export class PipelineIncomplete<T = unknown> extends GlanceStoreError {
   constructor(readonly result: T) {
     super('BackendError', 'The store finished the add before reading all of the image data');
+    markStored(this, result);
   }
 }
 

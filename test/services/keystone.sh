@@ -102,19 +102,7 @@ EOF
 
 proxy_conf() {
   cat >"$STATE/proxy-server.conf" <<EOF
-[DEFAULT]
-bind_ip = 127.0.0.1
-bind_port = $PROXY_PORT
-workers = 0
-swift_dir = $SWIFT_ETC
-log_facility = LOG_LOCAL0
-[pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk authtoken keystoneauth slo dlo proxy-logging proxy-server
-[app:proxy-server]
-use = egg:swift#proxy
-account_autocreate = true
-# With one storage node, one error must not make the proxy refuse it for a minute.
-error_suppression_interval = 0
+$(swift_proxy_conf "$PROXY_PORT" "$SWIFT_ETC" "$MEMCACHED_PORT" "authtoken keystoneauth")
 [filter:authtoken]
 paste.filter_factory = keystonemiddleware.auth_token:filter_factory
 www_authenticate_uri = $KS_URL
@@ -132,7 +120,6 @@ memcache_servers = 127.0.0.1:$MEMCACHED_PORT
 use = egg:swift#keystoneauth
 reseller_prefix = AUTH_
 operator_roles = admin, member
-$(swift_proxy_filters "$MEMCACHED_PORT")
 EOF
 }
 

@@ -52,13 +52,27 @@ print_status() { # name...
   done
 }
 
-# The Swift proxy's filter sections both test proxies share (tempauth's and
-# Keystone's); each script adds its own auth filters.
-swift_proxy_filters() { # memcached_port
+# A Swift proxy's configuration as both test proxies (tempauth's and Keystone's)
+# have it; the auth middlewares named go into the pipeline, and the caller
+# appends their [filter:...] sections.
+swift_proxy_conf() { # port swift_dir memcached_port "auth middlewares"
   cat <<FILTERS
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = $1
+workers = 0
+swift_dir = $2
+log_facility = LOG_LOCAL0
+[pipeline:main]
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk $4 slo dlo proxy-logging proxy-server
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+# With one storage node, one error must not make the proxy refuse it for a minute.
+error_suppression_interval = 0
 [filter:cache]
 use = egg:swift#memcache
-memcache_servers = 127.0.0.1:$1
+memcache_servers = 127.0.0.1:$3
 [filter:catch_errors]
 use = egg:swift#catch_errors
 [filter:gatekeeper]

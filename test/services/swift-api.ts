@@ -35,3 +35,24 @@ export async function swiftRequest(account: SwiftAccount, method: string, pathIn
   const { storageUrl, token } = await swiftLogin(account);
   return fetch(`${storageUrl}/${pathInAccount}`, { method, body: init.body, headers: { 'X-Auth-Token': token, ...init.headers } });
 }
+
+/**
+ * A glance-api.conf with one swift store `objects`, given its auth lines: a
+ * container created on first use, 5 MB large-object threshold and 2 MB segments
+ * (glance_store's MB), so segmented images are cheap to test.
+ */
+export function swiftStoreConf(auth: readonly string[], container: string, extra = ''): string {
+  return [
+    '[DEFAULT]',
+    'enabled_backends = objects:swift',
+    '[glance_store]',
+    'default_backend = objects',
+    '[objects]',
+    ...auth,
+    `swift_store_container = ${container}`,
+    'swift_store_create_container_on_put = true',
+    'swift_store_large_object_size = 5',
+    'swift_store_large_object_chunk_size = 2',
+    extra,
+  ].join('\n');
+}

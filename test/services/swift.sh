@@ -81,19 +81,7 @@ EOF
   server_conf container $CONT_PORT
   server_conf account $ACCT_PORT
   cat >"$ETC/proxy-server.conf" <<EOF
-[DEFAULT]
-bind_ip = 127.0.0.1
-bind_port = $PROXY_PORT
-workers = 0
-swift_dir = $ETC
-log_facility = LOG_LOCAL0
-[pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth slo dlo proxy-logging proxy-server
-[app:proxy-server]
-use = egg:swift#proxy
-account_autocreate = true
-# With one storage node, one error must not make the proxy refuse it for a minute.
-error_suppression_interval = 0
+$(swift_proxy_conf "$PROXY_PORT" "$ETC" "$MEMCACHED_PORT" "s3api tempauth")
 [filter:tempauth]
 use = egg:swift#tempauth
 reseller_prefix = AUTH
@@ -102,7 +90,6 @@ user_test2_tester2 = testing2 .admin
 [filter:s3api]
 use = egg:swift#s3api
 location = us-east-1
-$(swift_proxy_filters "$MEMCACHED_PORT")
 EOF
   launch memcached memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -u root -m 64
   launch object swift-object-server "$ETC/object-server.conf"

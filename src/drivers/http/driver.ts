@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { checkedLength, contentLength, discard, headerValue, type Response } from '../../net/response.js';
+import { checkedLength, contentLength, discard, headerValue, tlsFailureCode, type Response } from '../../net/response.js';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import {
   BackendUnavailableError,
@@ -174,8 +174,8 @@ function requestError(err: unknown, shown: string): GlanceStoreError {
   if (err instanceof GlanceStoreError) return err;
   const e = err as { name?: string; code?: string; message?: string };
   if (e?.name === 'AbortError') return new GlanceStoreError('Aborted', `Request to ${shown} was aborted`, { cause: err });
-  const tls = typeof e?.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(e.code);
-  if (tls) return new BadStoreUriError(`TLS verification of ${shown} failed (${e.code}); set https_ca_certificates_file to trust its CA`, { cause: err });
+  const tls = tlsFailureCode(err);
+  if (tls) return new BadStoreUriError(`TLS verification of ${shown} failed (${tls}); set https_ca_certificates_file to trust its CA`, { cause: err });
   return new BackendUnavailableError(`${shown} is unavailable: ${maskText(e?.message ?? String(err))}`, { cause: err });
 }
 

@@ -8,7 +8,7 @@ import { request, type Dispatcher } from 'undici';
 import { Readable } from 'node:stream';
 import { AuthenticationFailedError, BackendUnavailableError, GlanceStoreError } from '../../errors.js';
 import { maskLocation, maskText } from '../../location.js';
-import { discard, type Response } from '../../net/response.js';
+import { discard, tlsFailureCode, type Response } from '../../net/response.js';
 import type { AuthResult, Authenticator } from './auth.js';
 import { pyQuote } from './location.js';
 
@@ -103,8 +103,7 @@ export function transportError(err: unknown, what: string): GlanceStoreError {
   if (cause instanceof GlanceStoreError) return cause;
   const e = err as { name?: string; code?: string; message?: string };
   if (e?.name === 'AbortError') return new GlanceStoreError('Aborted', `${what}: aborted`, { cause: err });
-  if (typeof e?.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(e.code)) {
-    return new BackendUnavailableError(`${what}: TLS verification failed (${e.code}); set swift_store_cacert to trust the server's CA`, { cause: err });
-  }
+  const tls = tlsFailureCode(err);
+  if (tls) return new BackendUnavailableError(`${what}: TLS verification failed (${tls}); set swift_store_cacert to trust the server's CA`, { cause: err });
   return new BackendUnavailableError(`${what} failed: ${maskText(`${e?.code ? `${e.code} ` : ''}${e?.message ?? String(err)}`)}`, { cause: err });
 }

@@ -8,8 +8,7 @@
  * swift_store_large_object_chunk_size in the same container and a Dynamic
  * Large Object manifest `X-Object-Manifest: <container>/<image>-`.
  */
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, accessSync, constants as fsConstants } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -93,7 +92,6 @@ export interface SwiftStoreOptions {
   swift_upload_buffer_dir?: string;
   swift_store_request_timeout: number;
 }
-
 
 export class SwiftStore implements WritableStoreDriver {
   readonly type = 'swift';
@@ -213,7 +211,7 @@ export class SwiftStore implements WritableStoreDriver {
       const c = this.o.swift_store_container;
       if (loc.container !== c && !loc.container.startsWith(`${c}_`)) return false;
       if (this.o.swift_store_multi_tenant) return loc.user === undefined;
-      return loc.reference !== undefined || (loc.user !== undefined && swiftUrl(loc).replace(/\/+$/, '') === this.defaultReference!.authAddress.replace(/\/+$/, ''));
+      return loc.reference !== undefined || (loc.user !== undefined && stripSlash(swiftUrl(loc)) === stripSlash(this.defaultReference!.authAddress));
     } catch {
       return false;
     }
@@ -259,8 +257,13 @@ export class SwiftStore implements WritableStoreDriver {
   }
 
   private tokenConnection(storageUrl: string, context: RequestContext | undefined): SwiftConnection {
+    return new SwiftConnection(this.dispatcher, 0, undefined, { token: this.userToken(context), storageUrl });
+  }
+
+  /** The user's token a multi-tenant call works with. */
+  private userToken(context: RequestContext | undefined): string {
     if (!context?.authToken) throw new BadStoreConfigurationError(`[${this.id}] a multi-tenant swift store needs a request context with the user's token (context.authToken)`);
-    return new SwiftConnection(this.dispatcher, 0, undefined, { token: context.authToken, storageUrl });
+    return context.authToken;
   }
 
   /** Where a new image goes, and the location URI glance_store would write for it. */
@@ -296,14 +299,14 @@ export class SwiftStore implements WritableStoreDriver {
    * for the user's token at swift_store_auth_address.
    */
   private async userStorageUrl(context: RequestContext | undefined, signal?: AbortSignal): Promise<string> {
-    if (!context?.authToken) throw new BadStoreConfigurationError(`[${this.id}] a multi-tenant swift store needs a request context with the user's token (context.authToken)`);
+    const token = this.userToken(context);
     if (this.o.swift_store_endpoint) return this.o.swift_store_endpoint;
-    if (context.serviceCatalog) return selectEndpoint(context.serviceCatalog, this.endpoint);
+    if (context?.serviceCatalog) return selectEndpoint(context.serviceCatalog, this.endpoint);
     if (!this.o.swift_store_auth_address) {
       throw new BadStoreConfigurationError(`[${this.id}] a multi-tenant swift store needs the request's service catalog (context.serviceCatalog), swift_store_endpoint or swift_store_auth_address`);
     }
     signal?.throwIfAborted();
-    const auth = await tokenAuthenticator(this.o.swift_store_auth_address, context.authToken, context.projectId, this.endpoint, this.dispatcher)();
+    const auth = await tokenAuthenticator(this.o.swift_store_auth_address, token, context?.projectId, this.endpoint, this.dispatcher)();
     return auth.storageUrl;
   }
 
@@ -571,7 +574,7 @@ export class SwiftStore implements WritableStoreDriver {
       const res = await conn.request({ method: 'HEAD', container: loc.container, obj: candidate, signal });
       discard(res);
       const manifest = res.statusCode < 300 ? headerValue(res, 'x-object-manifest') : undefined;
-      if (manifest && id.startsWith(manifest.slice(manifest.indexOf('/') + 1))) {
+      if (manifest && id.startsWith(splitManifest(manifest).prefix)) {
         throw new BackendError(`Image ${id} would become part of the segmented image ${candidate} in container ${loc.container}; use another image id`);
       }
     }
@@ -594,7 +597,7 @@ export class SwiftStore implements WritableStoreDriver {
    */
   private async ensureContainer(conn: SwiftConnection, loc: SwiftLocation, signal?: AbortSignal): Promise<boolean> {
     const container = loc.container;
-    const key = `${loc.authOrStoreUrl}\0${loc.user ?? ''}\0${container}`;
+    const key = containerKey(loc);
     if (this.containersSeen.has(key)) return false;
     const head = await conn.request({ method: 'HEAD', container, signal });
     discard(head);
@@ -627,7 +630,7 @@ export class SwiftStore implements WritableStoreDriver {
 
   /** Forgets a container that turned out to be gone, so the next add looks again. */
   private forgetContainer(loc: SwiftLocation): void {
-    this.containersSeen.delete(`${loc.authOrStoreUrl}\0${loc.user ?? ''}\0${loc.container}`);
+    this.containersSeen.delete(containerKey(loc));
   }
 
   // ---- get, size, delete -------------------------------------------------
@@ -734,12 +737,7 @@ export class SwiftStore implements WritableStoreDriver {
         res = undefined;
       }
       if (got === length) return buf;
-      const why = broken ? ((broken as Error).message ?? String(broken)) : 'the connection closed early';
-      if (retries.used >= this.o.swift_store_retry_get_count) {
-        throw new BackendUnavailableError(`Reading ${shown} stopped at byte ${at + got} (${why}) after ${retries.used} retr${retries.used === 1 ? 'y' : 'ies'}`, { cause: broken });
-      }
-      retries.used++;
-      this.logger.info(`[${this.id}] resuming ${shown} at byte ${at + got} (retry ${retries.used}/${this.o.swift_store_retry_get_count}): ${why}`);
+      this.spendRetry(retries, shown, at + got, broken);
     }
   }
 
@@ -775,18 +773,26 @@ export class SwiftStore implements WritableStoreDriver {
         if (!res.body.destroyed) res.body.destroy();
       }
       if (delivered === size) return;
-      const why = broken ? ((broken as Error).message ?? String(broken)) : 'the connection closed early';
-      if (retries.used >= this.o.swift_store_retry_get_count) {
-        throw new BackendUnavailableError(`Reading ${shown} stopped at byte ${start + delivered} (${why}) after ${retries.used} retr${retries.used === 1 ? 'y' : 'ies'}`, { cause: broken });
-      }
-      retries.used++;
-      this.logger.info(`[${this.id}] resuming ${shown} at byte ${start + delivered} (retry ${retries.used}/${this.o.swift_store_retry_get_count}): ${why}`);
+      this.spendRetry(retries, shown, start + delivered, broken);
       res = await this.getObject(conn, loc, start + delivered, end, signal);
       if (res.statusCode !== 206) {
         discard(res);
         throw new BackendError(`Resuming ${shown} at byte ${delivered}: Swift answered HTTP ${res.statusCode} instead of a range`);
       }
     }
+  }
+
+  /**
+   * Takes one retry of a read cut off at byte `at` from the budget its get
+   * shares (swift_store_retry_get_count), or fails loudly when none is left.
+   */
+  private spendRetry(retries: { used: number }, shown: string, at: number, broken: unknown): void {
+    const why = broken ? ((broken as Error).message ?? String(broken)) : 'the connection closed early';
+    if (retries.used >= this.o.swift_store_retry_get_count) {
+      throw new BackendUnavailableError(`Reading ${shown} stopped at byte ${at} (${why}) after ${retries.used} retr${retries.used === 1 ? 'y' : 'ies'}`, { cause: broken });
+    }
+    retries.used++;
+    this.logger.info(`[${this.id}] resuming ${shown} at byte ${at} (retry ${retries.used}/${this.o.swift_store_retry_get_count}): ${why}`);
   }
 
   private async getObject(conn: SwiftConnection, loc: SwiftLocation, start: number, end: number, signal?: AbortSignal): Promise<Response> {
@@ -825,10 +831,8 @@ export class SwiftStore implements WritableStoreDriver {
     }
     const manifest = headerValue(head, 'x-object-manifest');
     if (manifest) {
-      const slash = manifest.indexOf('/');
-      const segContainer = decodeURIComponent(manifest.slice(0, slash));
-      const prefix = decodeURIComponent(manifest.slice(slash + 1));
-      await this.deleteNames(conn, segContainer, await this.list(conn, segContainer, prefix, signal), signal);
+      const segments = splitManifest(manifest);
+      await this.deleteNames(conn, segments.container, await this.list(conn, segments.container, segments.prefix, signal), signal);
     }
     const res = await conn.request({ method: 'DELETE', container, obj, signal });
     discard(res);
@@ -880,41 +884,37 @@ export class SwiftStore implements WritableStoreDriver {
 
   /** How many segments a DLO manifest (`container/prefix`) joins, their bytes, and the listing pages they took. */
   private async segmentBytes(conn: SwiftConnection, manifest: string, signal?: AbortSignal): Promise<{ count: number; bytes: number; pages: number }> {
-    const slash = manifest.indexOf('/');
-    const container = decodeURIComponent(manifest.slice(0, slash));
-    const prefix = decodeURIComponent(manifest.slice(slash + 1));
+    const { container, prefix } = splitManifest(manifest);
     let count = 0;
     let bytes = 0;
     let pages = 0;
-    for (let marker = ''; ; ) {
-      const res = await conn.request({ method: 'GET', container, query: { format: 'json', prefix, ...(marker ? { marker } : {}) }, signal });
-      if (res.statusCode === 404 || res.statusCode === 204) {
-        discard(res);
-        return { count, bytes, pages };
-      }
-      await this.expectOk(res, `listing of ${container}`, true);
-      const page = (await res.body.json()) as { name: string; bytes: number }[];
-      if (page.length === 0) return { count, bytes, pages };
+    for await (const page of this.listingPages(conn, container, prefix, signal)) {
       pages++;
       count += page.length;
       for (const o of page) bytes += o.bytes;
-      marker = page.at(-1)!.name;
     }
+    return { count, bytes, pages };
   }
 
-  /** Every object name with a prefix, page by page. */
+  /** Every object name with a prefix. */
   private async list(conn: SwiftConnection, container: string, prefix: string, signal?: AbortSignal): Promise<string[]> {
     const names: string[] = [];
+    for await (const page of this.listingPages(conn, container, prefix, signal)) for (const o of page) names.push(o.name);
+    return names;
+  }
+
+  /** A container's listing of a prefix, page by page; nothing when the container does not exist. */
+  private async *listingPages(conn: SwiftConnection, container: string, prefix: string, signal?: AbortSignal): AsyncGenerator<{ name: string; bytes: number }[]> {
     for (let marker = ''; ; ) {
       const res = await conn.request({ method: 'GET', container, query: { format: 'json', prefix, ...(marker ? { marker } : {}) }, signal });
       if (res.statusCode === 404 || res.statusCode === 204) {
         discard(res);
-        return names;
+        return;
       }
       await this.expectOk(res, `listing of ${container}`, true);
-      const page = (await res.body.json()) as { name: string }[];
-      if (page.length === 0) return names;
-      for (const o of page) names.push(o.name);
+      const page = (await res.body.json()) as { name: string; bytes: number }[];
+      if (page.length === 0) return;
+      yield page;
       marker = page.at(-1)!.name;
     }
   }
@@ -978,6 +978,17 @@ export class SwiftStore implements WritableStoreDriver {
     if (err instanceof GlanceStoreError) return err;
     return transportError(err, where);
   }
+}
+
+/** A DLO manifest header `container/prefix`, decoded. */
+function splitManifest(manifest: string): { container: string; prefix: string } {
+  const slash = manifest.indexOf('/');
+  return { container: decodeURIComponent(manifest.slice(0, slash)), prefix: decodeURIComponent(manifest.slice(slash + 1)) };
+}
+
+/** Which account and container a container check was for. */
+function containerKey(loc: SwiftLocation): string {
+  return `${loc.authOrStoreUrl}\0${loc.user ?? ''}\0${loc.container}`;
 }
 
 function stripSlash(url: string): string {
