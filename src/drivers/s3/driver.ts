@@ -6,12 +6,10 @@
  * failure aborts the multipart upload before the add rejects.
  */
 import { Readable } from 'node:stream';
-import https from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  AbortedError,
   AuthenticationFailedError,
-  BackendError,
   BackendUnavailableError,
   BadStoreConfigurationError,
   BadStoreUriError,
@@ -31,9 +29,26 @@ import type {
   WritableStoreDriver,
 } from '../../driver.js';
 import { MASK, maskLocation, maskText } from '../../location.js';
+import type { Logger } from '../../logger.js';
+import { serviceError, statusOf, STATUS_ERRORS, transportError, type ErrorClass, type FailedCall } from '../../net/failure.js';
+import { checkedLength } from '../../net/response.js';
+import { readTls, type TlsSettings } from '../../net/tls.js';
 import { formatS3Location, parseS3Location, splitHost, type S3Location } from './location.js';
 
 const MiB = 1024 * 1024;
+
+/** S3 answers a refused signature or key with 403; its error names say more than its statuses. */
+const S3_STATUSES: Readonly<Record<number, ErrorClass>> = { ...STATUS_ERRORS, 403: AuthenticationFailedError };
+const S3_ERROR_NAMES: Readonly<Record<string, ErrorClass>> = {
+  NoSuchKey: NotFoundError,
+  NoSuchBucket: NotFoundError,
+  NotFound: NotFoundError,
+  InvalidAccessKeyId: AuthenticationFailedError,
+  SignatureDoesNotMatch: AuthenticationFailedError,
+  AccessDenied: AuthenticationFailedError,
+  EntityTooLarge: StorageFullError,
+  QuotaExceeded: StorageFullError,
+};
 
 interface S3StoreOptions {
   s3_store_host?: string;
@@ -63,31 +78,24 @@ export class S3Store implements WritableStoreDriver {
     private readonly options: Required<Pick<S3StoreOptions, 's3_store_host' | 's3_store_access_key' | 's3_store_secret_key' | 's3_store_bucket'>> & S3StoreOptions,
     private readonly sdk: Sdk,
     private readonly storage: Storage,
-    private readonly ca: string | undefined,
+    private readonly tls: TlsSettings,
+    private readonly logger: Logger,
   ) {
     this.endpoint = splitHost(options.s3_store_host);
   }
 
   static async create(ctx: DriverContext): Promise<S3Store> {
     const o = ctx.options as unknown as S3StoreOptions;
-    const problems: string[] = [];
+    const { tls, problems } = readTls({ caFile: o.s3_store_cacert }, { caFile: 's3_store_cacert' });
     for (const name of ['s3_store_host', 's3_store_access_key', 's3_store_secret_key', 's3_store_bucket'] as const) {
       if (!o[name]) problems.push(`${name} is required`);
-    }
-    let ca: string | undefined;
-    if (o.s3_store_cacert) {
-      try {
-        ca = readFileSync(o.s3_store_cacert, 'utf8');
-      } catch (err) {
-        problems.push(`s3_store_cacert ${o.s3_store_cacert} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
     }
     if (o.s3_store_bucket_url_format === 'virtual' && o.s3_store_bucket && !/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(o.s3_store_bucket)) {
       problems.push(`bucket ${o.s3_store_bucket} cannot be addressed as a virtual host (s3_store_bucket_url_format = virtual)`);
     }
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const [sdk, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
-    return new S3Store(ctx.id, o as S3Store['options'], sdk, storage, ca);
+    return new S3Store(ctx.id, o as S3Store['options'], sdk, storage, tls, ctx.logger);
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -134,10 +142,20 @@ export class S3Store implements WritableStoreDriver {
       // Checksums newer than SigV4's payload hash are not understood by every S3 server.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // Without a logger the SDK writes its warnings to the console; they go to the store's
+      // logger instead, and its line per call is dropped.
+      logger: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (...content: unknown[]) => this.logger.warn(`[${this.id}] ${maskText(content.join(' '))}`),
+        error: (...content: unknown[]) => this.logger.error(`[${this.id}] ${maskText(content.join(' '))}`),
+      },
       requestHandler: {
         connectionTimeout: 10_000,
-        requestTimeout: 120_000,
-        ...(https_ ? { httpsAgent: new https.Agent({ keepAlive: true, ...(this.ca ? { ca: this.ca } : {}) }) } : {}),
+        // A server silent this long is unavailable. (The SDK's requestTimeout caps a whole
+        // request, and by default only logs a warning when it passes.)
+        socketTimeout: 120_000,
+        ...(https_ ? { httpsAgent: this.tls.httpsAgent({ keepAlive: true }) } : {}),
       },
     });
     this.clients.set(cacheKey, client);
@@ -199,11 +217,11 @@ export class S3Store implements WritableStoreDriver {
     } catch (err) {
       body.destroy();
       await this.cleanupFailedAdd(client, imageId, uploadId);
-      throw this.mapError(err, where);
+      throw this.mapError(err, where, options.signal);
     }
     if (options.signal.aborted) {
       await this.deleteObject(client, o.s3_store_bucket, imageId).catch(() => undefined);
-      throw new GlanceStoreError('Aborted', `The add of ${imageId} was aborted`);
+      throw new AbortedError(`The add of ${imageId} was aborted`);
     }
     return { location: formatS3Location(loc) };
   }
@@ -273,10 +291,12 @@ export class S3Store implements WritableStoreDriver {
       const r = await client.send(new this.sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(range ? { Range: range } : {}) }), {
         abortSignal: options.signal,
       });
-      return { stream: r.Body as Readable, size: r.ContentLength ?? 0 };
+      const call = this.failedCall(`Reading ${maskLocation(location)}`, options.signal);
+      const stream = checkedLength(r.Body as Readable, r.ContentLength, (seen) => new BackendUnavailableError(`${call.what}: the S3 server sent ${seen} of ${r.ContentLength} bytes`), (err) => transportError(err, call));
+      return { stream, size: r.ContentLength ?? 0 };
     } catch (err) {
       if (statusOf(err) === 416) return { stream: Readable.from([]), size: 0 };
-      throw this.mapError(err, maskLocation(location));
+      throw this.mapError(err, maskLocation(location), options.signal);
     }
   }
 
@@ -286,7 +306,7 @@ export class S3Store implements WritableStoreDriver {
       const r = await this.clientFor(loc).send(new this.sdk.HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: options.signal });
       return r.ContentLength ?? 0;
     } catch (err) {
-      throw this.mapError(err, maskLocation(location));
+      throw this.mapError(err, maskLocation(location), options.signal);
     }
   }
 
@@ -302,7 +322,7 @@ export class S3Store implements WritableStoreDriver {
     try {
       await client.send(new this.sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
     } catch (err) {
-      throw this.mapError(err, `s3 object ${bucket}/${key}`);
+      throw this.mapError(err, `s3 object ${bucket}/${key}`, signal);
     }
   }
 
@@ -311,22 +331,11 @@ export class S3Store implements WritableStoreDriver {
     this.clients.clear();
   }
 
-  private mapError(err: unknown, what: string): GlanceStoreError {
-    if (err instanceof GlanceStoreError) return err;
-    const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-    const status = statusOf(err);
-    const detail = maskText(`${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
-    if (e?.name === 'AbortError') return new GlanceStoreError('Aborted', `${what}: aborted`, { cause: err });
-    if (status === 404 || e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.name === 'NoSuchBucket') return new NotFoundError(`${what} was not found`, { cause: err });
-    if (status === 401 || status === 403 || /InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied/.test(e?.name ?? '')) {
-      return new AuthenticationFailedError(`${what}: the S3 server refused the credentials (${e?.name ?? status})`, { cause: err });
-    }
-    if (/EntityTooLarge|QuotaExceeded/.test(e?.name ?? '') || status === 507) return new StorageFullError(`${what}: ${detail}`, { cause: err });
-    if (status === undefined || status >= 500) return new BackendUnavailableError(`${what}: ${detail}`, { cause: err });
-    return new BackendError(`${what}: ${detail}`, { cause: err });
+  private failedCall(what: string, signal: AbortSignal | undefined): FailedCall {
+    return { what, service: 'the S3 server', signal, tlsHint: this.tls.hint };
   }
-}
 
-function statusOf(err: unknown): number | undefined {
-  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  private mapError(err: unknown, what: string, signal?: AbortSignal): GlanceStoreError {
+    return serviceError(err, { ...this.failedCall(what, signal), statuses: S3_STATUSES, names: S3_ERROR_NAMES });
+  }
 }
