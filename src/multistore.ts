@@ -19,12 +19,12 @@ import {
   UnknownSchemeError,
   UnknownStoreError,
 } from './errors.js';
-import { isWritable, type ImageAcls, type LocationRecord, type RequestContext, type StoreDriver, type WritableStoreDriver } from './driver.js';
+import { isWritable, type AnyDriverDefinition, type ImageAcls, type LocationRecord, type RequestContext, type StoreDriver, type WritableStoreDriver } from './driver.js';
 import { locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
 import { silentLogger, type Logger } from './logger.js';
 import { runAddPipeline, storedDespiteFailure, type AddProgress } from './pipeline/add.js';
 import type { ImageData } from './pipeline/source.js';
-import './drivers/builtin.js';
+import { driverRegistry } from './drivers/index.js';
 import { checkImageId } from './image-id.js';
 
 export { checkImageId };
@@ -35,6 +35,12 @@ export interface MultiStoreOptions {
   imageSizeCap?: number;
   /** Overrides [DEFAULT] os_hash_algo. */
   hashAlgo?: string;
+  /**
+   * Third-party driver types (made with `defineDriver`), usable in
+   * enabled_backends beside the built-in ones. A type name that is already
+   * taken is a BadStoreConfigurationError.
+   */
+  drivers?: readonly AnyDriverDefinition[];
 }
 
 export interface StoreInfo {
@@ -145,12 +151,12 @@ export class MultiStore {
    */
   static async create(config: ParsedConfig, options: MultiStoreOptions = {}): Promise<MultiStore> {
     const logger = options.logger ?? silentLogger;
-    const read = readStoresConfig(config, options);
+    const read = readStoresConfig(config, driverRegistry(options.drivers), options);
     for (const w of read.warnings) logger.warn({ warning: w }, w);
     const entries: StoreEntry[] = await Promise.all(
       read.stores.map(async (spec): Promise<StoreEntry> => {
         try {
-          const driver = await spec.definition.factory({ id: spec.id, options: spec.options, logger });
+          const driver = await spec.definition.create({ id: spec.id, options: spec.options, logger });
           return { spec, driver };
         } catch (err) {
           const error =
@@ -365,7 +371,7 @@ export class MultiStore {
         if (capability === 'write') throw new ReadOnlyStoreError(`Store ${id} is read-only`);
         throw new GlanceStoreError('Forbidden', `Store ${id} cannot be read`);
       }
-      if (!explicit && !driver.schemes.includes(schemeOf(url))) continue;
+      if (!explicit && !this.entryOf(id).spec.definition.schemes.includes(schemeOf(url))) continue;
       try {
         return await call(driver, id, url);
       } catch (err) {
@@ -381,7 +387,7 @@ export class MultiStore {
 
   private storesForScheme(url: string): string[] {
     const scheme = schemeOf(url);
-    const matching = [...this.entries.values()].filter((e) => (e.driver ? e.driver.schemes.includes(scheme) : e.spec.definition.schemes?.includes(scheme)));
+    const matching = [...this.entries.values()].filter((e) => e.spec.definition.schemes.includes(scheme));
     if (matching.length === 0) throw new UnknownSchemeError(`No enabled store reads ${JSON.stringify(scheme)} locations (${maskLocation(url)})`);
     const claims = (e: StoreEntry) => (e.driver?.ownsLocation?.(url) ? 0 : 1);
     return matching.sort((a, b) => claims(a) - claims(b) || b.spec.weight - a.spec.weight).map((e) => e.spec.id);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import {
   MultiStore,
   parseConfig,
-  registerDriver,
+  defineDriver,
   isWritable,
   BadStoreConfigurationError,
   type StoreDriver,
@@ -104,32 +104,33 @@ weight = heavy
   });
 
   it('keeps working when one store cannot start, and says why', async () => {
-    registerDriver(
-      'flaky',
-      () => {
+    const flaky = defineDriver({
+      type: 'flaky',
+      schemes: ['flaky'],
+      options: [],
+      create: (): StoreDriver => {
         throw new Error('cluster at 127.0.0.1:1 is unreachable');
       },
-      [],
-    );
+    });
     const text = `[DEFAULT]\nenabled_backends = a:file, down:flaky\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${root}/a\n`;
-    const ms = await MultiStore.create(parseConfig(text));
+    const ms = await MultiStore.create(parseConfig(text), { drivers: [flaky] });
     expect(ms.states().find((s) => s.id === 'down')).toMatchObject({ ok: false, error: expect.stringMatching(/unreachable/) });
     await expect(ms.add(randomUUID(), Buffer.from('x'), { store: 'down' })).rejects.toMatchObject({ code: 'BackendUnavailable' });
     const r = await ms.add(randomUUID(), Buffer.from('still fine'));
     expect(r.metadata.store).toBe('a');
     await ms.close();
     // ...unless it is the default backend.
-    await expect(MultiStore.create(parseConfig(text.replace('default_backend = a', 'default_backend = down')))).rejects.toMatchObject({ code: 'BackendUnavailable' });
+    await expect(MultiStore.create(parseConfig(text.replace('default_backend = a', 'default_backend = down')), { drivers: [flaky] })).rejects.toMatchObject({ code: 'BackendUnavailable' });
   });
 
   it('removes what a driver stored when it finished an add whose data had failed', async () => {
     // A driver that takes an error in the data for its end, as a careless one would.
     const stored = new Set<string>();
-    registerDriver(
-      'careless',
-      (ctx) => ({
-        type: 'careless',
-        schemes: ['careless'],
+    const careless = defineDriver({
+      type: 'careless',
+      schemes: ['careless'],
+      options: [],
+      create: (ctx) => ({
         capabilities: () => new Set(['read', 'write'] as const),
         async add(imageId: string, data: AsyncIterable<Uint8Array>) {
           try {
@@ -151,50 +152,10 @@ weight = heavy
         },
         async close() {},
       }),
-      [],
-    );
-    const ms = await MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends = c:careless\n[glance_store]\ndefault_backend = c\n'), { imageSizeCap: 1000 });
+    });
+    const ms = await MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends = c:careless\n[glance_store]\ndefault_backend = c\n'), { imageSizeCap: 1000, drivers: [careless] });
     await expect(ms.add(randomUUID(), [randomBytes(600), randomBytes(600)])).rejects.toMatchObject({ code: 'ImageSizeLimitExceeded' });
     expect([...stored]).toEqual([]);
-    await ms.close();
-  });
-
-  it('lets third parties register a driver type', async () => {
-    const images = new Map<string, Buffer>();
-    registerDriver(
-      'memory',
-      (ctx) => ({
-        type: 'memory',
-        schemes: ['memory'],
-        capabilities: () => new Set(['read', 'write'] as const),
-        async add(imageId: string, data: AsyncIterable<Uint8Array>) {
-          const parts: Buffer[] = [];
-          for await (const c of data) parts.push(Buffer.from(c));
-          images.set(imageId, Buffer.concat(parts));
-          return { location: `memory://${ctx.id}/${imageId}` };
-        },
-        async get(location: string) {
-          const b = images.get(location.split('/').pop()!);
-          if (!b) throw Object.assign(new Error('missing'), { code: 'NotFound' });
-          const { Readable } = await import('node:stream');
-          return { stream: Readable.from([b]), size: b.length };
-        },
-        async getSize(location: string) {
-          return images.get(location.split('/').pop()!)?.length ?? 0;
-        },
-        async delete(location: string) {
-          images.delete(location.split('/').pop()!);
-        },
-        async close() {},
-      }),
-      [{ name: 'memory_label', type: 'string', default: 'none', help: 'A label.' }],
-      { schemes: ['memory'] },
-    );
-    const ms = await MultiStore.create(parseConfig(`[DEFAULT]\nenabled_backends = mem:memory\n[glance_store]\ndefault_backend = mem\n[mem]\nmemory_label = x\n`));
-    const r = await ms.add('img-1', Buffer.from('abc'));
-    expect(r.location).toBe('memory://mem/img-1');
-    expect((await readAll((await ms.get(r.location)).stream)).toString()).toBe('abc');
-    await expect(ms.get(r.location, { offset: 1, length: 1 })).rejects.toMatchObject({ code: 'RandomGetNotSupported' });
     await ms.close();
   });
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MultiStore, parseConfig } from '../src/index.js';
-import { formatRbdLocation, parseRbdLocation } from '../src/drivers/rbd/index.js';
+import { formatRbdLocation, parseRbdLocation } from '../src/drivers/rbd/location.js';
 import { loadRbdBinding } from '../src/drivers/rbd/native.js';
 import { runStoreConformance, readAll } from './conformance/index.js';
 import { serviceEnv } from './services/env.js';

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { MultiStore, StoreInfo, StoreInfoDetail } from '../multistore.js';
 import { maskLocation } from '../location.js';
 import { configurationReference } from '../config/reference.js';
-import { BUILTIN_TYPES } from '../drivers/builtin.js';
+import { BUILTIN_DRIVERS } from '../drivers/index.js';
 import type { ProgressReporter } from './progress.js';
 
 export interface CommandContext {
@@ -124,6 +124,6 @@ export function check(ctx: CommandContext): Output & { ok: boolean } {
 }
 
 export function reference(): Output {
-  const md = configurationReference(BUILTIN_TYPES);
+  const md = configurationReference(BUILTIN_DRIVERS);
   return { json: { markdown: md }, text: md };
 }

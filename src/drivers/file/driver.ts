@@ -22,6 +22,7 @@ import type {
 import { isAllZero } from '../../pipeline/chunks.js';
 import { chooseDatadir, prepareDatadirs, readDatadirs, type Datadir } from './datadirs.js';
 import { formatFileLocation, parseFileLocation } from './location.js';
+import type { FileStoreOptions } from './options.js';
 import { FILE_DATADIR_DEFAULT } from './options.js';
 import { rangeStream } from './reader.js';
 import { checkImageId } from '../../image-id.js';
@@ -30,18 +31,8 @@ import { loadMetadataFile, metadataFor, type StoreMetadata } from './metadata.js
 /** Reads are at least this large: 64 KiB reads cost more than hashing the data. */
 const MIN_READ_BYTES = 1024 * 1024;
 
-export interface FileStoreOptions {
-  filesystem_store_datadir?: string;
-  filesystem_store_datadirs?: string[];
-  filesystem_store_metadata_file?: string;
-  filesystem_store_file_perm: number;
-  filesystem_store_chunk_size: number;
-  filesystem_thin_provisioning: boolean;
-}
 
 export class FileStore implements WritableStoreDriver {
-  readonly type = 'file';
-  readonly schemes = ['file', 'filesystem'] as const;
 
   private constructor(
     readonly id: string,
@@ -50,8 +41,8 @@ export class FileStore implements WritableStoreDriver {
     private readonly metadata: StoreMetadata | undefined,
   ) {}
 
-  static async create(ctx: DriverContext): Promise<FileStore> {
-    const options = ctx.options as unknown as FileStoreOptions;
+  static async create(ctx: DriverContext<FileStoreOptions>): Promise<FileStore> {
+    const options = ctx.options;
     const problems: string[] = [];
     // filesystem_store_datadir has a default; only an explicitly different value conflicts with datadirs.
     const multi = options.filesystem_store_datadirs;
