@@ -11,6 +11,7 @@ import { maskSecrets } from './config/options.js';
 import {
   BackendUnavailableError,
   ChecksumMismatchError,
+  ForbiddenError,
   GlanceStoreError,
   NotFoundError,
   RandomGetNotSupportedError,
@@ -347,10 +348,11 @@ export class MultiStore {
   }
 
   /**
-   * Resolves a location to its store (explicit id, then the location's
-   * `metadata.store`, then by scheme: stores that claim the location first,
-   * the rest in order, moving on when one does not have the image) and runs
-   * `call` there after checking the capability.
+   * Resolves a location to its store and runs `call` there after checking
+   * the capability. A store named by the caller or by the location's
+   * `metadata.store` is used as it is; otherwise the stores of the location's
+   * scheme are asked (see `candidatesFor`), moving on while one answers
+   * NotFound.
    */
   private async withStore<T>(
     location: string | LocationRecord,
@@ -361,17 +363,14 @@ export class MultiStore {
     const url = locationUrl(location);
     const metaStore = typeof location === 'object' && typeof location.metadata?.['store'] === 'string' ? (location.metadata['store'] as string) : undefined;
     const explicit = storeId ?? metaStore;
-    const candidates = explicit ? [explicit] : this.storesForScheme(url);
+    const candidates = explicit ? [{ id: explicit, driver: this.driverOf(explicit), disowns: false }] : this.candidatesFor(url);
     let notFound: GlanceStoreError | undefined;
-    for (const id of candidates) {
-      const driver = this.driverOf(id);
-      const caps = driver.capabilities();
-      if (!caps.has(capability)) {
+    for (const { id, driver } of candidates) {
+      if (!driver.capabilities().has(capability)) {
         if (capability === 'read-random') throw new RandomGetNotSupportedError(`Store ${id} does not support ranged reads`);
         if (capability === 'write') throw new ReadOnlyStoreError(`Store ${id} is read-only`);
-        throw new GlanceStoreError('Forbidden', `Store ${id} cannot be read`);
+        throw new ForbiddenError(`Store ${id} cannot be read`);
       }
-      if (!explicit && !this.entryOf(id).spec.definition.schemes.includes(schemeOf(url))) continue;
       try {
         return await call(driver, id, url);
       } catch (err) {
@@ -382,15 +381,35 @@ export class MultiStore {
         throw err;
       }
     }
+    if (candidates.every((c) => c.disowns)) {
+      const ids = candidates.map((c) => c.id).join(', ');
+      throw new NotFoundError(`No enabled store owns ${maskLocation(url)}: none of the ${schemeOf(url)} stores (${ids}) holds it`, { cause: notFound });
+    }
     throw notFound ?? new NotFoundError(`No store holds ${maskLocation(url)}`);
   }
 
-  private storesForScheme(url: string): string[] {
+  /**
+   * The started stores that may hold a location of this scheme: those that
+   * claim it (`ownsLocation`) first, then those that cannot tell, then those
+   * that disown it (a bucket or datadir of their own may still be read with
+   * the location's credentials), each group by weight. A store that failed
+   * to start is skipped, unless no store of the scheme started.
+   */
+  private candidatesFor(url: string): Array<{ id: string; driver: StoreDriver; disowns: boolean }> {
     const scheme = schemeOf(url);
-    const matching = [...this.entries.values()].filter((e) => e.spec.definition.schemes.includes(scheme));
-    if (matching.length === 0) throw new UnknownSchemeError(`No enabled store reads ${JSON.stringify(scheme)} locations (${maskLocation(url)})`);
-    const claims = (e: StoreEntry) => (e.driver?.ownsLocation?.(url) ? 0 : 1);
-    return matching.sort((a, b) => claims(a) - claims(b) || b.spec.weight - a.spec.weight).map((e) => e.spec.id);
+    const ofScheme = [...this.entries.values()].filter((e) => e.spec.definition.schemes.includes(scheme));
+    const shown = maskLocation(url);
+    if (ofScheme.length === 0) throw new UnknownSchemeError(`No enabled store reads ${JSON.stringify(scheme)} locations (${shown})`);
+    const started = ofScheme.filter((e): e is StoreEntry & { driver: StoreDriver } => e.driver !== undefined);
+    if (started.length === 0) {
+      const down = ofScheme[0]!;
+      throw new BackendUnavailableError(`No store that reads ${shown} is available: store ${down.spec.id} could not start (${down.error?.message ?? 'not started'})`, {
+        cause: down.error,
+      });
+    }
+    const claim = (e: StoreEntry & { driver: StoreDriver }) => (e.driver.ownsLocation ? (e.driver.ownsLocation(url) ? 0 : 2) : 1);
+    const ranked = started.sort((a, b) => claim(a) - claim(b) || b.spec.weight - a.spec.weight);
+    return ranked.map((e) => ({ id: e.spec.id, driver: e.driver, disowns: claim(e) === 2 }));
   }
 }
 

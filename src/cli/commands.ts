@@ -11,6 +11,7 @@ import { maskLocation } from '../location.js';
 import { configurationReference } from '../config/reference.js';
 import { BUILTIN_DRIVERS } from '../drivers/index.js';
 import type { ProgressReporter } from './progress.js';
+import type { AnyDriverDefinition } from '../driver.js';
 
 export interface CommandContext {
   ms: MultiStore;
@@ -123,7 +124,8 @@ export function check(ctx: CommandContext): Output & { ok: boolean } {
   return { ok, json: { ok, stores: states }, text: text(lines) };
 }
 
-export function reference(): Output {
-  const md = configurationReference(BUILTIN_DRIVERS);
+/** The configuration reference of the built-in drivers and those loaded with --driver. */
+export function reference(drivers: readonly AnyDriverDefinition[] = []): Output {
+  const md = configurationReference([...BUILTIN_DRIVERS, ...drivers]);
   return { json: { markdown: md }, text: md };
 }
