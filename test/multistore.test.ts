@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -164,7 +164,10 @@ weight = heavy
     const bytes = randomBytes(1000);
     const r = await ms.add(randomUUID(), bytes, { store: 'reliable' });
     expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
-    expect((await ms.get(r.location)).store).toBe('reliable');
+    // A stream that is not read must be destroyed: it holds the file open until then.
+    const unread = await ms.get(r.location);
+    expect(unread.store).toBe('reliable');
+    unread.stream.destroy();
     await expect(ms.get(`file://${dirs.shared}/${randomUUID()}`)).rejects.toMatchObject({ code: 'NotFound' });
     await expect(ms.get('s3://nothing/here')).rejects.toMatchObject({ code: 'UnknownScheme' });
     await expect(ms.get(r.location, { store: 'nope' })).rejects.toMatchObject({ code: 'UnknownStore' });
@@ -204,21 +207,31 @@ weight = heavy
   });
 
   it('narrows a store to a writable one with isWritable', async () => {
-    const ms = await MultiStore.create(parseConfig(seed(dirs)));
+    const text = `${seed(dirs)}\n[DEFAULT]\nenabled_backends = shared:file, reliable:file, web:http\n`;
+    const ms = await MultiStore.create(parseConfig(text));
     const s: StoreDriver = ms.store('shared');
     expect(isWritable(s)).toBe(true);
+    expect(isWritable(ms.store('web'))).toBe(false);
+    expect(() => ms.writableStore('web')).toThrow(expect.objectContaining({ code: 'ReadOnlyStore' }));
     expect(() => ms.store('nope')).toThrow(/Unknown store "nope"/);
     await ms.close();
   });
 
   it('reads os_hash_algo and image_size_cap from [DEFAULT]', async () => {
-    await writeFile(path.join(root, 'x'), '');
-    const text = `[DEFAULT]\nenabled_backends = a:file\nos_hash_algo = sha256\nimage_size_cap = 10\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${root}/cap\n`;
+    const dir = path.join(root, 'cap');
+    const text = `[DEFAULT]\nenabled_backends = a:file\nos_hash_algo = sha256\nimage_size_cap = 10\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${dir}\n`;
     const ms = await MultiStore.create(parseConfig(text));
-    const r = await ms.add(randomUUID(), Buffer.from('0123456789'));
+    const bytes = Buffer.from('0123456789');
+    const r = await ms.add(randomUUID(), bytes);
     expect(r.hashAlgo).toBe('sha256');
+    expect(r.multihash).toBe(createHash('sha256').update(bytes).digest('hex'));
     await expect(ms.add(randomUUID(), Buffer.from('0123456789A'))).rejects.toMatchObject({ code: 'ImageSizeLimitExceeded' });
-    await expect(MultiStore.create(parseConfig(text.replace('sha256', 'nosuchhash')))).rejects.toMatchObject({ code: 'BadStoreConfiguration' });
+    // Only the image within the cap is there.
+    expect(await readdir(dir)).toEqual([path.basename(r.location)]);
+    await expect(MultiStore.create(parseConfig(text.replace('sha256', 'nosuchhash')))).rejects.toMatchObject({
+      code: 'BadStoreConfiguration',
+      problems: [expect.stringMatching(/os_hash_algo "nosuchhash"/)],
+    });
     await ms.close();
   });
 });

@@ -113,7 +113,8 @@ describe.skipIf(!ceph)('rbd store on Ceph', () => {
     await rbd.remove(io, name);
     await rbd.close(io);
     await rbd.close(cluster);
-    expect(ticks).toBeGreaterThanOrEqual(0);
+    // The event loop kept turning while eight writes were in flight on the binding's threads.
+    expect(ticks).toBeGreaterThan(0);
   });
 });
 

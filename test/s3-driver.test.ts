@@ -83,11 +83,14 @@ describe('s3 locations', () => {
     expect(() => parseS3Location('s3://AK:SECRET@host/bucket/key')).not.toThrow();
     // Swift s3api access keys are account:user.
     expect(parseS3Location('s3://test:tester:se/cret@127.0.0.1:8080/b/k')).toMatchObject({ accessKey: 'test:tester', secretKey: 'se/cret' });
+    let thrown: unknown;
     try {
       parseS3Location('s3://AK:TOPSECRET@x');
     } catch (e) {
-      expect((e as Error).message).not.toContain('TOPSECRET');
+      thrown = e;
     }
+    expect(thrown).toMatchObject({ code: 'BadStoreUri' });
+    expect((thrown as Error).message).not.toContain('TOPSECRET');
   });
 });
 

@@ -65,7 +65,8 @@ describe('swift locations', () => {
         return e as Error;
       }
     })();
-    expect(err?.message).not.toContain('TOPSECRET');
+    expect(err).toMatchObject({ code: 'BadStoreUri' });
+    expect(err!.message).not.toContain('TOPSECRET');
   });
 
   it('name seeded containers as glance_store does', () => {
