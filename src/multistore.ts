@@ -27,6 +27,16 @@ import { runAddPipeline, storedDespiteFailure, type AddProgress } from './pipeli
 import type { ImageData } from './pipeline/source.js';
 import { driverRegistry } from './drivers/index.js';
 import { checkImageId } from './image-id.js';
+import {
+  checkByteCount,
+  checkCallOptions,
+  checkLocation,
+  checkOptionalFunction,
+  checkOptionalString,
+  checkOptionsObject,
+  describe,
+  InvalidArgumentTypeError,
+} from './arguments.js';
 
 export { checkImageId };
 
@@ -218,6 +228,7 @@ export class MultiStore {
 
   async add(imageId: string, data: ImageData, options: AddOptions = {}): Promise<AddResult> {
     checkImageId(imageId);
+    checkAddOptions(options);
     const storeId = options.store ?? this.defaultBackend;
     // Checked before a byte is read: a read-only or unknown store costs nothing.
     const driver = this.writableStore(storeId);
@@ -239,7 +250,9 @@ export class MultiStore {
 
   async get(location: string | LocationRecord, options: GetOptions = {}): Promise<GetResult> {
     const ranged = options.offset !== undefined || options.length !== undefined;
-    checkRange(options.offset, options.length);
+    checkCallOptions(options);
+    checkByteCount('offset', options.offset);
+    checkByteCount('length', options.length);
     return this.withStore(location, options.store, ranged ? 'read-random' : 'read', async (driver, id, url) => {
       const r = await driver.get(url, { offset: options.offset, length: options.length, context: options.context, signal: options.signal });
       return { ...r, store: id };
@@ -247,10 +260,12 @@ export class MultiStore {
   }
 
   async getSize(location: string | LocationRecord, options: CallOptions = {}): Promise<number> {
+    checkCallOptions(options);
     return this.withStore(location, options.store, 'read', (driver, _id, url) => driver.getSize(url, { context: options.context, signal: options.signal }));
   }
 
   async delete(location: string | LocationRecord, options: CallOptions = {}): Promise<void> {
+    checkCallOptions(options);
     return this.withStore(location, options.store, 'write', async (driver, id, url) => {
       if (!isWritable(driver)) throw new ReadOnlyStoreError(`Store ${id} is read-only`);
       await driver.delete(url, { context: options.context, signal: options.signal });
@@ -264,6 +279,8 @@ export class MultiStore {
    * swift store); elsewhere it does nothing, as in glance_store.
    */
   async setAcls(location: string | LocationRecord, acls: ImageAcls, options: CallOptions = {}): Promise<void> {
+    checkCallOptions(options);
+    checkOptionsObject('acls', acls);
     return this.withStore(location, options.store, 'write', async (driver, _id, url) => {
       if (isWritable(driver) && driver.setAcls) await driver.setAcls(url, acls, { context: options.context, signal: options.signal });
     });
@@ -276,6 +293,10 @@ export class MultiStore {
    * is removed and the call rejects.
    */
   async copy(location: string | LocationRecord, toStoreId: string, options: CopyOptions = {}): Promise<AddResult> {
+    checkLocation(location);
+    if (typeof toStoreId !== 'string') throw new InvalidArgumentTypeError(`The "toStoreId" argument must be a store id; got ${describe(toStoreId)}`);
+    checkAddOptions(options);
+    for (const name of ['imageId', 'fromStore', 'checksum', 'multihash'] as const) checkOptionalString(name, options[name]);
     const url = locationUrl(location);
     const imageId = checkImageId(options.imageId ?? imageIdFromLocation(url));
     this.writableStore(toStoreId);
@@ -360,6 +381,8 @@ export class MultiStore {
     capability: 'read' | 'read-random' | 'write',
     call: (driver: StoreDriver, id: string, url: string) => Promise<T>,
   ): Promise<T> {
+    checkLocation(location);
+    checkOptionalString('store', storeId);
     const url = locationUrl(location);
     const metaStore = typeof location === 'object' && typeof location.metadata?.['store'] === 'string' ? (location.metadata['store'] as string) : undefined;
     const explicit = storeId ?? metaStore;
@@ -413,9 +436,12 @@ export class MultiStore {
   }
 }
 
-function checkRange(offset: number | undefined, length: number | undefined): void {
-  if (offset !== undefined && (!Number.isSafeInteger(offset) || offset < 0)) throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
-  if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError(`length must be a non-negative integer, got ${length}`);
+/** The options of add and copy, checked before a byte is read. */
+function checkAddOptions(options: AddOptions | CopyOptions): void {
+  checkCallOptions(options);
+  checkByteCount('size', (options as AddOptions).size);
+  checkOptionalString('hashAlgo', options.hashAlgo);
+  checkOptionalFunction('onProgress', options.onProgress);
 }
 
 /** The image id a location names: its last path segment, as glance_store's locations end in the id. */
