@@ -21,7 +21,7 @@ import {
   UnknownStoreError,
 } from './errors.js';
 import { isWritable, type AnyDriverDefinition, type ImageAcls, type LocationRecord, type RequestContext, type StoreDriver, type WritableStoreDriver } from './driver.js';
-import { locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
+import { decodeComponent, locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
 import { silentLogger, type Logger } from './logger.js';
 import { runAddPipeline, storedDespiteFailure, type AddProgress } from './pipeline/add.js';
 import type { ImageData } from './pipeline/source.js';
@@ -448,7 +448,7 @@ function checkAddOptions(options: AddOptions | CopyOptions): void {
 export function imageIdFromLocation(url: string): string {
   const path = url.replace(/[?#].*$/, '').replace(/\/snap$/, '');
   const last = path.split('/').filter(Boolean).pop() ?? '';
-  return decodeURIComponent(last);
+  return decodeComponent(last, url);
 }
 
 function stripSecrets(props: Record<string, unknown>, spec: StoreSpec): Record<string, unknown> {

@@ -9,6 +9,7 @@ import {
   defineDriver,
   isWritable,
   BadStoreConfigurationError,
+  NotFoundError,
   type StoreDriver,
   type Logger,
 } from '../src/index.js';
@@ -121,6 +122,58 @@ weight = heavy
     await ms.close();
     // ...unless it is the default backend.
     await expect(MultiStore.create(parseConfig(text.replace('default_backend = a', 'default_backend = down')), { drivers: [flaky] })).rejects.toMatchObject({ code: 'BackendUnavailable' });
+  });
+
+  it('skips a store that failed to start when resolving a location by scheme', async () => {
+    const images = new Map<string, Buffer>();
+    const down = defineDriver({
+      type: 'down',
+      schemes: ['mem'],
+      options: [],
+      create: (): StoreDriver => {
+        throw new Error('cluster unreachable');
+      },
+    });
+    // A store that cannot tell its locations from others' (no ownsLocation).
+    const up = defineDriver({
+      type: 'up',
+      schemes: ['mem'],
+      options: [],
+      create: () => ({
+        capabilities: () => new Set(['read', 'write'] as const),
+        async add(imageId: string, data: AsyncIterable<Uint8Array>) {
+          const parts: Buffer[] = [];
+          for await (const c of data) parts.push(Buffer.from(c));
+          images.set(imageId, Buffer.concat(parts));
+          return { location: `mem://x/${imageId}` };
+        },
+        async get(location: string) {
+          const b = images.get(location.split('/').pop()!);
+          if (!b) throw new NotFoundError(`${location} is not here`);
+          const { Readable } = await import('node:stream');
+          return { stream: Readable.from([b]), size: b.length };
+        },
+        async getSize(location: string) {
+          return images.get(location.split('/').pop()!)?.length ?? 0;
+        },
+        async delete(location: string) {
+          images.delete(location.split('/').pop()!);
+        },
+        async close() {},
+      }),
+    });
+    const text = `[DEFAULT]\nenabled_backends = first:down, second:up\n[glance_store]\ndefault_backend = second\n[first]\nweight = 100\n`;
+    const ms = await MultiStore.create(parseConfig(text), { drivers: [down, up] });
+    const r = await ms.add(randomUUID(), Buffer.from('served'));
+    const got = await ms.get(r.location);
+    expect(got.store).toBe('second');
+    expect((await readAll(got.stream)).toString()).toBe('served');
+    await expect(ms.get(r.location, { store: 'first' })).rejects.toMatchObject({ code: 'BackendUnavailable' });
+    await ms.close();
+    // With no store of the scheme started, the location's store is unavailable (not unknown).
+    const alone = await MultiStore.create(parseConfig(text.replace('first:down, second:up', 'first:down, second:up, third:file').replace('default_backend = second', `default_backend = third\n[third]\nfilesystem_store_datadir = ${root}/third`).replace('second:up', 'second:down')), { drivers: [down, up] });
+    await expect(alone.get(r.location)).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/No store that reads mem:\/\/x\/.* is available/) });
+    await alone.close();
   });
 
   it('removes what a driver stored when it finished an add whose data had failed', async () => {
