@@ -56,7 +56,7 @@ export class RbdStore implements WritableStoreDriver {
     const o = ctx.options;
     const chunk = o.rbd_store_chunk_size;
     if ((chunk & (chunk - 1)) !== 0) throw new BadStoreConfigurationError(`[${ctx.id}] rbd_store_chunk_size ${chunk} must be a power of two (MiB)`);
-    const rbd = loadRbdBinding();
+    const rbd = await loadRbdBinding();
     let cluster: Cluster;
     try {
       cluster = await rbd.connect({
