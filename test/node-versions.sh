@@ -22,16 +22,16 @@ BINDING=packages/glance-store-rbd/build/Release/glance_store_rbd.node
 log() { printf '[test] %s\n' "$*" >&2; }
 failed_report() { printf '{"numPassedTests":0,"numFailedTests":1,"numPendingTests":0,"reason":"%s"}\n' "$2" >"$1"; }
 
-# The suites: every test file that needs no service (no serviceEnv, no Python
-# reference) and is no other driver's suite, then the file and rbd drivers'.
-suites=()
-for f in test/*.test.ts; do
-  case "$f" in
-    test/file-driver.test.ts | test/rbd-driver.test.ts) suites+=("$f") ;;
-    *-driver.test.ts) ;;
-    *) grep -q -E 'serviceEnv\(|interop/reference' "$f" || suites+=("$f") ;;
-  esac
-done
+# The suites: those of `npm run test:fast` (the unit tests and the conformance
+# suite on the file store), read from package.json so that there is one list,
+# and the rbd driver's.
+mapfile -t suites < <(node -p 'require("./package.json").scripts["test:fast"].match(/test\/\S+\.test\.ts/g).join("\n")')
+if [ ${#suites[@]} -eq 0 ]; then
+  log "no test files found in the test:fast script of package.json"
+  failed_report test-results-node-suites.json "no test:fast test files"
+  exit 1
+fi
+suites+=(test/rbd-driver.test.ts)
 
 prefix=$(mktemp -d "${TMPDIR:-/tmp}/glance-store-node.XXXXXX")
 trap 'rm -rf "$prefix"' EXIT
