@@ -135,6 +135,15 @@ struct Task {
 std::string Str(const Napi::Value &v) { return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string(); }
 uint64_t U64(const Napi::Value &v) { return static_cast<uint64_t>(v.As<Napi::Number>().Int64Value()); }
 
+// The result of a call that lists names (snapshots, clones): a JS array of them.
+Job::Done NamesArray(std::shared_ptr<std::vector<std::string>> names) {
+  return [names](Napi::Env e) -> Napi::Value {
+    Napi::Array a = Napi::Array::New(e, names->size());
+    for (size_t i = 0; i < names->size(); i++) a.Set(i, (*names)[i]);
+    return a;
+  };
+}
+
 // ---- shared native handles --------------------------------------------------
 
 struct ClusterHandle {
@@ -354,11 +363,7 @@ Napi::Value SnapList(const Napi::CallbackInfo &info) {
           return 0;
         }
       },
-      [=](Napi::Env e) -> Napi::Value {
-        Napi::Array a = Napi::Array::New(e, names->size());
-        for (size_t i = 0; i < names->size(); i++) a.Set(i, (*names)[i]);
-        return a;
-      });
+      NamesArray(names));
 }
 
 // listChildren(image) -> ["pool/image", ...] of the snapshot the image is opened at
@@ -379,11 +384,7 @@ Napi::Value ListChildren(const Napi::CallbackInfo &info) {
           return 0;
         }
       },
-      [=](Napi::Env e) -> Napi::Value {
-        Napi::Array a = Napi::Array::New(e, names->size());
-        for (size_t i = 0; i < names->size(); i++) a.Set(i, (*names)[i]);
-        return a;
-      });
+      NamesArray(names));
 }
 
 // close(handle): releases the native handle now instead of at garbage collection.
