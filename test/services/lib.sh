@@ -11,8 +11,10 @@ die() {
 }
 
 # Installs the missing PACKAGES with apt-get, without starting the packages'
-# own services (these scripts run their own, on test ports).
-install() {
+# own services (these scripts run their own, on test ports). A script with
+# more to do (e.g. debconf answers) defines its own install and calls this.
+install() { install_packages; }
+install_packages() {
   local missing=()
   for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -20,7 +22,7 @@ install() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null 2>&1 || true
   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  apt-get install -y -qq "${missing[@]}" >/dev/null || { rm -f /usr/sbin/policy-rc.d; exit 1; }
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null || { rm -f /usr/sbin/policy-rc.d; exit 1; }
   rm -f /usr/sbin/policy-rc.d
 }
 
@@ -42,6 +44,28 @@ stop_processes() { # name...
   for pid in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
+  done
+}
+
+# As launch, for a daemon that forks workers (or runs its real server as a
+# child): it leads a process group of its own, so stop_groups ends its
+# children with it.
+launch_group() { # name command...
+  local name=$1
+  shift
+  # setsid execs (no fork): a background job of a script is no group leader.
+  setsid nohup "$@" >"$STATE/log/$name.log" 2>&1 &
+  echo $! >"$STATE/$name.pid"
+}
+
+# As stop_processes, for the process groups launch_group started.
+stop_groups() { # name...
+  local pids=() pid name
+  for name in "$@"; do running "$name" && pids+=("$(cat "$STATE/$name.pid")"); done
+  for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 -- "-$pid" 2>/dev/null || true
   done
 }
 
