@@ -26,6 +26,7 @@ NAME=cinder
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 STATE=${CINDER_STATE_DIR:-/tmp/glance-store-cinder}
+KEYSTONE_API_STATE=${CINDER_KEYSTONE_STATE_DIR:-/tmp/glance-store-cinder-keystone}
 CEPH_STATE=${CEPH_STATE_DIR:-/tmp/glance-store-ceph}
 API_PORT=${CINDER_API_PORT:-8776}
 AMQP_PORT=${CINDER_RABBITMQ_PORT:-5673}
@@ -40,7 +41,6 @@ PACKAGES=(cinder-api cinder-scheduler cinder-volume rabbitmq-server)
 PY=/usr/bin/python3
 DAEMONS=(api scheduler volume)
 
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 ceph_() { timeout 60 ceph -c "$CEPH_STATE/ceph.conf" -n client.admin -k "$CEPH_STATE/admin.keyring" "$@"; }
 
 # The packages ask whether to set up a database and register Keystone
@@ -150,18 +150,18 @@ db_sync() {
   cinder-manage --config-file "$STATE/cinder.conf" db sync >"$STATE/log/db_sync.log" 2>&1
 }
 
-api() { # path: GET as admin, printing the JSON
+cinder_get() { # path: GET as admin, printing the JSON
   curl -fsS -H 'X-Auth-Token: admin:admin' -H 'OpenStack-API-Version: volume 3.0' "$API_URL/admin$1"
 }
 
 # Ready when the scheduler and the volume service are up and the scheduler
 # has the pool (before that, creating a volume fails with "No valid backend").
 ready() {
-  api /os-services 2>/dev/null | "$PY" -c 'import json, sys
+  cinder_get /os-services 2>/dev/null | "$PY" -c 'import json, sys
 s = json.load(sys.stdin)["services"]
 up = {x["binary"] for x in s if x["state"] == "up" and x["status"] == "enabled"}
 sys.exit(0 if {"cinder-scheduler", "cinder-volume"} <= up else 1)' 2>/dev/null &&
-    api /scheduler-stats/get_pools 2>/dev/null | grep -q "#ceph"
+    cinder_get /scheduler-stats/get_pools 2>/dev/null | grep -q "#ceph"
 }
 
 start() {
@@ -175,6 +175,9 @@ start() {
     listening "$port" && die "127.0.0.1:$port is already in use"
   done
   mkdir -p "$STATE"/{log,lib,lock,coordination}
+  # cinder-keystone.sh, which test/run.sh starts side by side, waits for the
+  # env file or this mark.
+  trap '[ -f "$STATE/env" ] || touch "$STATE/failed"' EXIT
   cinder_conf
   # RabbitMQ boots (~3 s) while the database is made and Ceph set up.
   ( start_rabbitmq )
@@ -210,9 +213,10 @@ EOF
 }
 
 stop() {
-  # All at once: nothing here needs a clean shutdown. The API behind Keystone
-  # (cinder-keystone.sh) uses this database and broker, so it goes too.
-  stop_groups keystone-api "${DAEMONS[@]}" rabbitmq
+  # The API behind Keystone uses this database and broker.
+  if [ -d "$KEYSTONE_API_STATE" ]; then bash "$(dirname "${BASH_SOURCE[0]}")/cinder-keystone.sh" stop; fi
+  # All at once: nothing here needs a clean shutdown.
+  stop_groups "${DAEMONS[@]}" rabbitmq
   stop_processes epmd
   if [ -f "$STATE/system-keyring.orig" ]; then cp -p "$STATE/system-keyring.orig" "$SYSTEM_KEYRING"; elif [ -d "$STATE" ]; then rm -f "$SYSTEM_KEYRING"; fi
   rm -rf "$STATE"
@@ -220,7 +224,7 @@ stop() {
 
 status() {
   print_status epmd rabbitmq "${DAEMONS[@]}"
-  running api && api /os-services 2>/dev/null | "$PY" -c 'import json, sys
+  running api && cinder_get /os-services 2>/dev/null | "$PY" -c 'import json, sys
 for s in json.load(sys.stdin)["services"]:
     print("  %s on %s: %s" % (s["binary"], s["host"], s["state"]))' || true
 }
