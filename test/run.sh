@@ -9,8 +9,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 # Each entry starts in order in the background, entries side by side: Keystone's
-# proxy uses the Swift started before it.
-SERVICE_CHAINS=(${GLANCE_STORE_SERVICES:-ceph swift,keystone})
+# proxy uses the Swift started before it, Cinder the Ceph started before it.
+# cinder-keystone (a second Cinder API, behind Keystone) also waits for
+# Cinder's daemons, from the other chain, and boots beside them.
+SERVICE_CHAINS=(${GLANCE_STORE_SERVICES:-ceph,cinder swift,keystone,cinder-keystone})
 
 log() { printf '[test] %s\n' "$*" >&2; }
 

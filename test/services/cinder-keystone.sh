@@ -33,11 +33,12 @@ install() { bash "$(dirname "${BASH_SOURCE[0]}")/cinder.sh" install; }
 
 env_value() { sed -n "s/^$2=//p" "$1/env"; }
 
-# Waits for cinder.sh's env file; fails at once when its start has failed.
-wait_for_cinder() {
+# Waits for a file cinder.sh's start writes (`launched` once its daemons are
+# booting, `env` once it is ready); fails at once when that start has failed.
+wait_for_cinder() { # file
   local i
   for ((i = 0; i < WAIT * 5; i++)); do
-    [ -f "$CINDER_STATE/env" ] && return 0
+    [ -f "$CINDER_STATE/$1" ] && return 0
     [ -f "$CINDER_STATE/failed" ] && die "cinder failed to start"
     sleep 0.2
   done
@@ -87,9 +88,11 @@ start() {
   wait_for_keystone
   KS_URL=$(env_value "$KEYSTONE_STATE" KEYSTONE_AUTH_URL)
   KEYSTONE_REGION=$(env_value "$KEYSTONE_STATE" KEYSTONE_REGION)
-  wait_for_cinder
   listening "$API_PORT" && die "127.0.0.1:$API_PORT is already in use"
   mkdir -p "$STATE/log"
+  register
+  # It boots beside cinder's own daemons, from cinder's database and broker.
+  wait_for_cinder launched
   # Read after cinder.conf, so only these settings differ from cinder.sh's API.
   cat >"$STATE/keystone-api.conf" <<EOF
 [DEFAULT]
@@ -105,7 +108,6 @@ project_name = service
 username = cinder
 password = $SERVICE_PASSWORD
 EOF
-  register
   # Its service token is fetched on the first request, so Keystone need not
   # answer while the API boots.
   launch_group api cinder-api --config-file "$CINDER_STATE/cinder.conf" --config-file "$STATE/keystone-api.conf"
@@ -115,13 +117,16 @@ EOF
   local tok code=000
   tok=$(token "$STORE_USER" "$STORE_PASSWORD" "$STORE_PROJECT")
   [ -n "$tok" ] || die "no token for $STORE_USER"
-  for _ in $(seq 300); do
+  local deadline=$((SECONDS + 240))
+  while :; do
     code=$(curl -sS -o /dev/null -w '%{http_code}' -H "X-Auth-Token: $tok" "http://127.0.0.1:$API_PORT/v3/$PROJECT_ID/volumes" 2>/dev/null) || true
     [ "$code" = 200 ] && break
     running api || die "cinder-api exited"
+    [ $SECONDS -lt $deadline ] || die "cinder-api behind Keystone answers HTTP $code to a user's token"
     sleep 0.2
   done
-  [ "$code" = 200 ] || die "cinder-api behind Keystone answers HTTP $code to a user's token"
+  # Volumes can be made once the scheduler and volume service are up too.
+  wait_for_cinder env
   cat >"$STATE/env" <<EOF
 CINDER_KS_URL=http://127.0.0.1:$API_PORT/v3
 CINDER_KS_AUTH_URL=$KS_URL

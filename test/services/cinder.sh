@@ -157,6 +157,7 @@ cinder_get() { # path: GET as admin, printing the JSON
 # Ready when the scheduler and the volume service are up and the scheduler
 # has the pool (before that, creating a volume fails with "No valid backend").
 ready() {
+  listening "$API_PORT" || return 1
   cinder_get /os-services 2>/dev/null | "$PY" -c 'import json, sys
 s = json.load(sys.stdin)["services"]
 up = {x["binary"] for x in s if x["state"] == "up" and x["status"] == "enabled"}
@@ -169,14 +170,15 @@ start() {
     log "already running"
     return 0
   fi
-  stop >/dev/null 2>&1 || true
+  # Not `stop`: cinder-keystone.sh may be waiting for this start.
+  stop_cinder >/dev/null 2>&1 || true
   command -v cinder-api >/dev/null && command -v rabbitmq-server >/dev/null || die "cinder is not installed: run '$0 install'"
   for port in "$API_PORT" "$AMQP_PORT" "$EPMD_PORT" "$DIST_PORT"; do
     listening "$port" && die "127.0.0.1:$port is already in use"
   done
   mkdir -p "$STATE"/{log,lib,lock,coordination}
-  # cinder-keystone.sh, which test/run.sh starts side by side, waits for the
-  # env file or this mark.
+  # cinder-keystone.sh, which test/run.sh starts side by side, waits for
+  # `launched` and the env file, or this mark.
   trap '[ -f "$STATE/env" ] || touch "$STATE/failed"' EXIT
   cinder_conf
   # RabbitMQ boots (~3 s) while the database is made and Ceph set up.
@@ -184,19 +186,26 @@ start() {
   db_sync &
   local sync=$!
   ceph_setup
+  log "ceph pool and user ready (${SECONDS}s)"
   wait "$sync" || die "cinder-manage db sync failed"
+  log "database synced (${SECONDS}s)"
   for _ in $(seq 150); do listening "$AMQP_PORT" && break; running rabbitmq || die "rabbitmq exited"; sleep 0.1; done
   listening "$AMQP_PORT" || die "rabbitmq does not listen on 127.0.0.1:$AMQP_PORT"
+  log "rabbitmq up (${SECONDS}s)"
 
   local d
   # cinder-api and cinder-volume run their work in forked children.
   for d in "${DAEMONS[@]}"; do launch_group "$d" "cinder-$d" --config-file "$STATE/cinder.conf"; done
-  for _ in $(seq 300); do
-    ready && break
+  # cinder-keystone.sh's API can boot from here on.
+  touch "$STATE/launched"
+  log "daemons launched (${SECONDS}s)"
+  # Each daemon takes a few seconds of imports on an idle machine, a minute on a busy one.
+  local deadline=$((SECONDS + 240))
+  until ready; do
     for d in "${DAEMONS[@]}"; do running "$d" || die "cinder-$d exited"; done
+    [ $SECONDS -lt $deadline ] || die "cinder is not ready: scheduler and volume up with the pool listed"
     sleep 0.2
   done
-  ready || die "cinder is not ready: scheduler and volume up with the pool listed"
   cat >"$STATE/env" <<EOF
 CINDER_URL=$API_URL
 CINDER_ENDPOINT_TEMPLATE=$API_URL/%(project_id)s
@@ -212,14 +221,19 @@ EOF
   log "up in ${SECONDS}s: cinder-api on $API_URL (noauth, token admin:admin), RBD pool $POOL"
 }
 
-stop() {
-  # The API behind Keystone uses this database and broker.
-  if [ -d "$KEYSTONE_API_STATE" ]; then bash "$(dirname "${BASH_SOURCE[0]}")/cinder-keystone.sh" stop; fi
+# Cinder's own processes and files.
+stop_cinder() {
   # All at once: nothing here needs a clean shutdown.
   stop_groups "${DAEMONS[@]}" rabbitmq
   stop_processes epmd
   if [ -f "$STATE/system-keyring.orig" ]; then cp -p "$STATE/system-keyring.orig" "$SYSTEM_KEYRING"; elif [ -d "$STATE" ]; then rm -f "$SYSTEM_KEYRING"; fi
   rm -rf "$STATE"
+}
+
+stop() {
+  # The API behind Keystone uses this database and broker.
+  if [ -d "$KEYSTONE_API_STATE" ]; then bash "$(dirname "${BASH_SOURCE[0]}")/cinder-keystone.sh" stop; fi
+  stop_cinder
 }
 
 status() {
