@@ -15,11 +15,14 @@
 # State lives in $CINDER_STATE_DIR (default /tmp/glance-store-cinder); `start`
 # writes what the tests need to $CINDER_STATE_DIR/env. It also writes the
 # client.cinder keyring to /etc/ceph/ceph.client.cinder.keyring: Cinder's
-# connection_info carries no key (OSSN-0085), so os-brick (and with it
-# glance_store's cinder store) reads it from /etc/ceph/<cluster>.client.<user>.keyring,
-# a path no option changes. An existing file is kept aside and put back by
-# `stop`. `stop` ends exactly the processes this script started, RabbitMQ's
-# epmd included.
+# connection_info names the monitors and the user but carries no key
+# (OSSN-0085), so os-brick, and with it glance_store's cinder store, reads the
+# key from /etc/ceph/<cluster>.client.<user>.keyring, a path no option changes.
+# Someone else's keyring there is kept aside and put back by `stop`. No
+# /etc/ceph/ceph.conf is written: os-brick makes its own from connection_info
+# (glance_store's cinder store works here without one), and one would change
+# what every librados client on the machine reads by default. `stop` ends
+# exactly the processes this script started, RabbitMQ's epmd included.
 set -euo pipefail
 NAME=cinder
 # shellcheck source=test/services/lib.sh
@@ -36,12 +39,12 @@ DIST_PORT=$((AMQP_PORT + 20000))
 POOL=volumes
 CEPH_USER=cinder
 SYSTEM_KEYRING=/etc/ceph/ceph.client.$CEPH_USER.keyring
+KEYRING_MARK="# written by glance-store's test/services/cinder.sh; its stop removes it"
 API_URL=http://127.0.0.1:$API_PORT/v3
 PACKAGES=(cinder-api cinder-scheduler cinder-volume rabbitmq-server)
 PY=/usr/bin/python3
 DAEMONS=(api scheduler volume)
 
-ceph_() { timeout 60 ceph -c "$CEPH_STATE/ceph.conf" -n client.admin -k "$CEPH_STATE/admin.keyring" "$@"; }
 
 # The packages ask whether to set up a database and register Keystone
 # endpoints; this Cinder has its own of both.
@@ -95,19 +98,38 @@ EOF
 # leaves what is already there as it is.
 ceph_setup() {
   [ -f "$CEPH_STATE/env" ] || die "ceph is not running: run 'bash test/services/ceph.sh start' first"
-  ceph_ osd pool create "$POOL" 8 >/dev/null 2>&1 || die "cannot create the pool $POOL"
-  ceph_ osd pool set "$POOL" size 1 --yes-i-really-mean-it >/dev/null 2>&1 || die "cannot set the size of $POOL"
-  ceph_ osd pool application enable "$POOL" rbd >/dev/null 2>&1 || die "cannot enable rbd on $POOL"
-  ceph_ auth get-or-create "client.$CEPH_USER" mon 'profile rbd' osd "profile rbd pool=$POOL" \
-    -o "$STATE/ceph.client.$CEPH_USER.keyring" >/dev/null 2>&1 || die "cannot create client.$CEPH_USER"
+  # One client for the four monitor commands: each `ceph` command costs a
+  # second of Python start-up.
+  (umask 077 && timeout 60 "$PY" - "$CEPH_STATE/ceph.conf" "$CEPH_STATE/admin.keyring" "$POOL" "$CEPH_USER" \
+    >"$STATE/ceph.client.$CEPH_USER.keyring" 2>"$STATE/log/ceph-setup.log" <<'PY'
+import json, sys
+import rados
+conf, keyring, pool, user = sys.argv[1:]
+with rados.Rados(conffile=conf, name='client.admin', conf={'keyring': keyring}) as cluster:
+    def mon(**cmd):
+        ret, out, err = cluster.mon_command(json.dumps(cmd), b'')
+        if ret != 0:
+            sys.exit('%s: %s' % (cmd['prefix'], err))
+        return out
+    mon(prefix='osd pool create', pool=pool, pg_num=8)
+    mon(prefix='osd pool set', pool=pool, var='size', val='1', yes_i_really_mean_it=True)
+    mon(prefix='osd pool application enable', pool=pool, app='rbd')
+    sys.stdout.write(mon(prefix='auth get-or-create', entity='client.' + user,
+                         caps=['mon', 'profile rbd', 'osd', 'profile rbd pool=' + pool]).decode())
+PY
+  ) || die "cannot create the pool $POOL and client.$CEPH_USER on the test Ceph"
   # Cinder's own view of the cluster: the test monitors and client.cinder's key.
   {
     grep -E '^(fsid|mon host) = ' "$CEPH_STATE/ceph.conf"
     printf '[client]\nadmin socket =\n[client.%s]\nkeyring = %s\n' "$CEPH_USER" "$STATE/ceph.client.$CEPH_USER.keyring"
   } | sed '1i [global]' >"$STATE/ceph.conf"
   mkdir -p /etc/ceph
-  if [ -f "$SYSTEM_KEYRING" ] && [ ! -f "$STATE/system-keyring.orig" ]; then cp -p "$SYSTEM_KEYRING" "$STATE/system-keyring.orig"; fi
-  cp "$STATE/ceph.client.$CEPH_USER.keyring" "$SYSTEM_KEYRING"
+  # Someone else's keyring is kept aside; one of ours (a run that was never
+  # stopped) is not.
+  if [ -f "$SYSTEM_KEYRING" ] && ! grep -qF "$KEYRING_MARK" "$SYSTEM_KEYRING" && [ ! -f "$STATE/system-keyring.orig" ]; then
+    cp -p "$SYSTEM_KEYRING" "$STATE/system-keyring.orig"
+  fi
+  (umask 077 && { echo "$KEYRING_MARK"; cat "$STATE/ceph.client.$CEPH_USER.keyring"; } >"$SYSTEM_KEYRING")
   chmod 600 "$SYSTEM_KEYRING"
 }
 
@@ -143,6 +165,9 @@ backend_url = file://$STATE/coordination
 lock_path = $STATE/lock
 [oslo_messaging_notifications]
 driver = noop
+[oslo_messaging_rabbit]
+# Every second, not 1, 3, 5... s, while the broker boots beside them.
+rabbit_retry_backoff = 0
 EOF
 }
 
@@ -189,20 +214,19 @@ start() {
   log "ceph pool and user ready (${SECONDS}s)"
   wait "$sync" || die "cinder-manage db sync failed"
   log "database synced (${SECONDS}s)"
-  for _ in $(seq 150); do listening "$AMQP_PORT" && break; running rabbitmq || die "rabbitmq exited"; sleep 0.1; done
-  listening "$AMQP_PORT" || die "rabbitmq does not listen on 127.0.0.1:$AMQP_PORT"
-  log "rabbitmq up (${SECONDS}s)"
 
   local d
-  # cinder-api and cinder-volume run their work in forked children.
+  # They boot (seconds of imports) while RabbitMQ may still be booting: they
+  # retry the broker every second. cinder-api and cinder-volume run their work
+  # in forked children.
   for d in "${DAEMONS[@]}"; do launch_group "$d" "cinder-$d" --config-file "$STATE/cinder.conf"; done
   # cinder-keystone.sh's API can boot from here on.
   touch "$STATE/launched"
   log "daemons launched (${SECONDS}s)"
-  # Each daemon takes a few seconds of imports on an idle machine, a minute on a busy one.
+  # A few seconds on an idle machine, a minute on a busy one.
   local deadline=$((SECONDS + 240))
   until ready; do
-    for d in "${DAEMONS[@]}"; do running "$d" || die "cinder-$d exited"; done
+    for d in "${DAEMONS[@]}" rabbitmq; do running "$d" || die "$d exited"; done
     [ $SECONDS -lt $deadline ] || die "cinder is not ready: scheduler and volume up with the pool listed"
     sleep 0.2
   done
@@ -226,7 +250,11 @@ stop_cinder() {
   # All at once: nothing here needs a clean shutdown.
   stop_groups "${DAEMONS[@]}" rabbitmq
   stop_processes epmd
-  if [ -f "$STATE/system-keyring.orig" ]; then cp -p "$STATE/system-keyring.orig" "$SYSTEM_KEYRING"; elif [ -d "$STATE" ]; then rm -f "$SYSTEM_KEYRING"; fi
+  if [ -f "$STATE/system-keyring.orig" ]; then
+    cp -p "$STATE/system-keyring.orig" "$SYSTEM_KEYRING"
+  elif grep -qsF "$KEYRING_MARK" "$SYSTEM_KEYRING"; then
+    rm -f "$SYSTEM_KEYRING"
+  fi
   rm -rf "$STATE"
 }
 
