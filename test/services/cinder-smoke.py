@@ -20,6 +20,7 @@ failed check.
 """
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -173,6 +174,25 @@ def rest_walk(api, timer, project_id):
     v = timer('create volume (1 GiB, metadata)', api.call, 'POST', '/volumes',
               {'volume': {'size': 1, 'name': 'image-%s' % image_id, 'metadata': meta}})['volume']
     vid = v['id']
+    try:
+        return walk_volume(api, timer, vid, meta)
+    except BaseException:
+        cleanup(api, vid)
+        raise
+
+
+def cleanup(api, vid):
+    # A failed check leaves nothing behind either.
+    try:
+        for a in api.call('GET', '/attachments?volume_id=%s' % vid)['attachments']:
+            api.call('DELETE', '/attachments/%s' % a['id'], expect=(200, 202, 404))
+        api.wait(vid, 'available', timeout=30)
+    except BaseException:
+        pass
+    api.call('DELETE', '/volumes/%s' % vid, expect=(202, 404))
+
+
+def walk_volume(api, timer, vid, meta):
     v = timer('wait available', api.wait, vid, 'available')
     check(v['size'] == 1 and v['metadata'] == meta, 'volume %s: size %s metadata %s' % (vid, v['size'], v['metadata']))
     a = timer('create attachment (3.54, no instance)', api.call, 'POST', '/attachments',
@@ -213,6 +233,13 @@ def rest_walk(api, timer, project_id):
 def reference_walk(conf_text, context, timer):
     """glance_store's own cinder store: add, size, get, delete."""
     d = tempfile.mkdtemp(prefix='gs-cinder-smoke-')
+    try:
+        return reference_calls(d, conf_text, context, timer)
+    finally:
+        shutil.rmtree(d)
+
+
+def reference_calls(d, conf_text, context, timer):
     conf, src, out = (os.path.join(d, n) for n in ('glance-api.conf', 'src.bin', 'out.bin'))
     with open(conf, 'w') as f:
         f.write(conf_text)
@@ -234,9 +261,6 @@ def reference_walk(conf_text, context, timer):
     with open(out, 'rb') as f:
         check(got['written'] == len(data) and f.read() == data, 'glance_store reads back different bytes')
     timer('glance_store delete', ref, 'delete', 'volumes', added['location'])
-    for n in (conf, src, out):
-        os.unlink(n)
-    os.rmdir(d)
     return added['location'].rsplit('/', 1)[1]
 
 
