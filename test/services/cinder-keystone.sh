@@ -99,14 +99,7 @@ start() {
 auth_strategy = keystone
 osapi_volume_listen_port = $API_PORT
 [keystone_authtoken]
-www_authenticate_uri = $KS_URL
-auth_url = $KS_URL
-auth_type = password
-project_domain_id = default
-user_domain_id = default
-project_name = service
-username = cinder
-password = $SERVICE_PASSWORD
+$(authtoken_options cinder "$SERVICE_PASSWORD")
 EOF
   # Its service token is fetched on the first request, so Keystone need not
   # answer while the API boots.

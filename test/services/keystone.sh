@@ -60,14 +60,7 @@ proxy_conf() {
 $(swift_proxy_conf "$PROXY_PORT" "$SWIFT_ETC" "$MEMCACHED_PORT" "authtoken keystoneauth")
 [filter:authtoken]
 paste.filter_factory = keystonemiddleware.auth_token:filter_factory
-www_authenticate_uri = $KS_URL
-auth_url = $KS_URL
-auth_type = password
-project_domain_id = default
-user_domain_id = default
-project_name = service
-username = swift
-password = $SWIFT_SERVICE_PASSWORD
+$(authtoken_options swift "$SWIFT_SERVICE_PASSWORD")
 # keystoneauth decides, so anonymous requests can still reach public ACLs.
 delay_auth_decision = true
 memcache_servers = 127.0.0.1:$MEMCACHED_PORT

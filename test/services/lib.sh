@@ -168,6 +168,21 @@ endpoint() { # service-id interface region url
   api POST /endpoints "$(printf '{"endpoint":{"service_id":"%s","interface":"%s","region_id":"%s","url":"%s"}}' "$@")" >/dev/null
 }
 
+# keystonemiddleware's authtoken settings for a service user of project
+# `service` in the test Keystone.
+authtoken_options() { # user password
+  cat <<EOF
+www_authenticate_uri = $KS_URL
+auth_url = $KS_URL
+auth_type = password
+project_domain_id = default
+user_domain_id = default
+project_name = service
+username = $1
+password = $2
+EOF
+}
+
 service_main() {
   case "${1:-}" in
     install) install ;;
