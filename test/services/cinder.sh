@@ -39,7 +39,8 @@ DIST_PORT=$((AMQP_PORT + 20000))
 POOL=volumes
 CEPH_USER=cinder
 SYSTEM_KEYRING=/etc/ceph/ceph.client.$CEPH_USER.keyring
-KEYRING_MARK="# written by glance-store's test/services/cinder.sh; its stop removes it"
+KEYRING_BY="# written by glance-store's test/services/cinder.sh"
+KEYRING_MARK="$KEYRING_BY for $STATE; its stop removes it"
 API_URL=http://127.0.0.1:$API_PORT/v3
 PACKAGES=(cinder-api cinder-scheduler cinder-volume rabbitmq-server)
 PY=/usr/bin/python3
@@ -126,7 +127,7 @@ PY
   mkdir -p /etc/ceph
   # Someone else's keyring is kept aside; one of ours (a run that was never
   # stopped) is not.
-  if [ -f "$SYSTEM_KEYRING" ] && ! grep -qF "$KEYRING_MARK" "$SYSTEM_KEYRING" && [ ! -f "$STATE/system-keyring.orig" ]; then
+  if [ -f "$SYSTEM_KEYRING" ] && ! grep -qF "$KEYRING_BY" "$SYSTEM_KEYRING" && [ ! -f "$STATE/system-keyring.orig" ]; then
     cp -p "$SYSTEM_KEYRING" "$STATE/system-keyring.orig"
   fi
   (umask 077 && { echo "$KEYRING_MARK"; cat "$STATE/ceph.client.$CEPH_USER.keyring"; } >"$SYSTEM_KEYRING")
@@ -197,14 +198,14 @@ start() {
   fi
   # Not `stop`: cinder-keystone.sh may be waiting for this start.
   stop_cinder >/dev/null 2>&1 || true
+  # cinder-keystone.sh, which test/run.sh starts side by side, waits for
+  # `launched` and the env file, or this mark.
+  trap '[ -f "$STATE/env" ] || { mkdir -p "$STATE" && touch "$STATE/failed"; }' EXIT
   command -v cinder-api >/dev/null && command -v rabbitmq-server >/dev/null || die "cinder is not installed: run '$0 install'"
   for port in "$API_PORT" "$AMQP_PORT" "$EPMD_PORT" "$DIST_PORT"; do
     listening "$port" && die "127.0.0.1:$port is already in use"
   done
   mkdir -p "$STATE"/{log,lib,lock,coordination}
-  # cinder-keystone.sh, which test/run.sh starts side by side, waits for
-  # `launched` and the env file, or this mark.
-  trap '[ -f "$STATE/env" ] || touch "$STATE/failed"' EXIT
   cinder_conf
   # RabbitMQ boots (~3 s) while the database is made and Ceph set up.
   ( start_rabbitmq )
@@ -252,7 +253,7 @@ stop_cinder() {
   stop_processes epmd
   if [ -f "$STATE/system-keyring.orig" ]; then
     cp -p "$STATE/system-keyring.orig" "$SYSTEM_KEYRING"
-  elif grep -qsF "$KEYRING_MARK" "$SYSTEM_KEYRING"; then
+  elif grep -qsxF "$KEYRING_MARK" "$SYSTEM_KEYRING"; then
     rm -f "$SYSTEM_KEYRING"
   fi
   rm -rf "$STATE"
