@@ -90,6 +90,8 @@ start() {
   KEYSTONE_REGION=$(env_value "$KEYSTONE_STATE" KEYSTONE_REGION)
   listening "$API_PORT" && die "127.0.0.1:$API_PORT is already in use"
   mkdir -p "$STATE/log"
+  # cinder.sh's stop stops this API too, when it is the Cinder named here.
+  echo "$CINDER_STATE" >"$STATE/cinder-state-dir"
   register
   # It boots beside cinder's own daemons, from cinder's database and broker.
   wait_for_cinder launched

@@ -260,8 +260,10 @@ stop_cinder() {
 }
 
 stop() {
-  # The API behind Keystone uses this database and broker.
-  if [ -d "$KEYSTONE_API_STATE" ]; then bash "$(dirname "${BASH_SOURCE[0]}")/cinder-keystone.sh" stop; fi
+  # The API behind Keystone, when it runs on this database and broker.
+  if [ "$(cat "$KEYSTONE_API_STATE/cinder-state-dir" 2>/dev/null)" = "$STATE" ]; then
+    CINDER_KEYSTONE_STATE_DIR=$KEYSTONE_API_STATE bash "$(dirname "${BASH_SOURCE[0]}")/cinder-keystone.sh" stop
+  fi
   stop_cinder
 }
 
