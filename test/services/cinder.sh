@@ -81,7 +81,8 @@ start_rabbitmq() {
   mkdir -p "$HOME" "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_LOG_BASE"
   : >"$RABBITMQ_CONF_ENV_FILE"
   printf '[].\n' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
-  printf '[].\n' >"$RABBITMQ_ADVANCED_CONFIG_FILE"
+  # Erlang distribution (what rabbitmqctl would use) on loopback too.
+  printf '[{kernel, [{inet_dist_use_interface, {127,0,0,1}}]}].\n' >"$RABBITMQ_ADVANCED_CONFIG_FILE"
   cat >"$RABBITMQ_CONFIG_FILE" <<EOF
 listeners.tcp.default = 127.0.0.1:$AMQP_PORT
 loopback_users.guest = true
