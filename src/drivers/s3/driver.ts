@@ -34,6 +34,7 @@ import { serviceError, statusOf, STATUS_ERRORS, transportError, type ErrorClass,
 import { checkedLength } from '../../net/response.js';
 import { readTls, type TlsSettings } from '../../net/tls.js';
 import { formatS3Location, parseS3Location, splitHost, type S3Location } from './location.js';
+import type { S3StoreOptions } from './options.js';
 
 const MiB = 1024 * 1024;
 
@@ -50,32 +51,20 @@ const S3_ERROR_NAMES: Readonly<Record<string, ErrorClass>> = {
   QuotaExceeded: StorageFullError,
 };
 
-interface S3StoreOptions {
-  s3_store_host?: string;
-  s3_store_access_key?: string;
-  s3_store_secret_key?: string;
-  s3_store_bucket?: string;
-  s3_store_create_bucket_on_put: boolean;
-  s3_store_bucket_url_format: 'auto' | 'path' | 'virtual';
-  s3_store_region_name: string;
-  s3_store_large_object_size: number;
-  s3_store_large_object_chunk_size: number;
-  s3_store_thread_pools: number;
-  s3_store_cacert?: string;
-}
+/** Options without which an s3 store cannot start; `create` checks them. */
+const REQUIRED = ['s3_store_host', 's3_store_access_key', 's3_store_secret_key', 's3_store_bucket'] as const;
+type S3Settings = S3StoreOptions & { readonly [K in (typeof REQUIRED)[number]]: string };
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 type Storage = typeof import('@aws-sdk/lib-storage');
 
 export class S3Store implements WritableStoreDriver {
-  readonly type = 's3';
-  readonly schemes = ['s3', 's3+http', 's3+https'] as const;
   private readonly clients = new Map<string, S3Client>();
   private readonly endpoint: ReturnType<typeof splitHost>;
 
   private constructor(
     readonly id: string,
-    private readonly options: Required<Pick<S3StoreOptions, 's3_store_host' | 's3_store_access_key' | 's3_store_secret_key' | 's3_store_bucket'>> & S3StoreOptions,
+    private readonly options: S3Settings,
     private readonly sdk: Sdk,
     private readonly storage: Storage,
     private readonly tls: TlsSettings,
@@ -84,10 +73,10 @@ export class S3Store implements WritableStoreDriver {
     this.endpoint = splitHost(options.s3_store_host);
   }
 
-  static async create(ctx: DriverContext): Promise<S3Store> {
-    const o = ctx.options as unknown as S3StoreOptions;
+  static async create(ctx: DriverContext<S3StoreOptions>): Promise<S3Store> {
+    const o = ctx.options;
     const { tls, problems } = readTls({ caFile: o.s3_store_cacert }, { caFile: 's3_store_cacert' });
-    for (const name of ['s3_store_host', 's3_store_access_key', 's3_store_secret_key', 's3_store_bucket'] as const) {
+    for (const name of REQUIRED) {
       if (!o[name]) problems.push(`${name} is required`);
     }
     if (o.s3_store_bucket_url_format === 'virtual' && o.s3_store_bucket && !/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(o.s3_store_bucket)) {
@@ -95,7 +84,7 @@ export class S3Store implements WritableStoreDriver {
     }
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const [sdk, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
-    return new S3Store(ctx.id, o as S3Store['options'], sdk, storage, tls, ctx.logger);
+    return new S3Store(ctx.id, o as S3Settings, sdk, storage, tls, ctx.logger);
   }
 
   capabilities(): ReadonlySet<Capability> {

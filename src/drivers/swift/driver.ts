@@ -27,19 +27,13 @@ import { contentLength, discard } from '../../net/response.js';
 import { readTls } from '../../net/tls.js';
 import type { EndpointChoice } from './auth.js';
 import { SwiftDownloader } from './download.js';
-import { SWIFT_SCHEMES } from './location.js';
 import { deleteContainerQuietly, expectOk, removeObjectAndSegments } from './objects.js';
 import { ONE_MB, type SwiftStoreOptions } from './options.js';
 import { storeReferences, type SwiftReference } from './references.js';
 import { SwiftTenancy } from './tenancy.js';
 import { SwiftUploader } from './upload.js';
 
-export { containerName } from './tenancy.js';
-export type { SwiftStoreOptions } from './options.js';
-
 export class SwiftStore implements WritableStoreDriver {
-  readonly type = 'swift';
-  readonly schemes = SWIFT_SCHEMES;
   private readonly uploader: SwiftUploader;
   private readonly downloader: SwiftDownloader;
 
@@ -56,8 +50,8 @@ export class SwiftStore implements WritableStoreDriver {
     this.downloader = new SwiftDownloader(id, o.swift_store_retry_get_count, ctx.logger);
   }
 
-  static create(ctx: DriverContext): SwiftStore {
-    const o = ctx.options as unknown as SwiftStoreOptions;
+  static create(ctx: DriverContext<SwiftStoreOptions>): SwiftStore {
+    const o = ctx.options;
     const { references, defaultReference, problems } = storeReferences(o, (message) => ctx.logger.warn(`[${ctx.id}] ${message}`));
     const { tls, problems: tlsProblems } = readTls(
       { caFile: o.swift_store_cacert, insecure: o.swift_store_auth_insecure },

@@ -3,9 +3,9 @@
  * glance_store's "MB" of 1,024,000 bytes (it multiplies by 1000 * 1024), kept
  * so that segments come out the same size as glance_store's.
  */
-import type { OptionSpec } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/options.js';
 
-export const SWIFT_OPTIONS: readonly OptionSpec[] = [
+export const SWIFT_OPTIONS = [
   {
     name: 'default_swift_reference',
     type: 'string',
@@ -54,35 +54,10 @@ export const SWIFT_OPTIONS: readonly OptionSpec[] = [
   { name: 'swift_buffer_on_upload', type: 'bool', default: false, help: 'Buffer each segment in swift_upload_buffer_dir before sending it, so a segment whose upload fails is sent again.' },
   { name: 'swift_upload_buffer_dir', type: 'string', help: 'Directory segments are buffered in when swift_buffer_on_upload is set.', sample: '/var/lib/glance/swift-buffer' },
   { name: 'swift_store_request_timeout', type: 'int', default: 60, min: 1, help: 'Seconds to wait for Swift or the auth service to answer before the call fails with BackendUnavailable (not in glance_store, which can wait forever).' },
-];
+] as const satisfies readonly OptionSpec[];
+
+/** The options a swift store's `create` receives. */
+export type SwiftStoreOptions = OptionsOf<typeof SWIFT_OPTIONS>;
 
 /** glance_store's "MB": it multiplies by 1000 * 1024. */
 export const ONE_MB = 1000 * 1024;
-
-/** The values of SWIFT_OPTIONS, defaults applied. */
-export interface SwiftStoreOptions {
-  default_swift_reference: string;
-  swift_store_config_file?: string;
-  swift_store_auth_version: string;
-  swift_store_auth_address?: string;
-  swift_store_user?: string;
-  swift_store_key?: string;
-  swift_store_auth_insecure: boolean;
-  swift_store_cacert?: string;
-  swift_store_region?: string;
-  swift_store_endpoint?: string;
-  swift_store_endpoint_type: string;
-  swift_store_service_type: string;
-  swift_store_container: string;
-  swift_store_large_object_size: number;
-  swift_store_large_object_chunk_size: number;
-  swift_store_create_container_on_put: boolean;
-  swift_store_multi_tenant: boolean;
-  swift_store_multiple_containers_seed: number;
-  swift_store_admin_tenants: string[];
-  swift_store_retry_get_count: number;
-  swift_store_expire_soon_interval: number;
-  swift_buffer_on_upload: boolean;
-  swift_upload_buffer_dir?: string;
-  swift_store_request_timeout: number;
-}
