@@ -6,7 +6,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import net from 'node:net';
 import { Agent } from 'undici';
-import { catalogEndpoint, issueToken, userEndpoint, type KeystoneAuth } from '../src/net/keystone.js';
+import { catalogEndpoint, issueToken, serviceLogin, userEndpoint, type KeystoneAuth } from '../src/net/keystone.js';
 import { TokenSession } from '../src/net/token-session.js';
 import { serviceEnv } from './services/env.js';
 
@@ -85,16 +85,18 @@ describe.skipIf(!ks)('Keystone', () => {
     await expect(issueToken(ks!['KEYSTONE_AUTH_URL']!, password('x'), { dispatcher, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'Aborted' });
   });
 
-  it('keeps a session fresh with a new token from Keystone', async () => {
+  it("keeps a service client's token and endpoint fresh (serviceLogin in a TokenSession)", async () => {
     let logins = 0;
-    const session = new TokenSession(async () => {
-      logins++;
-      return issueToken(ks!['KEYSTONE_AUTH_URL']!, password(ks!['KEYSTONE_PASSWORD']!), { dispatcher });
-    }, 0);
+    const login = serviceLogin(ks!['KEYSTONE_AUTH_URL']!, password(ks!['KEYSTONE_PASSWORD']!), { serviceType: 'object-store', interface: 'public', region: 'RegionOne' }, { dispatcher });
+    const session = new TokenSession(() => (logins++, login()), 60_000);
     const first = await session.token();
+    expect(first.endpoint).toBe(ks!['SWIFT_KS_ENDPOINT']);
     expect((await session.token()).token).toBe(first.token);
     const renewed = await session.renew();
     expect(logins).toBe(2);
     expect(renewed.token).not.toBe(first.token);
+    // An operator's fixed endpoint wins over the catalog.
+    const fixed = serviceLogin(ks!['KEYSTONE_AUTH_URL']!, password(ks!['KEYSTONE_PASSWORD']!), { serviceType: 'volumev3', interface: 'public' }, { dispatcher }, 'http://cinder.example/v3');
+    expect((await fixed()).endpoint).toBe('http://cinder.example/v3');
   });
 });

@@ -3,7 +3,8 @@
  * cinder): a token from a password (v3, or v2.0) or from a user's token (v3,
  * scoped to a project), the service catalog that comes with it, and the
  * endpoint of one service picked from a catalog by type, name, interface and
- * region. Keep a token fresh with TokenSession (./token-session.ts).
+ * region. Keep a token fresh with TokenSession (./token-session.ts) and
+ * serviceLogin.
  */
 import type { Dispatcher } from 'undici';
 import { AuthenticationFailedError, BackendError } from '../errors.js';
@@ -184,6 +185,27 @@ export function catalogEndpoint(catalog: readonly unknown[], choice: EndpointCho
   if (matches.length === 0) throw new BackendError(`The service catalog has no ${where}`);
   if (new Set(matches).size > 1) throw new BackendError(`The service catalog has several ${where}s${choice.ambiguityHint ? `; ${choice.ambiguityHint}` : ''}`);
   return matches[0]!;
+}
+
+/** What a client of one service works with: a token, and the service's endpoint from its catalog. */
+export interface ServiceToken {
+  token: string;
+  endpoint: string;
+  /** Epoch ms; absent when Keystone does not say. */
+  expiresAt?: number;
+}
+
+/**
+ * A login for a TokenSession (./token-session.ts) of one service's client:
+ * each call asks Keystone for a token and picks the service's endpoint from
+ * its catalog (`endpointOverride`, an operator's fixed endpoint, wins).
+ */
+export function serviceLogin(authUrl: string, auth: KeystoneAuth, choice: EndpointChoice, call: KeystoneCall, endpointOverride?: string): () => Promise<ServiceToken> {
+  return async () => {
+    const answer = await issueToken(authUrl, auth, call);
+    const endpoint = endpointOverride ?? catalogEndpoint(answer.catalog, choice);
+    return { token: answer.token, endpoint, ...(answer.expiresAt !== undefined ? { expiresAt: answer.expiresAt } : {}) };
+  };
 }
 
 /** A user's token and what Glance's request context says about it. */

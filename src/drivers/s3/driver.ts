@@ -18,16 +18,7 @@ import {
   NotFoundError,
   StorageFullError,
 } from '../../errors.js';
-import type {
-  Capability,
-  DriverAddOptions,
-  DriverAddResult,
-  DriverCallOptions,
-  DriverContext,
-  DriverGetOptions,
-  DriverGetResult,
-  WritableStoreDriver,
-} from '../../driver.js';
+import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, WritableStoreDriver } from '../../driver.js';
 import { MASK, maskLocation, maskText } from '../../location.js';
 import type { Logger } from '../../logger.js';
 import { serviceError, statusOf, STATUS_ERRORS, transportError, type ErrorClass, type FailedCall } from '../../net/failure.js';

@@ -7,7 +7,7 @@
 import type { Dispatcher } from 'undici';
 import { BackendError, BadStoreConfigurationError } from '../../errors.js';
 import { maskLocation } from '../../location.js';
-import { AUTH_STATUS_ERRORS, catalogEndpoint, issueToken, splitProjectUser, type DomainRef, type EndpointChoice as KeystoneEndpointChoice, type KeystoneAuth } from '../../net/keystone.js';
+import { AUTH_STATUS_ERRORS, catalogEndpoint, serviceLogin, splitProjectUser, type DomainRef, type EndpointChoice as KeystoneEndpointChoice, type KeystoneAuth } from '../../net/keystone.js';
 import { discard, expectOk, headerValue, send } from '../../net/response.js';
 import type { SwiftReference } from './references.js';
 
@@ -45,7 +45,11 @@ export function passwordAuthenticator(creds: PasswordCredentials, endpoint: Endp
       return () => tempauth(creds, endpoint, transport);
     case '2':
     case '3':
-      return async () => keystoneSession(creds.authAddress, keystoneAuth(creds), endpoint, transport, 'the store user');
+      return async () => {
+        const login = serviceLogin(creds.authAddress, keystoneAuth(creds), catalogChoice(endpoint), { ...transport, who: 'the store user' }, endpoint.override);
+        const { token, endpoint: storageUrl, expiresAt } = await login();
+        return { token, storageUrl, ...(expiresAt !== undefined ? { expiresAt } : {}) };
+      };
     default:
       throw new BadStoreConfigurationError(`auth_version ${JSON.stringify(creds.authVersion)} must be 1, 2 or 3`);
   }
@@ -78,12 +82,6 @@ function keystoneAuth(creds: PasswordCredentials): KeystoneAuth {
     userDomain: domain(creds.userDomainId, creds.userDomainName),
     project: { name: project, domain: domain(creds.projectDomainId, creds.projectDomainName) },
   };
-}
-
-async function keystoneSession(authUrl: string, auth: KeystoneAuth, endpoint: EndpointChoice, transport: AuthTransport, who: string): Promise<AuthResult> {
-  const answer = await issueToken(authUrl, auth, { ...transport, who });
-  const storageUrl = endpoint.override ?? selectEndpoint(answer.catalog, endpoint);
-  return { token: answer.token, storageUrl, ...(answer.expiresAt !== undefined ? { expiresAt: answer.expiresAt } : {}) };
 }
 
 /** Swift's v1 auth: the credentials in headers, the token and storage URL in the answer's headers. */

@@ -11,17 +11,7 @@ import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import { BadStoreConfigurationError, NotFoundError } from '../../errors.js';
-import type {
-  Capability,
-  DriverAddOptions,
-  DriverAddResult,
-  DriverCallOptions,
-  DriverContext,
-  DriverGetOptions,
-  DriverGetResult,
-  ImageAcls,
-  WritableStoreDriver,
-} from '../../driver.js';
+import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, ImageAcls, WritableStoreDriver } from '../../driver.js';
 import { maskLocation } from '../../location.js';
 import { contentLength, discard } from '../../net/response.js';
 import { readTls } from '../../net/tls.js';
