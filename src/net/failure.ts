@@ -99,16 +99,15 @@ export function tlsFailureCode(err: unknown): string | undefined {
 export function transportError(err: unknown, call: FailedCall): GlanceStoreError {
   const own = ownError(err, call.signal);
   if (own) return own;
-  const what = call.what;
   if (isAbort(err, call.signal)) return abortedError(err, call);
   const tls = tlsFailureCode(err);
   if (tls) {
     const Kind = call.tlsError ?? BackendUnavailableError;
-    return new Kind(maskText(`${what}: TLS verification failed (${tls})${call.tlsHint ? `; ${call.tlsHint}` : ''}`), { cause: err });
+    return new Kind(maskText(`${call.what}: TLS verification failed (${tls})${call.tlsHint ? `; ${call.tlsHint}` : ''}`), { cause: err });
   }
   const e = err as { code?: unknown; message?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? `${e.code} ` : '';
-  return new BackendUnavailableError(maskText(`${what} failed: ${code}${typeof e?.message === 'string' ? e.message : String(err)}`), { cause: err });
+  return new BackendUnavailableError(maskText(`${call.what} failed: ${code}${typeof e?.message === 'string' ? e.message : String(err)}`), { cause: err });
 }
 
 /**
@@ -117,7 +116,8 @@ export function transportError(err: unknown, call: FailedCall): GlanceStoreError
  */
 export function statusError(status: number | undefined, call: StatusMeaning & { detail?: string; name?: string; cause?: unknown }): GlanceStoreError {
   const named = call.name !== undefined ? call.names?.[call.name] : undefined;
-  const Kind = named ?? (status === undefined ? undefined : ((call.statuses ?? STATUS_ERRORS)[status] ?? call.otherwise)) ?? defaultKind(status ?? 500);
+  const byStatus = status !== undefined ? ((call.statuses ?? STATUS_ERRORS)[status] ?? call.otherwise ?? defaultKind(status)) : BackendError;
+  const Kind = named ?? byStatus;
   const answer = status === undefined ? 'an error' : `HTTP ${status}${STATUS_CODES[status] ? ` ${STATUS_CODES[status]}` : ''}`;
   const said = `${call.service ?? 'the server'} answered ${answer}${call.detail ? ` (${call.detail})` : ''}`;
   // What a user most often meets reads as a sentence: "<location> was not found (...)".
@@ -134,8 +134,8 @@ export function serviceError(err: unknown, call: StatusMeaning): GlanceStoreErro
   const own = ownError(err, call.signal);
   if (own) return own;
   if (isAbort(err, call.signal)) return abortedError(err, call);
-  const e = err as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } } | undefined;
-  const status = typeof e?.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
+  const e = err as { name?: unknown; message?: unknown } | undefined;
+  const status = statusOf(err);
   const name = typeof e?.name === 'string' ? e.name : undefined;
   const named = name !== undefined && call.names?.[name] !== undefined;
   if (status === undefined && !named) return transportError(err, call);

@@ -13,6 +13,7 @@ import { Agent } from 'undici';
 import { BadStoreConfigurationError, NotFoundError } from '../../errors.js';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, ImageAcls, WritableStoreDriver } from '../../driver.js';
 import { maskLocation } from '../../location.js';
+import type { Logger } from '../../logger.js';
 import { contentLength, discard } from '../../net/response.js';
 import { readTls } from '../../net/tls.js';
 import type { EndpointChoice } from './auth.js';
@@ -34,10 +35,10 @@ export class SwiftStore implements WritableStoreDriver {
     /** The reference new images are written with (single tenant). */
     private readonly defaultReference: SwiftReference | undefined,
     private readonly dispatcher: Agent,
-    ctx: DriverContext,
+    logger: Logger,
   ) {
-    this.uploader = new SwiftUploader(id, o, ctx.logger);
-    this.downloader = new SwiftDownloader(id, o.swift_store_retry_get_count, ctx.logger);
+    this.uploader = new SwiftUploader(id, o, logger);
+    this.downloader = new SwiftDownloader(id, o.swift_store_retry_get_count, logger);
   }
 
   static create(ctx: DriverContext<SwiftStoreOptions>): SwiftStore {
@@ -71,7 +72,7 @@ export class SwiftStore implements WritableStoreDriver {
       ...(o.swift_store_endpoint ? { override: o.swift_store_endpoint } : {}),
     };
     const tenancy = new SwiftTenancy(ctx.id, o, references, defaultReference, endpoint, { dispatcher, tlsHint: tls.hint });
-    return new SwiftStore(ctx.id, o, tenancy, defaultReference, dispatcher, ctx);
+    return new SwiftStore(ctx.id, o, tenancy, defaultReference, dispatcher, ctx.logger);
   }
 
   capabilities(): ReadonlySet<Capability> {
