@@ -101,7 +101,7 @@ loopback_users.guest = true
 default_user = guest
 default_pass = guest
 EOF
-  launch epmd epmd -address 127.0.0.1 -port "$EPMD_PORT"
+  launch_group epmd epmd -address 127.0.0.1 -port "$EPMD_PORT"
   for _ in $(seq 50); do listening "$EPMD_PORT" && break; sleep 0.1; done
   listening "$EPMD_PORT" || die "epmd does not listen on 127.0.0.1:$EPMD_PORT"
   # The script runs the node (beam.smp) as its child and waits.
@@ -166,6 +166,8 @@ transport_url = rabbit://guest:guest@127.0.0.1:$AMQP_PORT/
 osapi_volume_listen = 127.0.0.1
 osapi_volume_listen_port = $API_PORT
 osapi_volume_workers = 1
+# On SIGTERM the volume service waits this long for its RPC work (60 s by default).
+graceful_shutdown_timeout = 1
 enabled_backends = ceph
 # No per-project quota (10 volumes, 1000 GiB by default, kept in the database
 # unless use_default_quota_class is off): a test suite makes many volumes,
@@ -329,10 +331,9 @@ EOF
 # Cinder's own processes and files.
 stop_cinder() {
   # All at once: nothing here needs a clean shutdown.
-  stop_groups "${DAEMONS[@]}" rabbitmq
+  stop_groups "${DAEMONS[@]}" rabbitmq epmd
   # After its clients: a smart shutdown waits for them.
   stop_groups postgres
-  stop_processes epmd
   if [ -f "$STATE/system-keyring.orig" ]; then
     cp -p "$STATE/system-keyring.orig" "$SYSTEM_KEYRING"
   elif grep -qsxF "$KEYRING_MARK" "$SYSTEM_KEYRING"; then
