@@ -7,8 +7,8 @@
 #   test/services/cinder-keystone.sh install | start | stop | status
 #
 # `start` needs test/services/cinder.sh and test/services/keystone.sh; test/run.sh
-# starts them in other chains, so it waits (up to $CINDER_KEYSTONE_WAIT s) for
-# both. In Keystone it adds, next to what keystone.sh made: a service user
+# starts Cinder in another chain, so it waits (up to $CINDER_KEYSTONE_WAIT s)
+# for both, and boots its API as soon as Cinder's daemons do. In Keystone it adds, next to what keystone.sh made: a service user
 # `cinder` (admin in project `service`, for authtoken), a user `cinder-store`
 # (member of project `cinder-test`, the store's cinder_store_* credentials),
 # and a `volumev3` service with its endpoints; `stop` removes the service and

@@ -12,10 +12,13 @@
 #
 #   test/services/cinder.sh install | start | stop | status
 #
-# `start` needs test/services/ceph.sh to be running (it creates the pool and
-# the user there, idempotently). The API takes noauth tokens `<user>:<project>`
-# (`admin:admin`) with the project in the URL: /v3/admin/volumes.
-# test/services/cinder-keystone.sh adds a second API behind Keystone.
+# `install` also makes the database template (a cluster with Cinder's schema,
+# in $CINDER_CACHE_DIR, default /var/cache/glance-store), which `start` copies.
+# `start` needs test/services/ceph.sh to be running: it makes the pool afresh
+# there and client.cinder if missing. The API takes noauth tokens
+# `<user>:<project>` (`admin:admin`) with the project in the URL:
+# /v3/admin/volumes. test/services/cinder-keystone.sh adds a second API
+# behind Keystone.
 #
 # State lives in $CINDER_STATE_DIR (default /tmp/glance-store-cinder); `start`
 # writes what the tests need to $CINDER_STATE_DIR/env. It also writes the
