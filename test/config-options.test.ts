@@ -1,28 +1,14 @@
 import { describe, it, expect } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../src/config/parse.js';
 import { readOptions, suggest, maskSecrets, type OptionSpec } from '../src/config/options.js';
+import { osloAvailable, revive, runOslo } from './fixtures/config/oslo.js';
 
 // Differential test: each case is a config file and a schema; oslo.config
 // reads the options (registered as the matching cfg.*Opt, through
 // test/fixtures/config/oslo_options.py) and readOptions reads them from
 // parseConfig's result. Values must be equal, and an option oslo.config
 // refuses must be reported as a problem here.
-const PYTHON = '/usr/bin/python3';
-const script = fileURLToPath(new URL('./fixtures/config/oslo_options.py', import.meta.url));
-const available = (() => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import oslo_config'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!available) {
-  if (process.env['GLANCE_STORE_REQUIRE_SERVICES']) throw new Error(`${PYTHON} cannot import oslo_config: install python3-oslo.config for the differential option tests`);
-  console.warn(`Skipping the oslo.config differential option tests: ${PYTHON} cannot import oslo_config (apt-get install python3-oslo.config)`);
-}
+const available = osloAvailable('oslo.config differential option tests');
 
 const SPECS = {
   bool: { name: 'o', type: 'bool', help: '' },
@@ -163,26 +149,13 @@ const DELIBERATE: Record<string, RegExp> = {
 
 type OsloValue = { ok: unknown } | { error: string };
 
-/** oslo's JSON spells NaN and infinities as {"float": ...}. */
-function revive(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(revive);
-  if (v && typeof v === 'object') {
-    const f = (v as { float?: string }).float;
-    if (typeof f === 'string' && Object.keys(v).length === 1) return f === 'nan' ? NaN : f === 'inf' ? Infinity : -Infinity;
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revive(x)]));
-  }
-  return v;
-}
-
 describe.skipIf(!available)('readOptions reads values as oslo.config does', () => {
   const oslo = available
-    ? (JSON.parse(
-        execFileSync(PYTHON, [script], {
-          input: JSON.stringify(CASES.map(({ group, text, opts, appOptions }) => ({ group, text, opts, appOptions }))),
-          encoding: 'utf8',
-          env: { ...process.env, PYTHONUTF8: '1' },
-        }),
-      ) as Array<Record<string, OsloValue>>)
+    ? runOslo<Array<Record<string, OsloValue>>>(
+        'oslo_options.py',
+        [],
+        CASES.map(({ group, text, opts, appOptions }) => ({ group, text, opts, appOptions })),
+      )
     : [];
 
   it('covers every option type', () => {

@@ -14,7 +14,7 @@
  *   an option without a default is simply unset, as in oslo).
  */
 import type { OptionSpec } from './options.js';
-import { pyFloat, pyInt, pyStrip } from './pystr.js';
+import { KEY_ORDER, pyFloat, pyInt, pyStrip } from './pystr.js';
 
 /**
  * Why a value was refused: `value` where oslo.config refuses it too (a bad
@@ -102,6 +102,7 @@ function convertList(spec: OptionSpec, text: string): Converted {
 function convertDict(spec: OptionSpec, text: string): Converted {
   const s = pyStrip(text);
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  const order: string[] = [];
   if (s === '') return { ok: true, value: {} };
   const pieces = s.split(',');
   const glueValues = choicesNeedGluing(spec);
@@ -122,8 +123,15 @@ function convertDict(spec: OptionSpec, text: string): Converted {
     if (key === '') return refused('a key is empty');
     if (key in out) return refused(`key ${JSON.stringify(key)} appears twice`);
     out[key] = pyStrip(value);
+    order.push(key);
   }
-  return { ok: true, value: { ...out } };
+  return { ok: true, value: withKeyOrder({ ...out }, order) };
+}
+
+/** Records a dict's keys in the file's order when JavaScript would list them otherwise (integer-like keys come first in an object). */
+function withKeyOrder<T extends object>(dict: T, keys: string[]): T {
+  if (keys.some((k) => /^(0|[1-9][0-9]*)$/.test(k))) Object.defineProperty(dict, KEY_ORDER, { value: keys });
+  return dict;
 }
 
 /** One value converted as the oslo.config type of the option converts it. */

@@ -5,6 +5,13 @@
  * the same here as in Glance, so the Python rules are spelled out.
  */
 
+/**
+ * A dict's keys in the file's order. A JavaScript object lists integer-like
+ * keys (`1`, `2`) first whatever the order they were added in; Python keeps
+ * insertion order, and `str()` of a dict inserted by a reference shows it.
+ */
+export const KEY_ORDER = Symbol('keyOrder');
+
 /** Exactly the characters for which Python's `str.isspace()` is true (all in the BMP, so one UTF-16 unit each). */
 const PY_SPACE = '\t\n\u000b\u000c\r\u001c\u001d\u001e\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000';
 const SPACE_CLASS = new RegExp(`^[${PY_SPACE}]$`);
@@ -149,6 +156,10 @@ export function pyStr(value: unknown, isFloat = false): string {
   if (typeof value === 'number') return isFloat ? pyFloatRepr(value) : String(value);
   if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value)) return `[${value.map((v) => (typeof v === 'string' ? pyRepr(v) : pyStr(v, isFloat))).join(', ')}]`;
-  if (typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${pyRepr(k)}: ${typeof v === 'string' ? pyRepr(v) : pyStr(v, isFloat)}`).join(', ')}}`;
+  if (typeof value === 'object') {
+    const dict = value as Record<string, unknown> & { [KEY_ORDER]?: string[] };
+    const keys = dict[KEY_ORDER] ?? Object.keys(dict);
+    return `{${keys.map((k) => `${pyRepr(k)}: ${typeof dict[k] === 'string' ? pyRepr(dict[k]) : pyStr(dict[k], isFloat)}`).join(', ')}}`;
+  }
   return String(value);
 }

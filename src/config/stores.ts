@@ -78,6 +78,9 @@ export type ProblemKind = RefusalKind | 'enabled-backends' | 'store-id' | 'unkno
 export interface ConfigProblem {
   kind: ProblemKind;
   message: string;
+  /** The group (and option) it is about, when it is about one. */
+  group?: string;
+  option?: string;
 }
 
 /** One group as read: [DEFAULT], [glance_store], a store, or a reserved store. */
@@ -89,6 +92,8 @@ export interface GroupOutcome {
 }
 
 export interface ConfigReading extends StoresConfig {
+  /** enabled_backends' well-formed entries, in order (before ids and types are checked). */
+  enabledBackends: BackendEntry[];
   groups: GroupOutcome[];
   problems: ConfigProblem[];
 }
@@ -115,7 +120,7 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
   const enabledText = early.read(null, 'enabled_backends');
   let entries: BackendEntry[] = [];
   if (!enabledText.ok) {
-    problems.push({ kind: enabledText.kind, message: `[DEFAULT] enabled_backends = ${JSON.stringify(enabledText.text)}: ${enabledText.why}` });
+    problems.push({ kind: enabledText.kind, message: `[DEFAULT] enabled_backends = ${JSON.stringify(enabledText.text)}: ${enabledText.why}`, group: 'DEFAULT', option: 'enabled_backends' });
   } else {
     const text = typeof enabledText.value === 'string' ? enabledText.value : '';
     // Every malformed entry is reported; those oslo's DictOpt refuses as well are marked so.
@@ -127,8 +132,8 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
       else entries.push(e);
       ids.add(e.id);
     }
-    problems.push(...parsed.problems.map((p) => (oslo.ok ? p : { ...p, kind: 'value' as const })));
-    if (!oslo.ok && parsed.problems.length === 0) problems.push({ kind: 'value', message: `[DEFAULT] enabled_backends = ${JSON.stringify(text)}: ${oslo.why}` });
+    problems.push(...parsed.problems.map((p) => ({ ...p, kind: oslo.ok ? p.kind : ('value' as const), group: 'DEFAULT', option: 'enabled_backends' })));
+    if (!oslo.ok && parsed.problems.length === 0) problems.push({ kind: 'value', message: `[DEFAULT] enabled_backends = ${JSON.stringify(text)}: ${oslo.why}`, group: 'DEFAULT', option: 'enabled_backends' });
   }
 
   // Every store id, valid or not, claims its section: it is not one of Glance's own groups.
@@ -143,19 +148,19 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
     const { id, type } = entry;
     const taken = sectionsTaken.get(sectionKey(id));
     if (taken !== undefined) {
-      problems.push({ kind: 'store-id', message: `Store ids ${JSON.stringify(taken)} and ${JSON.stringify(id)} differ only in case: both would read the section [${sectionKey(id)}]` });
+      problems.push({ kind: 'store-id', message: `Store ids ${JSON.stringify(taken)} and ${JSON.stringify(id)} differ only in case: both would read the section [${sectionKey(id)}]`, group: id });
       continue;
     }
     sectionsTaken.set(sectionKey(id), id);
     const idProblem = storeIdProblem(id);
     if (idProblem) {
-      problems.push({ kind: 'store-id', message: idProblem });
+      problems.push({ kind: 'store-id', message: idProblem, group: id });
       continue;
     }
     const definition = drivers.get(type);
     if (!definition) {
       const h = hint(type, types);
-      problems.push({ kind: 'unknown-type', message: `Store ${JSON.stringify(id)} has unknown type ${JSON.stringify(type)}${h ? ` (did you mean ${JSON.stringify(h)}?)` : ''}; known types: ${types.join(', ')}` });
+      problems.push({ kind: 'unknown-type', message: `Store ${JSON.stringify(id)} has unknown type ${JSON.stringify(type)}${h ? ` (did you mean ${JSON.stringify(h)}?)` : ''}; known types: ${types.join(', ')}`, group: id });
       continue;
     }
     storeGroups.push({ group: { name: id, section: sectionKey(id), schema: schemaOf(definition), appOptions: false }, entry, definition, reserved: false });
@@ -184,7 +189,7 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
     const read = readGroup(resolver, group, group.name, config);
     // enabled_backends was checked above; it is in the schema so that $enabled_backends resolves.
     const own = read.problems.filter((p) => p.option !== 'enabled_backends');
-    problems.push(...own.map((p) => ({ kind: p.kind, message: p.message })));
+    problems.push(...own.map((p) => ({ ...p, group: group.name })));
     groups.push({ name: group.name, role, values: read.values, problems: own });
     // Glance's own options live here too: only a likely misspelling of ours is worth a warning.
     for (const name of read.unknown) {
@@ -203,15 +208,15 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
     groups.push({ name: group.name, role: reserved ? 'reserved' : 'store', values: read.values, problems: read.problems });
     // Reserved stores exist only when their section does (the legacy one stands in for the staging store's).
     if (reserved && (!has(config, group.section) || stores.some((s) => s.id === entry.id))) continue;
-    problems.push(...read.problems.map((p) => ({ kind: p.kind, message: p.message })));
+    problems.push(...read.problems.map((p) => ({ ...p, group: group.name })));
     // A store's section holds only that store's options: anything else is a mistake.
     const names = group.schema.map((s) => s.name);
     for (const name of read.unknown.slice(0, UNKNOWN_LISTED_PER_SECTION)) {
       const h = hint(name, names);
-      problems.push({ kind: 'unknown-option', message: `Unknown option ${JSON.stringify(name)} in [${group.name}] (a ${entry.type} store)${h ? `: did you mean ${JSON.stringify(h)}?` : ''}` });
+      problems.push({ kind: 'unknown-option', message: `Unknown option ${JSON.stringify(name)} in [${group.name}] (a ${entry.type} store)${h ? `: did you mean ${JSON.stringify(h)}?` : ''}`, group: group.name, option: name });
     }
     const more = read.unknown.length - UNKNOWN_LISTED_PER_SECTION;
-    if (more > 0) problems.push({ kind: 'unknown-option', message: `[${group.name}] has ${more} more unknown options` });
+    if (more > 0) problems.push({ kind: 'unknown-option', message: `[${group.name}] has ${more} more unknown options`, group: group.name });
     for (const d of resolver.deprecatedIn(group.name)) warnings.push(`Option ${JSON.stringify(d.name)} in [${group.name}] is deprecated: use ${JSON.stringify(d.use)}`);
     const { store_description: description, weight, ...options } = read.values;
     stores.push({ id: entry.id, type: entry.type, reserved, description: typeof description === 'string' ? description : '', weight: typeof weight === 'number' ? weight : 0, options, definition });
@@ -230,6 +235,7 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
   if (!nodeHashName(hashAlgo)) problems.push({ kind: 'hash-algo', message: `[DEFAULT] os_hash_algo ${JSON.stringify(hashAlgo)} is not a hash algorithm this Node can compute` });
 
   return {
+    enabledBackends: entries,
     stores,
     defaultBackend: typeof defaultBackend === 'string' ? defaultBackend : '',
     imageSizeCap: overrides.imageSizeCap ?? (defaultValues['image_size_cap'] as number),
