@@ -83,6 +83,14 @@ describe('hostile config files are read or refused in linear time', () => {
     expect(err.problems).toHaveLength(21);
   });
 
+  it('refuses an enabled_backends of a million empty entries, or 100,000 stores of an unknown type, listing a few of each', () => {
+    const commas = refused(`[DEFAULT]\nenabled_backends = ${','.repeat(1_000_000)}\n[glance_store]\ndefault_backend = s0\n`, /entry 1 is empty[\s\S]*and 999981 more malformed enabled_backends entries/);
+    expect(commas.message.length).toBeLessThan(10_000);
+    const types = Array.from({ length: 100_000 }, (_, i) => `s${i}:fil`).join(',');
+    const unknown = refused(`[DEFAULT]\nenabled_backends = ${types}\n[glance_store]\ndefault_backend = s0\n`, /"s0" has unknown type "fil" \(did you mean "file"\?\)[\s\S]*and 99900 more problems of the kind unknown-type/);
+    expect(unknown.problems.length).toBeLessThanOrEqual(102);
+  });
+
   it('reads a line with a long run of inner whitespace, and a list or dict of 200,000 items', () => {
     const spaces = `${HEAD}store_description = a${' '.repeat(1 << 20)}b\n`;
     const r = read(spaces);

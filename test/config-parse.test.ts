@@ -85,7 +85,7 @@ function sameAsOslo(ours: ParsedConfig, expected: Record<string, Record<string, 
 }
 
 describe('parseConfig', () => {
-  const fail = (text: string): ConfigParseError => {
+  const fail = (text: string | Uint8Array): ConfigParseError => {
     try {
       parseConfig(text);
     } catch (e) {
@@ -94,13 +94,27 @@ describe('parseConfig', () => {
     throw new Error('expected a ConfigParseError');
   };
 
-  it('names the line and the reason', () => {
-    const err = fail('[DEFAULT]\nok = 1\nbroken line\n');
+  it('names the line and the reason, but never quotes a line that may be a secret', () => {
+    const err = fail('[DEFAULT]\nok = 1\nhunter2-password\n');
     expect(err).toBeInstanceOf(ConfigParseError);
     expect(err).toBeInstanceOf(Error);
     expect(err.line).toBe(3);
     expect(err.code).toBe('BadStoreConfiguration');
-    expect(err.message).toMatch(/line 3.*No ':' or '='.*broken line/);
+    expect(err.message).toBe("Config parse error at line 3: No ':' or '=' found in assignment");
+    for (const text of ['[s]\nk = v\n\n  hunter2-password\n', '[s]\n= hunter2-password\n']) {
+      const e = fail(text);
+      expect(JSON.stringify({ ...e, message: e.message })).not.toContain('hunter2');
+    }
+    expect(fail('[DEFAULT] # note\n').message).toMatch(/Invalid section.*"\[DEFAULT\] # note"/);
+  });
+
+  it('refuses bytes that are not UTF-8, naming the line and offset', () => {
+    const err = fail(Buffer.concat([Buffer.from('[s]\nk = v\npassword = caf'), Buffer.from([0xe9, 0x0a])]));
+    expect(err.line).toBe(3);
+    expect(err.message).toBe('Config parse error at line 3: The file is not valid UTF-8 (byte 0xe9 at offset 24)');
+    expect(parseConfig(Buffer.from('[s]\nk = caf\u00e9\n'))).toEqual({ s: { k: 'caf\u00e9' } });
+    // A lone surrogate cannot come from any UTF-8 file.
+    expect(fail('[s]\nk = \ud800\n').line).toBe(2);
   });
 
   it('reports a key before any section at its own line', () => {

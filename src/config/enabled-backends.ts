@@ -29,19 +29,19 @@ export function parseEnabledBackends(text: string): { entries: BackendEntry[]; p
     problems.push({ kind: 'enabled-backends', message: '[DEFAULT] enabled_backends is empty or unset: list the stores as `id:type, ...`' });
     return { entries, problems };
   }
-  for (const entry of text.split(',')) {
+  text.split(',').forEach((entry, i) => {
     const item = pyStrip(entry);
     if (item === '') {
-      problems.push({ kind: 'enabled-backends', message: `[DEFAULT] enabled_backends has an empty entry in ${JSON.stringify(text)}` });
-      continue;
+      problems.push({ kind: 'enabled-backends', message: `[DEFAULT] enabled_backends entry ${i + 1} is empty` });
+      return;
     }
     const m = /^([^:\s]+)\s*:\s*([^:\s]+)$/.exec(item);
     if (!m) {
       problems.push({ kind: 'enabled-backends', message: `[DEFAULT] enabled_backends entry ${JSON.stringify(item)} is not of the form id:type` });
-      continue;
+      return;
     }
     entries.push({ id: m[1]!, type: m[2]! });
-  }
+  });
   return { entries, problems };
 }
 

@@ -45,7 +45,11 @@ export class ConfigParseError extends GlanceStoreError {
     readonly reason: string,
     /** 1-based line number. */
     readonly line: number,
-    /** The offending line, trailing whitespace removed. */
+    /**
+     * The offending section header (trailing whitespace removed), or the key
+     * of a key before any section. Other lines are not kept: a line without
+     * `=`, or an unexpected continuation, may be a secret.
+     */
     readonly text: string,
   ) {
     super('BadStoreConfiguration', `Config parse error at line ${line}: ${reason}${text === '' ? '' : `: ${JSON.stringify(text)}`}`);
@@ -107,12 +111,13 @@ function dict<T>(): Record<string, T> {
 function splitAssignment(line: string, lineNo: number): [string, string] {
   const colon = line.indexOf(':');
   const equal = line.indexOf('=');
-  if (colon < 0 && equal < 0) throw new ConfigParseError("No ':' or '=' found in assignment", lineNo, line);
+  // The line itself is not quoted: it may be a password that lost its key.
+  if (colon < 0 && equal < 0) throw new ConfigParseError("No ':' or '=' found in assignment", lineNo, '');
   const at = colon < 0 || (equal >= 0 && equal < colon) ? equal : colon;
   const key = pyStrip(line.slice(0, at));
   let value = pyStrip(line.slice(at + 1));
   if (value.length > 0 && value[0] === value[value.length - 1] && (value[0] === '"' || value[0] === "'")) value = value.slice(1, -1);
-  if (key === '') throw new ConfigParseError('Key cannot be empty', lineNo, line);
+  if (key === '') throw new ConfigParseError('Key cannot be empty', lineNo, '');
   return [key, value];
 }
 
@@ -150,7 +155,7 @@ export function parseConfig(input: string | Uint8Array): ParsedConfig {
       return;
     }
     if (line[0] === ' ' || line[0] === '\t') {
-      if (key === undefined) throw new ConfigParseError('Unexpected continuation line', lineNo, line);
+      if (key === undefined) throw new ConfigParseError('Unexpected continuation line', lineNo, '');
       value.push(pyLStrip(line));
       return;
     }

@@ -188,16 +188,21 @@ export class ConfigResolver {
    */
   private analyse(roots: Slot[]): void {
     const stack: Slot[] = [];
+    const frames: { slot: Slot; edges: Slot[]; i: number }[] = [];
     let next = 0;
+    const enter = (s: Slot) => {
+      s.index = s.low = next++;
+      s.onStack = true;
+      stack.push(s);
+      frames.push({ slot: s, edges: this.edges(s), i: 0 });
+    };
     for (const root of roots) {
       if (root.index >= 0) continue;
-      const frames: { slot: Slot; edges: Slot[]; i: number }[] = [];
-      const enter = (s: Slot) => {
-        s.index = s.low = next++;
-        s.onStack = true;
-        stack.push(s);
-        frames.push({ slot: s, edges: this.edges(s), i: 0 });
-      };
+      // Most options are not set at all: nothing to follow.
+      if (this.namesSet(root).length === 0) {
+        root.index = next++;
+        continue;
+      }
       enter(root);
       while (frames.length) {
         const f = frames[frames.length - 1]!;

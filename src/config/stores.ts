@@ -45,9 +45,12 @@ export const GLOBAL_OPTIONS: Record<'DEFAULT' | 'glance_store', readonly OptionS
   glance_store: [{ name: 'default_backend', type: 'string', help: 'Id of the store an add goes to when none is named.' }],
 };
 
-/** Unknown options listed per section before the rest are only counted, and did-you-mean hints per config. */
-const UNKNOWN_LISTED_PER_SECTION = 20;
+/** Problems of one sort listed before the rest are only counted, and did-you-mean hints per config (for errors, for warnings). */
+const LISTED_PER_SORT = 20;
+/** Problems of one kind in one error, before the rest are only counted. */
+const LISTED_PER_KIND = 100;
 const HINTS_PER_CONFIG = 100;
+const WARNING_HINTS_PER_CONFIG = 1000;
 
 export interface StoreSpec {
   id: string;
@@ -105,6 +108,7 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
   const groups: GroupOutcome[] = [];
   const budget = new ExpansionBudget(configSize(config));
   let hintsLeft = HINTS_PER_CONFIG;
+  let warningHintsLeft = WARNING_HINTS_PER_CONFIG;
   const hint = (name: string, candidates: readonly string[]) => (hintsLeft-- > 0 ? suggest(name, candidates) : undefined);
 
   const defaults: GroupSpec = { name: 'DEFAULT', section: 'DEFAULT', schema: GLOBAL_OPTIONS.DEFAULT, appOptions: true };
@@ -132,7 +136,7 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
       else entries.push(e);
       ids.add(e.id);
     }
-    problems.push(...parsed.problems.map((p) => ({ ...p, kind: oslo.ok ? p.kind : ('value' as const), group: 'DEFAULT', option: 'enabled_backends' })));
+    for (const p of listed(parsed.problems, 'malformed enabled_backends entries')) problems.push({ ...p, kind: oslo.ok ? p.kind : 'value', group: 'DEFAULT', option: 'enabled_backends' });
     if (!oslo.ok && parsed.problems.length === 0) problems.push({ kind: 'value', message: `[DEFAULT] enabled_backends = ${JSON.stringify(text)}: ${oslo.why}`, group: 'DEFAULT', option: 'enabled_backends' });
   }
 
@@ -189,11 +193,12 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
     const read = readGroup(resolver, group, group.name, config);
     // enabled_backends was checked above; it is in the schema so that $enabled_backends resolves.
     const own = read.problems.filter((p) => p.option !== 'enabled_backends');
-    problems.push(...own.map((p) => ({ ...p, group: group.name })));
+    for (const p of own) problems.push({ ...p, group: group.name });
     groups.push({ name: group.name, role, values: read.values, problems: own });
     // Glance's own options live here too: only a likely misspelling of ours is worth a warning.
+    const names = group.schema.map((s) => s.name);
     for (const name of read.unknown) {
-      const h = hint(name, group.schema.map((s) => s.name));
+      const h = warningHintsLeft-- > 0 ? suggest(name, names) : undefined;
       if (h) warnings.push(`Unknown option ${JSON.stringify(name)} in [${group.name}]: did you mean ${JSON.stringify(h)}?`);
     }
     for (const d of resolver.deprecatedIn(role === 'DEFAULT' ? null : group.name)) warnings.push(`Option ${JSON.stringify(d.name)} in [${group.name}] is deprecated: use ${JSON.stringify(d.use)}`);
@@ -208,14 +213,14 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
     groups.push({ name: group.name, role: reserved ? 'reserved' : 'store', values: read.values, problems: read.problems });
     // Reserved stores exist only when their section does (the legacy one stands in for the staging store's).
     if (reserved && (!has(config, group.section) || stores.some((s) => s.id === entry.id))) continue;
-    problems.push(...read.problems.map((p) => ({ ...p, group: group.name })));
+    for (const p of read.problems) problems.push({ ...p, group: group.name });
     // A store's section holds only that store's options: anything else is a mistake.
     const names = group.schema.map((s) => s.name);
-    for (const name of read.unknown.slice(0, UNKNOWN_LISTED_PER_SECTION)) {
+    for (const name of read.unknown.slice(0, LISTED_PER_SORT)) {
       const h = hint(name, names);
       problems.push({ kind: 'unknown-option', message: `Unknown option ${JSON.stringify(name)} in [${group.name}] (a ${entry.type} store)${h ? `: did you mean ${JSON.stringify(h)}?` : ''}`, group: group.name, option: name });
     }
-    const more = read.unknown.length - UNKNOWN_LISTED_PER_SECTION;
+    const more = read.unknown.length - LISTED_PER_SORT;
     if (more > 0) problems.push({ kind: 'unknown-option', message: `[${group.name}] has ${more} more unknown options`, group: group.name });
     for (const d of resolver.deprecatedIn(group.name)) warnings.push(`Option ${JSON.stringify(d.name)} in [${group.name}] is deprecated: use ${JSON.stringify(d.use)}`);
     const { store_description: description, weight, ...options } = read.values;
@@ -248,8 +253,25 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
 
 export function readStoresConfig(config: ParsedConfig, drivers: DriverRegistry, overrides: { imageSizeCap?: number; hashAlgo?: string } = {}): StoresConfig {
   const { stores, defaultBackend, imageSizeCap, hashAlgo, warnings, problems } = readConfig(config, drivers, overrides);
-  if (problems.length > 0) throw new BadStoreConfigurationError(problems.map((p) => p.message));
+  if (problems.length > 0) {
+    // Every problem of a real file, but not a million of one kind from a hostile one.
+    const shown = new Map<ProblemKind, number>();
+    const messages: string[] = [];
+    for (const p of problems) {
+      const n = (shown.get(p.kind) ?? 0) + 1;
+      shown.set(p.kind, n);
+      if (n <= LISTED_PER_KIND) messages.push(p.message);
+    }
+    for (const [kind, n] of shown) if (n > LISTED_PER_KIND) messages.push(`...and ${n - LISTED_PER_KIND} more problems of the kind ${kind}`);
+    throw new BadStoreConfigurationError(messages);
+  }
   return { stores, defaultBackend, imageSizeCap, hashAlgo, warnings };
+}
+
+/** The first few of many problems of one sort, and a count of the rest: a hostile file could hold millions. */
+function listed<P extends { kind: ProblemKind; message: string }>(all: P[], what: string): P[] {
+  if (all.length <= LISTED_PER_SORT) return all;
+  return [...all.slice(0, LISTED_PER_SORT), { ...all[LISTED_PER_SORT]!, message: `...and ${all.length - LISTED_PER_SORT} more ${what}` }];
 }
 
 function has(config: ParsedConfig, section: string): boolean {
