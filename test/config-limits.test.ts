@@ -83,11 +83,11 @@ describe('hostile config files are read or refused in linear time', () => {
     expect(err.problems).toHaveLength(21);
   });
 
-  it('refuses an enabled_backends of a million empty entries, or 100,000 stores of an unknown type, listing a few of each', () => {
+  it('refuses an enabled_backends of a million empty entries, or 50,000 stores of an unknown type, listing a few of each', () => {
     const commas = refused(`[DEFAULT]\nenabled_backends = ${','.repeat(1_000_000)}\n[glance_store]\ndefault_backend = s0\n`, /entry 1 is empty[\s\S]*and 999981 more malformed enabled_backends entries/);
     expect(commas.message.length).toBeLessThan(10_000);
-    const types = Array.from({ length: 100_000 }, (_, i) => `s${i}:fil`).join(',');
-    const unknown = refused(`[DEFAULT]\nenabled_backends = ${types}\n[glance_store]\ndefault_backend = s0\n`, /"s0" has unknown type "fil" \(did you mean "file"\?\)[\s\S]*and 99900 more problems of the kind unknown-type/);
+    const types = Array.from({ length: 50_000 }, (_, i) => `s${i}:fil`).join(',');
+    const unknown = refused(`[DEFAULT]\nenabled_backends = ${types}\n[glance_store]\ndefault_backend = s0\n`, /"s0" has unknown type "fil" \(did you mean "file"\?\)[\s\S]*and 49900 more problems of the kind unknown-type/);
     expect(unknown.problems.length).toBeLessThanOrEqual(102);
   });
 

@@ -101,8 +101,8 @@ function convertList(spec: OptionSpec, text: string): Converted {
 
 function convertDict(spec: OptionSpec, text: string): Converted {
   const s = pyStrip(text);
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  const order: string[] = [];
+  // A Map keeps the file's order and makes the object once, at the end.
+  const out = new Map<string, string>();
   if (s === '') return { ok: true, value: {} };
   const pieces = s.split(',');
   const glueValues = choicesNeedGluing(spec);
@@ -121,11 +121,12 @@ function convertDict(spec: OptionSpec, text: string): Converted {
       value += ',' + pieces[i++]!;
     }
     if (key === '') return refused('a key is empty');
-    if (key in out) return refused(`key ${JSON.stringify(key)} appears twice`);
-    out[key] = pyStrip(value);
-    order.push(key);
+    if (out.has(key)) return refused(`key ${JSON.stringify(key)} appears twice`);
+    out.set(key, pyStrip(value));
   }
-  return { ok: true, value: withKeyOrder({ ...out }, order) };
+  const dict: Record<string, string> = {};
+  for (const [k, v] of out) dict[k] = v;
+  return { ok: true, value: withKeyOrder(dict, [...out.keys()]) };
 }
 
 /** Records a dict's keys in the file's order when JavaScript would list them otherwise (integer-like keys come first in an object). */

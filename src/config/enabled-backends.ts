@@ -21,6 +21,9 @@ export interface BackendEntry {
   type: string;
 }
 
+/** Malformed entries described one by one before the rest are only counted: a hostile value can hold a million. */
+const DESCRIBED_ENTRIES = 20;
+
 /** The entries of an (already substituted) enabled_backends value, and every malformed one. */
 export function parseEnabledBackends(text: string): { entries: BackendEntry[]; problems: { kind: EntryProblemKind; message: string }[] } {
   const problems: { kind: EntryProblemKind; message: string }[] = [];
@@ -29,19 +32,18 @@ export function parseEnabledBackends(text: string): { entries: BackendEntry[]; p
     problems.push({ kind: 'enabled-backends', message: '[DEFAULT] enabled_backends is empty or unset: list the stores as `id:type, ...`' });
     return { entries, problems };
   }
+  let malformed = 0;
+  const bad = (message: () => string) => {
+    if (malformed++ < DESCRIBED_ENTRIES) problems.push({ kind: 'enabled-backends', message: message() });
+  };
   text.split(',').forEach((entry, i) => {
     const item = pyStrip(entry);
-    if (item === '') {
-      problems.push({ kind: 'enabled-backends', message: `[DEFAULT] enabled_backends entry ${i + 1} is empty` });
-      return;
-    }
+    if (item === '') return bad(() => `[DEFAULT] enabled_backends entry ${i + 1} is empty`);
     const m = /^([^:\s]+)\s*:\s*([^:\s]+)$/.exec(item);
-    if (!m) {
-      problems.push({ kind: 'enabled-backends', message: `[DEFAULT] enabled_backends entry ${JSON.stringify(item)} is not of the form id:type` });
-      return;
-    }
+    if (!m) return bad(() => `[DEFAULT] enabled_backends entry ${JSON.stringify(item)} is not of the form id:type`);
     entries.push({ id: m[1]!, type: m[2]! });
   });
+  if (malformed > DESCRIBED_ENTRIES) problems.push({ kind: 'enabled-backends', message: `...and ${malformed - DESCRIBED_ENTRIES} more malformed enabled_backends entries` });
   return { entries, problems };
 }
 

@@ -95,10 +95,16 @@ export interface GroupReading {
  * the section, the option and the value as written, except for secret
  * options, whose value is never shown.
  */
-export function readGroup(resolver: ConfigResolver, group: GroupSpec, label: string, config: ParsedConfig): GroupReading {
+export function readGroup(resolver: ConfigResolver, group: GroupSpec, label: string, config: ParsedConfig, skip?: string): GroupReading {
   const values: OptionValues = {};
   const problems: OptionProblem[] = [];
+  if (!resolver.hasSection(group)) {
+    // Nothing set: every option has its default (a config may hold a hundred thousand such stores).
+    for (const spec of group.schema) values[spec.name] = spec.default;
+    return { values, problems, unknown: [] };
+  }
   for (const spec of group.schema) {
+    if (spec.name === skip) continue;
     const r = resolver.read(group.name === 'DEFAULT' ? null : group.name, spec.name);
     if (r.ok) {
       values[spec.name] = r.value;

@@ -96,9 +96,21 @@ export class ConfigResolver {
     private readonly budget: ExpansionBudget,
   ) {
     for (const g of groups) this.groups.set(g.name, g);
+    // Only options the file sets can refer to anything: they are where the analysis starts.
     const roots: Slot[] = [];
-    for (const g of [defaults, ...groups]) for (const spec of g.schema) roots.push(this.slot(g, spec));
+    for (const g of [defaults, ...groups]) {
+      const index = specsByName(g.schema);
+      for (const key of Object.keys(this.rawSection(g) ?? {})) {
+        const spec = index.get(key);
+        if (spec) roots.push(this.slot(g, spec));
+      }
+    }
     this.analyse(roots);
+  }
+
+  /** Whether the group's section is in the file at all (if not, every option has its default). */
+  hasSection(group: GroupSpec): boolean {
+    return this.rawSection(group) !== undefined;
   }
 
   /** An option of a group (null: [DEFAULT]) as oslo gives it, or why it is refused. */
@@ -198,11 +210,6 @@ export class ConfigResolver {
     };
     for (const root of roots) {
       if (root.index >= 0) continue;
-      // Most options are not set at all: nothing to follow.
-      if (this.namesSet(root).length === 0) {
-        root.index = next++;
-        continue;
-      }
       enter(root);
       while (frames.length) {
         const f = frames[frames.length - 1]!;

@@ -45,8 +45,8 @@ export const GLOBAL_OPTIONS: Record<'DEFAULT' | 'glance_store', readonly OptionS
   glance_store: [{ name: 'default_backend', type: 'string', help: 'Id of the store an add goes to when none is named.' }],
 };
 
-/** Problems of one sort listed before the rest are only counted, and did-you-mean hints per config (for errors, for warnings). */
-const LISTED_PER_SORT = 20;
+/** Unknown options listed per section before the rest are only counted, and did-you-mean hints per config (for errors, for warnings). */
+const LISTED_PER_SECTION = 20;
 /** Problems of one kind in one error, before the rest are only counted. */
 const LISTED_PER_KIND = 100;
 const HINTS_PER_CONFIG = 100;
@@ -123,12 +123,15 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
   );
   const enabledText = early.read(null, 'enabled_backends');
   let entries: BackendEntry[] = [];
+  /** As oslo's DictOpt gives it, once substituted. */
+  let enabledValue: unknown;
   if (!enabledText.ok) {
     problems.push({ kind: enabledText.kind, message: `[DEFAULT] enabled_backends = ${JSON.stringify(enabledText.text)}: ${enabledText.why}`, group: 'DEFAULT', option: 'enabled_backends' });
   } else {
     const text = typeof enabledText.value === 'string' ? enabledText.value : '';
     // Every malformed entry is reported; those oslo's DictOpt refuses as well are marked so.
     const oslo = convert(GLOBAL_OPTIONS.DEFAULT[0]!, text);
+    if (oslo.ok) enabledValue = enabledText.set ? oslo.value : undefined;
     const parsed = parseEnabledBackends(text);
     const ids = new Set<string>();
     for (const e of parsed.entries) {
@@ -136,7 +139,7 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
       else entries.push(e);
       ids.add(e.id);
     }
-    for (const p of listed(parsed.problems, 'malformed enabled_backends entries')) problems.push({ ...p, kind: oslo.ok ? p.kind : 'value', group: 'DEFAULT', option: 'enabled_backends' });
+    for (const p of parsed.problems) problems.push({ ...p, kind: oslo.ok ? p.kind : 'value', group: 'DEFAULT', option: 'enabled_backends' });
     if (!oslo.ok && parsed.problems.length === 0) problems.push({ kind: 'value', message: `[DEFAULT] enabled_backends = ${JSON.stringify(text)}: ${oslo.why}`, group: 'DEFAULT', option: 'enabled_backends' });
   }
 
@@ -190,11 +193,11 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
   const resolver = new ConfigResolver(config, defaults, [glanceStore, ...storeGroups.map((s) => s.group), ...appGroups], budget);
 
   const readGlobal = (group: GroupSpec, role: 'DEFAULT' | 'glance_store') => {
-    const read = readGroup(resolver, group, group.name, config);
-    // enabled_backends was checked above; it is in the schema so that $enabled_backends resolves.
-    const own = read.problems.filter((p) => p.option !== 'enabled_backends');
-    for (const p of own) problems.push({ ...p, group: group.name });
-    groups.push({ name: group.name, role, values: read.values, problems: own });
+    // enabled_backends was read above; it stays in the schema so that $enabled_backends resolves.
+    const read = readGroup(resolver, group, group.name, config, 'enabled_backends');
+    if (role === 'DEFAULT') read.values['enabled_backends'] = enabledValue;
+    for (const p of read.problems) problems.push({ ...p, group: group.name });
+    groups.push({ name: group.name, role, values: read.values, problems: read.problems });
     // Glance's own options live here too: only a likely misspelling of ours is worth a warning.
     const names = group.schema.map((s) => s.name);
     for (const name of read.unknown) {
@@ -216,11 +219,11 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
     for (const p of read.problems) problems.push({ ...p, group: group.name });
     // A store's section holds only that store's options: anything else is a mistake.
     const names = group.schema.map((s) => s.name);
-    for (const name of read.unknown.slice(0, LISTED_PER_SORT)) {
+    for (const name of read.unknown.slice(0, LISTED_PER_SECTION)) {
       const h = hint(name, names);
       problems.push({ kind: 'unknown-option', message: `Unknown option ${JSON.stringify(name)} in [${group.name}] (a ${entry.type} store)${h ? `: did you mean ${JSON.stringify(h)}?` : ''}`, group: group.name, option: name });
     }
-    const more = read.unknown.length - LISTED_PER_SORT;
+    const more = read.unknown.length - LISTED_PER_SECTION;
     if (more > 0) problems.push({ kind: 'unknown-option', message: `[${group.name}] has ${more} more unknown options`, group: group.name });
     for (const d of resolver.deprecatedIn(group.name)) warnings.push(`Option ${JSON.stringify(d.name)} in [${group.name}] is deprecated: use ${JSON.stringify(d.use)}`);
     const { store_description: description, weight, ...options } = read.values;
@@ -266,12 +269,6 @@ export function readStoresConfig(config: ParsedConfig, drivers: DriverRegistry, 
     throw new BadStoreConfigurationError(messages);
   }
   return { stores, defaultBackend, imageSizeCap, hashAlgo, warnings };
-}
-
-/** The first few of many problems of one sort, and a count of the rest: a hostile file could hold millions. */
-function listed<P extends { kind: ProblemKind; message: string }>(all: P[], what: string): P[] {
-  if (all.length <= LISTED_PER_SORT) return all;
-  return [...all.slice(0, LISTED_PER_SORT), { ...all[LISTED_PER_SORT]!, message: `...and ${all.length - LISTED_PER_SORT} more ${what}` }];
 }
 
 function has(config: ParsedConfig, section: string): boolean {
