@@ -142,7 +142,7 @@ export class ConfigResolver {
     if (spec) return { slot: this.slot(group, spec) };
     // oslo refuses option names starting with '_': no application can have registered one.
     const section = this.rawSection(group);
-    if (group.appOptions && !name.startsWith('_') && section?.[name] !== undefined) return { slot: this.slots.get(group)?.get(name) ?? this.slot(group, { name, type: 'string', help: '' }) }; // no new spec once seen
+    if (group.appOptions && !name.startsWith('_') && section?.[name] !== undefined) return { slot: this.slots.get(group)?.get(name) ?? this.slot(group, { name, type: 'string', help: '' }) };
     return { missing: 'option' };
   }
 

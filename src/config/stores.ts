@@ -218,7 +218,7 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
     if (reserved && (!has(config, group.section) || stores.some((s) => s.id === entry.id))) continue;
     for (const p of read.problems) problems.push({ ...p, group: group.name });
     // A store's section holds only that store's options: anything else is a mistake.
-    const names = group.schema.map((s) => s.name);
+    const names = read.unknown.length ? group.schema.map((s) => s.name) : [];
     for (const name of read.unknown.slice(0, LISTED_PER_SECTION)) {
       const h = hint(name, names);
       problems.push({ kind: 'unknown-option', message: `Unknown option ${JSON.stringify(name)} in [${group.name}] (a ${entry.type} store)${h ? `: did you mean ${JSON.stringify(h)}?` : ''}`, group: group.name, option: name });
