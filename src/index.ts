@@ -19,7 +19,9 @@ export { parseConfig, mergeConfigs, ConfigParseError } from './config/parse.js';
 export type { ParsedConfig } from './config/parse.js';
 export { readOptions, suggest, maskSecrets } from './config/options.js';
 export type { OptionSpec, OptionType, OptionValues, OptionsOf, ReadOptionsResult, ReadOptionsContext } from './config/options.js';
-export { readStoresConfig, RESERVED_STORES, COMMON_STORE_OPTIONS, GLOBAL_OPTIONS } from './config/stores.js';
+export { readStoresConfig, readConfig, RESERVED_STORES, COMMON_STORE_OPTIONS, GLOBAL_OPTIONS } from './config/stores.js';
+export type { ConfigReading, ConfigProblem, ProblemKind, GroupOutcome } from './config/stores.js';
+export { INTERPOLATION_LIMITS } from './config/interpolate.js';
 export { defineDriver, isDriverDefinition, isWritable } from './driver.js';
 export { BUILTIN_DRIVERS } from './drivers/index.js';
 export type {

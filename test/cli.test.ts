@@ -105,6 +105,20 @@ describe('glance-store command', () => {
     expect(r.stdout.toString()).toMatch(/ok {3}a \(file\)/);
   });
 
+  it("fails check on an unknown option in a store's section, and on a config that is not UTF-8", () => {
+    const conf = `[DEFAULT]\nenabled_backends = a:file\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${work}/typo-a\nfilesystem_store_datadri = ${work}/typo-b\n`;
+    writeFileSync(path.join(work, 'typo.conf'), conf);
+    const r = run(['--config', 'typo.conf', 'check']);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/Unknown option "filesystem_store_datadri" in \[a\] \(a file store\): did you mean "filesystem_store_datadir"\?/);
+    expect(existsSync(path.join(work, 'typo-a'))).toBe(false);
+    // Latin-1 bytes in a value: Glance (Python's strict UTF-8) refuses the file, and so does the command.
+    writeFileSync(path.join(work, 'latin1.conf'), Buffer.concat([Buffer.from(conf.replace(/filesystem_store_datadri = .*\n/, '')), Buffer.from('store_description = caf\xe9\n', 'latin1')]));
+    const bad = run(['--config', 'latin1.conf', 'check']);
+    expect(bad.status).toBe(3);
+    expect(bad.stderr).toMatch(/line 7: The file is not valid UTF-8 \(byte 0xe9/);
+  });
+
   it.skipIf(!swift)('works with the location it printed for a store whose locations hold credentials (swift)', () => {
     const conf = path.join(work, 'swift.conf');
     writeFileSync(

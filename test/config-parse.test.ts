@@ -1,32 +1,17 @@
 import { describe, it, expect } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parseConfig, mergeConfigs, ConfigParseError, type ParsedConfig } from '../src/config/parse.js';
+import { FIXTURES, osloAvailable, runOslo } from './fixtures/config/oslo.js';
 
 // Differential test: every fixture is read by oslo.config itself (Debian's
 // python3-oslo.config, through test/fixtures/config/oslo_dump.py) and by
 // parseConfig; both must give the same sections, keys and values (as a
 // MultiStrOpt sees them and as a single-valued option sees them), and refuse
 // the same files at the same line.
-const PYTHON = '/usr/bin/python3';
-const dir = fileURLToPath(new URL('./fixtures/config/', import.meta.url));
+const dir = FIXTURES;
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.conf')).sort();
-
-function osloAvailable(): boolean {
-  try {
-    execFileSync(PYTHON, ['-c', 'import oslo_config'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const available = osloAvailable();
-if (!available) {
-  if (process.env['GLANCE_STORE_REQUIRE_SERVICES']) throw new Error(`${PYTHON} cannot import oslo_config: install python3-oslo.config for the differential config tests`);
-  console.warn(`Skipping the oslo.config differential parse tests: ${PYTHON} cannot import oslo_config (apt-get install python3-oslo.config)`);
-}
+const available = osloAvailable('oslo.config differential parse tests');
 
 type OsloValue = { multi: string[]; single: string };
 type OsloResult = { sections: Record<string, Record<string, OsloValue>> } | { error: string; line: number | null };
@@ -38,15 +23,13 @@ const MERGES = [
   ['13-case.conf', '48-default-repeated.conf', '17-default-lowercase.conf'],
 ];
 
-function runOslo(): Record<string, OsloResult> {
+function readAllWithOslo(): Record<string, OsloResult> {
   const files = [...fixtures, ...MERGES.map((m) => m.join('+'))].map((f) => f.split('+').map((p) => path.join(dir, p)).join('+'));
-  // UTF-8 whatever the locale, as Glance is run.
-  const out = execFileSync(PYTHON, [path.join(dir, 'oslo_dump.py'), ...files], { encoding: 'utf8', env: { ...process.env, PYTHONUTF8: '1' } });
-  return JSON.parse(out) as Record<string, OsloResult>;
+  return runOslo<Record<string, OsloResult>>('oslo_dump.py', files);
 }
 
 describe.skipIf(!available)('parseConfig agrees with oslo.config', () => {
-  const oslo = available ? runOslo() : {};
+  const oslo = available ? readAllWithOslo() : {};
 
   it('has at least 25 fixtures, malformed ones among them', () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(25);
@@ -102,7 +85,7 @@ function sameAsOslo(ours: ParsedConfig, expected: Record<string, Record<string, 
 }
 
 describe('parseConfig', () => {
-  const fail = (text: string): ConfigParseError => {
+  const fail = (text: string | Uint8Array): ConfigParseError => {
     try {
       parseConfig(text);
     } catch (e) {
@@ -111,13 +94,27 @@ describe('parseConfig', () => {
     throw new Error('expected a ConfigParseError');
   };
 
-  it('names the line and the reason', () => {
-    const err = fail('[DEFAULT]\nok = 1\nbroken line\n');
+  it('names the line and the reason, but never quotes a line that may be a secret', () => {
+    const err = fail('[DEFAULT]\nok = 1\nhunter2-password\n');
     expect(err).toBeInstanceOf(ConfigParseError);
     expect(err).toBeInstanceOf(Error);
     expect(err.line).toBe(3);
     expect(err.code).toBe('BadStoreConfiguration');
-    expect(err.message).toMatch(/line 3.*No ':' or '='.*broken line/);
+    expect(err.message).toBe("Config parse error at line 3: No ':' or '=' found in assignment");
+    for (const text of ['[s]\nk = v\n\n  hunter2-password\n', '[s]\n= hunter2-password\n']) {
+      const e = fail(text);
+      expect(JSON.stringify({ ...e, message: e.message })).not.toContain('hunter2');
+    }
+    expect(fail('[DEFAULT] # note\n').message).toMatch(/Invalid section.*"\[DEFAULT\] # note"/);
+  });
+
+  it('refuses bytes that are not UTF-8, naming the line and offset', () => {
+    const err = fail(Buffer.concat([Buffer.from('[s]\nk = v\npassword = caf'), Buffer.from([0xe9, 0x0a])]));
+    expect(err.line).toBe(3);
+    expect(err.message).toBe('Config parse error at line 3: The file is not valid UTF-8 (byte 0xe9 at offset 24)');
+    expect(parseConfig(Buffer.from('[s]\nk = caf\u00e9\n'))).toEqual({ s: { k: 'caf\u00e9' } });
+    // A lone surrogate cannot come from any UTF-8 file.
+    expect(fail('[s]\nk = \ud800\n').line).toBe(2);
   });
 
   it('reports a key before any section at its own line', () => {

@@ -96,11 +96,46 @@ weight = heavy
     await expect(MultiStore.create(parseConfig('[DEFAULT]\n'))).rejects.toMatchObject({ code: 'BadStoreConfiguration' });
   });
 
-  it('warns about unknown options with a did-you-mean', async () => {
+  it("refuses an unknown option in a store's section, with a did-you-mean, and warns in [DEFAULT] only about likely typos", async () => {
+    const text = `[DEFAULT]\nenabled_backends = a:file\nbind_host = 0.0.0.0\nimage_size_capp = 5\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadri = ${root}/x\nfilesystem_store_datadir = ${root}/a\n`;
+    const err = await MultiStore.create(parseConfig(text)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadStoreConfigurationError);
+    expect((err as BadStoreConfigurationError).problems).toEqual(['Unknown option "filesystem_store_datadri" in [a] (a file store): did you mean "filesystem_store_datadir"?']);
+    // Nothing was written to the datadir the typo meant, nor to the default one.
+    await expect(readdir(path.join(root, 'x'))).rejects.toMatchObject({ code: 'ENOENT' });
+    // [DEFAULT] holds Glance's own options: bind_host is fine, a near-miss of one of ours is a warning.
     const logger = recordingLogger();
-    const text = `[DEFAULT]\nenabled_backends = a:file\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadri = ${root}/x\nfilesystem_store_datadir = ${root}/a\n`;
-    const ms = await MultiStore.create(parseConfig(text), { logger });
-    expect(logger.lines.join('\n')).toMatch(/filesystem_store_datadri.*did you mean "filesystem_store_datadir"/);
+    const ms = await MultiStore.create(parseConfig(text.replace(/filesystem_store_datadri = .*\n/, '')), { logger });
+    expect(logger.lines.join('\n')).toMatch(/image_size_capp.*did you mean "image_size_cap"/);
+    expect(logger.lines.join('\n')).not.toMatch(/bind_host/);
+    await ms.close();
+    // Reserved stores' sections are store sections too.
+    await expect(MultiStore.create(parseConfig(`${text.replace(/filesystem_store_datadri = .*\n/, '')}[os_glance_tasks_store]\nfilesystem_store_datadir = ${root}/t\nfilesystem_store_chunk_sise = 5\n`))).rejects.toThrow(
+      /filesystem_store_chunk_sise.*did you mean "filesystem_store_chunk_size"/,
+    );
+  });
+
+  it('reads the section of a store id written with capitals, as oslo.config does', async () => {
+    const text = `[DEFAULT]\nenabled_backends = Shared:file, OTHER:file\n[glance_store]\ndefault_backend = Shared\n[Shared]\nfilesystem_store_datadir = ${root}/capital\n[other]\nfilesystem_store_datadir = ${root}/lower\n`;
+    const ms = await MultiStore.create(parseConfig(text));
+    const r = await ms.add(randomUUID(), Buffer.from('capital'));
+    expect(r.location.startsWith(`file://${root}/capital/`)).toBe(true);
+    const other = await ms.add(randomUUID(), Buffer.from('other'), { store: 'OTHER' });
+    expect(other.location.startsWith(`file://${root}/lower/`)).toBe(true);
+    expect(await readdir(path.join(root, 'capital'))).toHaveLength(1);
+    await ms.close();
+    // Two ids that differ only in case would share one section: refused.
+    await expect(MultiStore.create(parseConfig(text.replace('OTHER:file', 'shared:file')))).rejects.toThrow(/"Shared" and "shared" differ only in case/);
+  });
+
+  it('refuses a filesystem_store_datadirs value continued on a second line', async () => {
+    const text = `[DEFAULT]\nenabled_backends = a:file\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadirs = ${root}/d1:100\n  ${root}/d2:200\n`;
+    const err = await MultiStore.create(parseConfig(text)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadStoreConfigurationError);
+    expect((err as Error).message).toMatch(/spans several lines: write one `filesystem_store_datadirs = path:priority` line per directory/);
+    // One line per directory is the way.
+    const ms = await MultiStore.create(parseConfig(text.replace('\n  ', '\nfilesystem_store_datadirs = ')));
+    expect((await ms.add(randomUUID(), Buffer.from('x'))).location.startsWith(`file://${root}/d2/`)).toBe(true);
     await ms.close();
   });
 

@@ -96,9 +96,10 @@ async function main(argv: string[]): Promise<number> {
     let config: ParsedConfig;
     let defaultDatadir: string | undefined;
     if (configFile) {
-      let text: string;
+      let text: Buffer;
       try {
-        text = readFileSync(configFile, 'utf8');
+        // Bytes, not text: parseConfig refuses a file that is not UTF-8, as Glance does.
+        text = readFileSync(configFile);
       } catch (err) {
         throw new BadStoreConfigurationError(`cannot read config file ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }

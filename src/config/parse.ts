@@ -24,6 +24,12 @@
  *
  * A byte-order mark is not skipped: oslo.config does not skip it either, so
  * such a file is refused (or its first key gets the mark) in both.
+ *
+ * Bytes are checked here: given a Buffer (or any Uint8Array), the file must
+ * be valid UTF-8, as Python's strict decoding requires (Glance fails to start
+ * on anything else); given text, it must be well-formed (no lone surrogate,
+ * which no UTF-8 file can hold). Text read with `readFileSync(f, 'utf8')`
+ * has already had invalid bytes replaced by U+FFFD: pass the Buffer instead.
  */
 import { GlanceStoreError } from '../errors.js';
 import { pyLStrip, pyRStrip, pyStrip } from './pystr.js';
@@ -39,11 +45,57 @@ export class ConfigParseError extends GlanceStoreError {
     readonly reason: string,
     /** 1-based line number. */
     readonly line: number,
-    /** The offending line, trailing whitespace removed. */
+    /**
+     * The offending section header (trailing whitespace removed), or the key
+     * of a key before any section. Other lines are not kept: a line without
+     * `=`, or an unexpected continuation, may be a secret.
+     */
     readonly text: string,
   ) {
-    super('BadStoreConfiguration', `Config parse error at line ${line}: ${reason}: ${JSON.stringify(text)}`);
+    super('BadStoreConfiguration', `Config parse error at line ${line}: ${reason}${text === '' ? '' : `: ${JSON.stringify(text)}`}`);
   }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The file's text, or a ConfigParseError naming the line of the first byte that is not UTF-8 (the line itself is not shown: it may hold a secret). */
+function decode(bytes: Uint8Array): string {
+  const bad = firstInvalidUtf8(bytes);
+  if (bad < 0) return UTF8.decode(bytes);
+  let line = 1;
+  for (let i = 0; i < bad; i++) if (bytes[i] === 0x0a || (bytes[i] === 0x0d && bytes[i + 1] !== 0x0a)) line++;
+  throw new ConfigParseError(`The file is not valid UTF-8 (byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} at offset ${bad})`, line, '');
+}
+
+/** Where the first sequence that strict UTF-8 decoding refuses starts (overlong forms and surrogates included), or -1. */
+function firstInvalidUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    // The allowed range of the second byte, and how many bytes follow the first.
+    let lo = 0x80;
+    let hi = 0xbf;
+    let n: number;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0;
+      if (c === 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90;
+      if (c === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= n; k++) {
+      const x = b[i + k];
+      if (x === undefined || x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
 }
 
 /** oslo's `_normalize_group_name`: the name option lookups use. */
@@ -59,17 +111,24 @@ function dict<T>(): Record<string, T> {
 function splitAssignment(line: string, lineNo: number): [string, string] {
   const colon = line.indexOf(':');
   const equal = line.indexOf('=');
-  if (colon < 0 && equal < 0) throw new ConfigParseError("No ':' or '=' found in assignment", lineNo, line);
+  // The line itself is not quoted: it may be a password that lost its key.
+  if (colon < 0 && equal < 0) throw new ConfigParseError("No ':' or '=' found in assignment", lineNo, '');
   const at = colon < 0 || (equal >= 0 && equal < colon) ? equal : colon;
   const key = pyStrip(line.slice(0, at));
   let value = pyStrip(line.slice(at + 1));
   if (value.length > 0 && value[0] === value[value.length - 1] && (value[0] === '"' || value[0] === "'")) value = value.slice(1, -1);
-  if (key === '') throw new ConfigParseError('Key cannot be empty', lineNo, line);
+  if (key === '') throw new ConfigParseError('Key cannot be empty', lineNo, '');
   return [key, value];
 }
 
-export function parseConfig(text: string): ParsedConfig {
-  if (typeof text !== 'string') throw new TypeError('parseConfig expects the text of a config file');
+export function parseConfig(input: string | Uint8Array): ParsedConfig {
+  let text: string;
+  if (typeof input === 'string') {
+    const bad = firstLoneSurrogate(input);
+    if (bad < input.length) throw new ConfigParseError('The text holds a lone surrogate (no UTF-8 file can)', 1 + (input.slice(0, bad).match(/\r\n|\r|\n/g)?.length ?? 0), '');
+    text = input;
+  } else if (input instanceof Uint8Array) text = decode(input);
+  else throw new TypeError('parseConfig expects the text of a config file or its bytes');
   const sections = dict<Record<string, string[]>>();
   let section: Record<string, string[]> | undefined;
   // The assignment being read; it is stored once its value can no longer continue.
@@ -96,7 +155,7 @@ export function parseConfig(text: string): ParsedConfig {
       return;
     }
     if (line[0] === ' ' || line[0] === '\t') {
-      if (key === undefined) throw new ConfigParseError('Unexpected continuation line', lineNo, line);
+      if (key === undefined) throw new ConfigParseError('Unexpected continuation line', lineNo, '');
       value.push(pyLStrip(line));
       return;
     }
@@ -117,6 +176,15 @@ export function parseConfig(text: string): ParsedConfig {
   flush();
 
   return collapse(sections);
+}
+
+function firstLoneSurrogate(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+    else if (c >= 0xd800 && c <= 0xdfff) return i;
+  }
+  return s.length;
 }
 
 /** One value stays a string; a repeated key becomes the array of its values. */
@@ -147,7 +215,11 @@ export function mergeConfigs(...configs: ParsedConfig[]): ParsedConfig {
     for (const name of Object.keys(config)) {
       const section = (lists[name] ??= dict<string[]>());
       const options = config[name]!;
-      for (const k of Object.keys(options)) (section[k] ??= []).push(...([] as string[]).concat(options[k]!));
+      for (const k of Object.keys(options)) {
+        const list = (section[k] ??= []);
+        // One at a time: spreading a key repeated 100,000 times would overflow the call stack.
+        for (const v of ([] as string[]).concat(options[k]!)) list.push(v);
+      }
     }
   }
   return collapse(lists);

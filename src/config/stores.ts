@@ -2,19 +2,25 @@
  * Reads the multi-store part of a parsed glance-api.conf into store specs,
  * collecting every problem Glance would refuse to start on into one
  * BadStoreConfigurationError, before any store is contacted.
+ *
+ * The reading follows Glance's order: `enabled_backends` is read first, when
+ * only [DEFAULT] and [glance_store] options exist (so it may refer to those
+ * alone); then every store's group is registered under its id, exactly as
+ * written, reading the section of that name (sections are matched
+ * lower-cased, as oslo.config matches them: `Shared:file` reads `[Shared]`).
  */
 import { BadStoreConfigurationError } from '../errors.js';
 import type { AnyDriverDefinition } from '../driver.js';
 import type { DriverRegistry } from '../drivers/index.js';
-import { readOptions, suggest, type OptionSpec, type OptionValues } from './options.js';
+import { configSize, readGroup, suggest, type OptionProblem, type OptionSpec, type OptionValues } from './options.js';
 import type { ParsedConfig } from './parse.js';
+import { convert, type RefusalKind } from './convert.js';
+import { ExpansionBudget } from './interpolate.js';
+import { ConfigResolver, sectionKey, type GroupSpec } from './resolve.js';
+import { LEGACY_STAGING_SECTION, RESERVED_STORES, parseEnabledBackends, storeIdProblem, type BackendEntry } from './enabled-backends.js';
 import { nodeHashName } from '../pipeline/hash-algo.js';
 
-/** Store ids Glance keeps for itself; ids starting with `os_glance_` are all reserved. */
-export const RESERVED_STORES = ['os_glance_staging_store', 'os_glance_tasks_store'] as const;
-/** The Rocky-era section name of the staging store. */
-export const LEGACY_STAGING_SECTION = 'os_staging';
-const RESERVED_PREFIX = 'os_glance_';
+export { RESERVED_STORES, LEGACY_STAGING_SECTION } from './enabled-backends.js';
 
 /** Options every store section may carry, whatever its type. */
 export const COMMON_STORE_OPTIONS: readonly OptionSpec[] = [
@@ -39,6 +45,13 @@ export const GLOBAL_OPTIONS: Record<'DEFAULT' | 'glance_store', readonly OptionS
   glance_store: [{ name: 'default_backend', type: 'string', help: 'Id of the store an add goes to when none is named.' }],
 };
 
+/** Unknown options listed per section before the rest are only counted, and did-you-mean hints per config (for errors, for warnings). */
+const LISTED_PER_SECTION = 20;
+/** Problems of one kind in one error, before the rest are only counted. */
+const LISTED_PER_KIND = 100;
+const HINTS_PER_CONFIG = 100;
+const WARNING_HINTS_PER_CONFIG = 1000;
+
 export interface StoreSpec {
   id: string;
   type: string;
@@ -57,106 +70,207 @@ export interface StoresConfig {
   warnings: string[];
 }
 
-function sectionOf(config: ParsedConfig, name: string): Record<string, string | string[]> | undefined {
-  return Object.prototype.hasOwnProperty.call(config, name) ? config[name] : undefined;
+/**
+ * What a problem is, so a caller (and the differential test against
+ * oslo.config) can tell a value oslo.config refuses too (`value`) from the
+ * checks Glance makes at startup (`default-backend`) and the ones this
+ * library adds on purpose (the rest; see docs/config-file-format.md).
+ */
+export type ProblemKind = RefusalKind | 'enabled-backends' | 'store-id' | 'unknown-type' | 'unknown-option' | 'default-backend' | 'hash-algo';
+
+export interface ConfigProblem {
+  kind: ProblemKind;
+  message: string;
+  /** The group (and option) it is about, when it is about one. */
+  group?: string;
+  option?: string;
 }
 
-/** Parses `enabled_backends` strictly, so each malformed entry is reported. */
-function readEnabledBackends(raw: string | string[] | undefined, problems: string[]): Array<{ id: string; type: string }> {
-  const text = Array.isArray(raw) ? raw[raw.length - 1] : raw;
-  if (text === undefined || text.trim() === '') {
-    problems.push('[DEFAULT] enabled_backends is empty or unset: list the stores as `id:type, ...`');
-    return [];
+/** One group as read: [DEFAULT], [glance_store], a store, or a reserved store. */
+export interface GroupOutcome {
+  name: string;
+  role: 'DEFAULT' | 'glance_store' | 'store' | 'reserved';
+  values: OptionValues;
+  problems: OptionProblem[];
+}
+
+export interface ConfigReading extends StoresConfig {
+  /** enabled_backends' well-formed entries, in order (before ids and types are checked). */
+  enabledBackends: BackendEntry[];
+  groups: GroupOutcome[];
+  problems: ConfigProblem[];
+}
+
+/** Reads the whole config; problems are returned, not thrown (readStoresConfig throws them). */
+export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overrides: { imageSizeCap?: number; hashAlgo?: string } = {}): ConfigReading {
+  const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
+  const groups: GroupOutcome[] = [];
+  const budget = new ExpansionBudget(configSize(config));
+  let hintsLeft = HINTS_PER_CONFIG;
+  let warningHintsLeft = WARNING_HINTS_PER_CONFIG;
+  const hint = (name: string, candidates: readonly string[]) => (hintsLeft-- > 0 ? suggest(name, candidates) : undefined);
+
+  const defaults: GroupSpec = { name: 'DEFAULT', section: 'DEFAULT', schema: GLOBAL_OPTIONS.DEFAULT, appOptions: true };
+  const glanceStore: GroupSpec = { name: 'glance_store', section: 'glance_store', schema: GLOBAL_OPTIONS.glance_store, appOptions: true };
+
+  // enabled_backends first, read as text so its entries can be checked one by one.
+  const early = new ConfigResolver(
+    config,
+    { ...defaults, schema: GLOBAL_OPTIONS.DEFAULT.map((s) => (s.name === 'enabled_backends' ? { ...s, type: 'string' as const } : s)) },
+    [glanceStore],
+    budget,
+  );
+  const enabledText = early.read(null, 'enabled_backends');
+  let entries: BackendEntry[] = [];
+  /** As oslo's DictOpt gives it, once substituted. */
+  let enabledValue: unknown;
+  if (!enabledText.ok) {
+    problems.push({ kind: enabledText.kind, message: `[DEFAULT] enabled_backends = ${JSON.stringify(enabledText.text)}: ${enabledText.why}`, group: 'DEFAULT', option: 'enabled_backends' });
+  } else {
+    const text = typeof enabledText.value === 'string' ? enabledText.value : '';
+    // Every malformed entry is reported; those oslo's DictOpt refuses as well are marked so.
+    const oslo = convert(GLOBAL_OPTIONS.DEFAULT[0]!, text);
+    if (oslo.ok) enabledValue = enabledText.set ? oslo.value : undefined;
+    const parsed = parseEnabledBackends(text);
+    const ids = new Set<string>();
+    for (const e of parsed.entries) {
+      if (ids.has(e.id)) parsed.problems.push({ kind: 'enabled-backends', message: `Store id ${JSON.stringify(e.id)} appears more than once in enabled_backends` });
+      else entries.push(e);
+      ids.add(e.id);
+    }
+    for (const p of parsed.problems) problems.push({ ...p, kind: oslo.ok ? p.kind : 'value', group: 'DEFAULT', option: 'enabled_backends' });
+    if (!oslo.ok && parsed.problems.length === 0) problems.push({ kind: 'value', message: `[DEFAULT] enabled_backends = ${JSON.stringify(text)}: ${oslo.why}`, group: 'DEFAULT', option: 'enabled_backends' });
   }
-  const out: Array<{ id: string; type: string }> = [];
-  for (const entry of text.split(',')) {
-    const item = entry.trim();
-    if (item === '') {
-      problems.push(`[DEFAULT] enabled_backends has an empty entry in ${JSON.stringify(text)}`);
+
+  // Every store id, valid or not, claims its section: it is not one of Glance's own groups.
+  const claimed = new Set<string>(['DEFAULT', 'glance_store', ...RESERVED_STORES, ...entries.map((e) => sectionKey(e.id))]);
+  const types = [...drivers.keys()];
+  const storeGroups: { group: GroupSpec; entry: BackendEntry; definition: AnyDriverDefinition; reserved: boolean }[] = [];
+  // One schema per driver type, shared by its stores.
+  const schemas = new Map<AnyDriverDefinition, readonly OptionSpec[]>();
+  const schemaOf = (d: AnyDriverDefinition) => schemas.get(d) ?? schemas.set(d, [...COMMON_STORE_OPTIONS, ...d.options]).get(d)!;
+  const sectionsTaken = new Map<string, string>();
+  for (const entry of entries) {
+    const { id, type } = entry;
+    const taken = sectionsTaken.get(sectionKey(id));
+    if (taken !== undefined) {
+      problems.push({ kind: 'store-id', message: `Store ids ${JSON.stringify(taken)} and ${JSON.stringify(id)} differ only in case: both would read the section [${sectionKey(id)}]`, group: id });
       continue;
     }
-    const m = /^([^:\s]+)\s*:\s*([^:\s]+)$/.exec(item);
-    if (!m) {
-      problems.push(`[DEFAULT] enabled_backends entry ${JSON.stringify(item)} is not of the form id:type`);
+    sectionsTaken.set(sectionKey(id), id);
+    const idProblem = storeIdProblem(id);
+    if (idProblem) {
+      problems.push({ kind: 'store-id', message: idProblem, group: id });
       continue;
     }
-    out.push({ id: m[1]!, type: m[2]! });
+    const definition = drivers.get(type);
+    if (!definition) {
+      const h = hint(type, types);
+      problems.push({ kind: 'unknown-type', message: `Store ${JSON.stringify(id)} has unknown type ${JSON.stringify(type)}${h ? ` (did you mean ${JSON.stringify(h)}?)` : ''}; known types: ${types.join(', ')}`, group: id });
+      continue;
+    }
+    storeGroups.push({ group: { name: id, section: sectionKey(id), schema: schemaOf(definition), appOptions: false }, entry, definition, reserved: false });
   }
-  return out;
+
+  // Reserved stores are file stores configured by their own sections (the staging store also by its Rocky-era one).
+  const fileDriver = drivers.get('file');
+  if (fileDriver) {
+    const group = (name: string): GroupSpec => ({ name, section: name, schema: schemaOf(fileDriver), appOptions: false });
+    for (const id of RESERVED_STORES) storeGroups.push({ group: group(id), entry: { id, type: 'file' }, definition: fileDriver, reserved: true });
+    if (!has(config, 'os_glance_staging_store') && has(config, LEGACY_STAGING_SECTION)) {
+      const staging = storeGroups.find((s) => s.entry.id === 'os_glance_staging_store')!;
+      staging.group = group(LEGACY_STAGING_SECTION);
+      storeGroups.push({ group: group('os_glance_staging_store'), entry: staging.entry, definition: fileDriver, reserved: true });
+      claimed.add(LEGACY_STAGING_SECTION);
+    }
+  }
+
+  // Other sections are Glance's own groups: their options are strings to us.
+  const appGroups = Object.keys(config)
+    .filter((k) => !claimed.has(k))
+    .map((k): GroupSpec => ({ name: k, section: k, schema: [], appOptions: true }));
+  const resolver = new ConfigResolver(config, defaults, [glanceStore, ...storeGroups.map((s) => s.group), ...appGroups], budget);
+
+  const readGlobal = (group: GroupSpec, role: 'DEFAULT' | 'glance_store') => {
+    // enabled_backends was read above; it stays in the schema so that $enabled_backends resolves.
+    const read = readGroup(resolver, group, group.name, config, 'enabled_backends');
+    if (role === 'DEFAULT') read.values['enabled_backends'] = enabledValue;
+    for (const p of read.problems) problems.push({ ...p, group: group.name });
+    groups.push({ name: group.name, role, values: read.values, problems: read.problems });
+    // Glance's own options live here too: only a likely misspelling of ours is worth a warning.
+    const names = group.schema.map((s) => s.name);
+    for (const name of read.unknown) {
+      const h = warningHintsLeft-- > 0 ? suggest(name, names) : undefined;
+      if (h) warnings.push(`Unknown option ${JSON.stringify(name)} in [${group.name}]: did you mean ${JSON.stringify(h)}?`);
+    }
+    for (const d of resolver.deprecatedIn(role === 'DEFAULT' ? null : group.name)) warnings.push(`Option ${JSON.stringify(d.name)} in [${group.name}] is deprecated: use ${JSON.stringify(d.use)}`);
+    return read.values;
+  };
+  const defaultValues = readGlobal(defaults, 'DEFAULT');
+  const glanceStoreValues = readGlobal(glanceStore, 'glance_store');
+
+  const stores: StoreSpec[] = [];
+  for (const { group, entry, definition, reserved } of storeGroups) {
+    const read = readGroup(resolver, group, group.name, config);
+    groups.push({ name: group.name, role: reserved ? 'reserved' : 'store', values: read.values, problems: read.problems });
+    // Reserved stores exist only when their section does (the legacy one stands in for the staging store's).
+    if (reserved && (!has(config, group.section) || stores.some((s) => s.id === entry.id))) continue;
+    for (const p of read.problems) problems.push({ ...p, group: group.name });
+    // A store's section holds only that store's options: anything else is a mistake.
+    const names = read.unknown.length ? group.schema.map((s) => s.name) : [];
+    for (const name of read.unknown.slice(0, LISTED_PER_SECTION)) {
+      const h = hint(name, names);
+      problems.push({ kind: 'unknown-option', message: `Unknown option ${JSON.stringify(name)} in [${group.name}] (a ${entry.type} store)${h ? `: did you mean ${JSON.stringify(h)}?` : ''}`, group: group.name, option: name });
+    }
+    const more = read.unknown.length - LISTED_PER_SECTION;
+    if (more > 0) problems.push({ kind: 'unknown-option', message: `[${group.name}] has ${more} more unknown options`, group: group.name });
+    for (const d of resolver.deprecatedIn(group.name)) warnings.push(`Option ${JSON.stringify(d.name)} in [${group.name}] is deprecated: use ${JSON.stringify(d.use)}`);
+    const { store_description: description, weight, ...options } = read.values;
+    stores.push({ id: entry.id, type: entry.type, reserved, description: typeof description === 'string' ? description : '', weight: typeof weight === 'number' ? weight : 0, options, definition });
+  }
+
+  // As Glance's verify_store at startup.
+  const defaultBackend = glanceStoreValues['default_backend'];
+  if (typeof defaultBackend !== 'string' || defaultBackend === '') {
+    problems.push({ kind: 'default-backend', message: '[glance_store] default_backend is unset: name one of the enabled stores' });
+  } else if (!entries.some((e) => e.id === defaultBackend)) {
+    const h = hint(defaultBackend, entries.map((e) => e.id));
+    problems.push({ kind: 'default-backend', message: `[glance_store] default_backend ${JSON.stringify(defaultBackend)} is not an enabled store${h ? ` (did you mean ${JSON.stringify(h)}?)` : ''}` });
+  }
+
+  const hashAlgo = overrides.hashAlgo ?? (defaultValues['os_hash_algo'] as string);
+  if (!nodeHashName(hashAlgo)) problems.push({ kind: 'hash-algo', message: `[DEFAULT] os_hash_algo ${JSON.stringify(hashAlgo)} is not a hash algorithm this Node can compute` });
+
+  return {
+    enabledBackends: entries,
+    stores,
+    defaultBackend: typeof defaultBackend === 'string' ? defaultBackend : '',
+    imageSizeCap: overrides.imageSizeCap ?? (defaultValues['image_size_cap'] as number),
+    hashAlgo,
+    warnings,
+    groups,
+    problems,
+  };
 }
 
 export function readStoresConfig(config: ParsedConfig, drivers: DriverRegistry, overrides: { imageSizeCap?: number; hashAlgo?: string } = {}): StoresConfig {
-  const problems: string[] = [];
-  const warnings: string[] = [];
-
-  const defaults = readOptions(GLOBAL_OPTIONS.DEFAULT, sectionOf(config, 'DEFAULT'), 'DEFAULT', { config });
-  problems.push(...defaults.problems.filter((p) => !/enabled_backends/.test(p)));
-  const glanceStore = readOptions(GLOBAL_OPTIONS.glance_store, sectionOf(config, 'glance_store'), 'glance_store', { config });
-  problems.push(...glanceStore.problems);
-
-  const enabled = readEnabledBackends(sectionOf(config, 'DEFAULT')?.['enabled_backends'], problems);
-  const seen = new Set<string>();
-  const types = [...drivers.keys()];
-  const stores: StoreSpec[] = [];
-
-  const buildStore = (id: string, type: string, reserved: boolean, sectionName: string) => {
-    const definition = drivers.get(type);
-    if (!definition) {
-      const hint = suggest(type, types);
-      problems.push(`Store ${JSON.stringify(id)} has unknown type ${JSON.stringify(type)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}; known types: ${types.join(', ')}`);
-      return;
+  const { stores, defaultBackend, imageSizeCap, hashAlgo, warnings, problems } = readConfig(config, drivers, overrides);
+  if (problems.length > 0) {
+    // Every problem of a real file, but not a million of one kind from a hostile one.
+    const shown = new Map<ProblemKind, number>();
+    const messages: string[] = [];
+    for (const p of problems) {
+      const n = (shown.get(p.kind) ?? 0) + 1;
+      shown.set(p.kind, n);
+      if (n <= LISTED_PER_KIND) messages.push(p.message);
     }
-    const schema = [...COMMON_STORE_OPTIONS, ...definition.options];
-    const read = readOptions(schema, sectionOf(config, sectionName), sectionName, { config });
-    problems.push(...read.problems);
-    for (const u of read.unknown) {
-      warnings.push(`Unknown option ${JSON.stringify(u.name)} in [${sectionName}] (a ${type} store)${u.suggestion ? `: did you mean ${JSON.stringify(u.suggestion)}?` : ''}`);
-    }
-    for (const d of read.deprecated) warnings.push(`Option ${JSON.stringify(d.name)} in [${sectionName}] is deprecated: use ${JSON.stringify(d.use)}`);
-    const { store_description: description, weight, ...options } = read.values;
-    stores.push({ id, type, reserved, description: typeof description === 'string' ? description : '', weight: typeof weight === 'number' ? weight : 0, options, definition });
-  };
-
-  for (const { id, type } of enabled) {
-    if (seen.has(id)) {
-      problems.push(`Store id ${JSON.stringify(id)} appears more than once in enabled_backends`);
-      continue;
-    }
-    seen.add(id);
-    if (id.startsWith(RESERVED_PREFIX) || id === LEGACY_STAGING_SECTION) {
-      problems.push(`Store id ${JSON.stringify(id)} is reserved for Glance's own use and cannot be an enabled backend`);
-      continue;
-    }
-    if (!/^[A-Za-z0-9_.-]+$/.test(id)) {
-      problems.push(`Store id ${JSON.stringify(id)} may contain only letters, digits, '_', '-' and '.'`);
-      continue;
-    }
-    buildStore(id, type, false, id);
+    for (const [kind, n] of shown) if (n > LISTED_PER_KIND) messages.push(`...and ${n - LISTED_PER_KIND} more problems of the kind ${kind}`);
+    throw new BadStoreConfigurationError(messages);
   }
+  return { stores, defaultBackend, imageSizeCap, hashAlgo, warnings };
+}
 
-  // Reserved stores are file stores configured by their own sections.
-  for (const id of RESERVED_STORES) {
-    const section = sectionOf(config, id) ? id : id === 'os_glance_staging_store' && sectionOf(config, LEGACY_STAGING_SECTION) ? LEGACY_STAGING_SECTION : undefined;
-    if (section) buildStore(id, 'file', true, section);
-  }
-
-  const defaultBackend = glanceStore.values['default_backend'];
-  if (typeof defaultBackend !== 'string' || defaultBackend === '') {
-    problems.push('[glance_store] default_backend is unset: name one of the enabled stores');
-  } else if (!enabled.some((e) => e.id === defaultBackend)) {
-    const hint = suggest(defaultBackend, enabled.map((e) => e.id));
-    problems.push(`[glance_store] default_backend ${JSON.stringify(defaultBackend)} is not an enabled store${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`);
-  }
-
-  const hashAlgo = overrides.hashAlgo ?? (defaults.values['os_hash_algo'] as string);
-  if (!nodeHashName(hashAlgo)) problems.push(`[DEFAULT] os_hash_algo ${JSON.stringify(hashAlgo)} is not a hash algorithm this Node can compute`);
-
-  if (problems.length > 0) throw new BadStoreConfigurationError(problems);
-  return {
-    stores,
-    defaultBackend: defaultBackend as string,
-    imageSizeCap: overrides.imageSizeCap ?? (defaults.values['image_size_cap'] as number),
-    hashAlgo,
-    warnings,
-  };
+function has(config: ParsedConfig, section: string): boolean {
+  return Object.prototype.hasOwnProperty.call(config, section);
 }

@@ -33,6 +33,11 @@ export function readDatadirs(single: string | undefined, multi: string[] | undef
   }
   const seen = new Map<string, number>();
   for (const entry of multi) {
+    // A continuation line joins two lines into one value; glance_store would take `/a:100\n/b` for one path.
+    if (/[\r\n]/.test(entry)) {
+      problems.push(`filesystem_store_datadirs entry ${JSON.stringify(entry)} spans several lines: write one \`filesystem_store_datadirs = path:priority\` line per directory`);
+      continue;
+    }
     const m = /^(.*?)(?::(-?\d+))?$/.exec(entry.trim())!;
     const dir = m[1]!.trim();
     if (dir === '') {
