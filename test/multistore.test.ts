@@ -203,7 +203,9 @@ weight = heavy
     const bytes = randomBytes(1000);
     const r = await ms.add(randomUUID(), bytes, { store: 'reliable' });
     expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
-    expect((await ms.get(r.location)).store).toBe('reliable');
+    const again = await ms.get(r.location);
+    again.stream.destroy();
+    expect(again.store).toBe('reliable');
     await expect(ms.get(`file://${dirs.shared}/${randomUUID()}`)).rejects.toMatchObject({ code: 'NotFound' });
     await expect(ms.get('s3://nothing/here')).rejects.toMatchObject({ code: 'UnknownScheme' });
     await expect(ms.get(r.location, { store: 'nope' })).rejects.toMatchObject({ code: 'UnknownStore' });

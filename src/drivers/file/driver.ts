@@ -154,9 +154,9 @@ export class FileStore implements WritableStoreDriver {
       throw fromSystemError(err, `Image ${location}`);
     });
     try {
-      const total = (await handle.stat()).size;
-      const start = Math.min(options.offset ?? 0, total);
-      const size = options.length === undefined ? total - start : Math.min(options.length, total - start);
+      // MultiStore hands over a range inside the image.
+      const start = options.offset ?? 0;
+      const size = options.length ?? (await handle.stat()).size - start;
       const readBytes = Math.max(this.options.filesystem_store_chunk_size, MIN_READ_BYTES);
       if (size === 0) {
         await handle.close();

@@ -6,7 +6,7 @@
  * gzip-encoded bodies, which would change image bytes.
  */
 import { readFileSync } from 'node:fs';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { checkedLength, contentLength, discard, headerValue, tlsFailureCode, type Response } from '../../net/response.js';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import {
@@ -14,6 +14,7 @@ import {
   BadStoreConfigurationError,
   BadStoreUriError,
   GlanceStoreError,
+  InvalidRangeError,
   NotFoundError,
 } from '../../errors.js';
 import type { Capability, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, StoreDriver } from '../../driver.js';
@@ -88,27 +89,26 @@ export class HttpStore implements StoreDriver {
   async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
     const ranged = options.offset !== undefined || options.length !== undefined;
     const offset = options.offset ?? 0;
-    if (options.length === 0) return { stream: Readable.from([]), size: 0 };
     const range = ranged ? `bytes=${offset}-${options.length !== undefined ? offset + options.length - 1 : ''}` : undefined;
     const { res, url } = await this.follow(location, 'GET', options.signal, range ? { range } : {});
     const declared = contentLength(res);
     if (!ranged) {
-      return { stream: checkedBody(res.body, declared, url), size: declared ?? 0 };
+      return { stream: checkedBody(res.body, declared, url), size: declared };
     }
     if (res.statusCode === 416) {
+      // Only a range asked of an image of unknown size gets here (MultiStore fits the others).
       discard(res);
-      return { stream: Readable.from([]), size: 0 };
+      throw new InvalidRangeError(`The range starts at byte ${offset}, past the end of ${url}`);
     }
     if (res.statusCode === 206) {
-      return { stream: checkedBody(res.body, declared, url), size: declared ?? options.length ?? 0 };
+      return { stream: checkedBody(res.body, declared, url), size: declared };
     }
     // The server ignored Range and sent the whole image: cut the range out here.
-    const total = declared;
-    const size = total === undefined ? (options.length ?? 0) : Math.max(0, Math.min(options.length ?? Infinity, total - offset));
-    return { stream: checkedBody(res.body, total, url).pipe(new Slice(offset, size)), size };
+    const size = declared === undefined ? options.length : Math.max(0, Math.min(options.length ?? Infinity, declared - offset));
+    return { stream: checkedBody(res.body, declared, url).pipe(new Slice(offset, size ?? Infinity)), size };
   }
 
-  async getSize(location: string, options: DriverCallOptions = {}): Promise<number> {
+  async getSize(location: string, options: DriverCallOptions = {}): Promise<number | undefined> {
     let head: { res: Response; url: string } | undefined;
     try {
       head = await this.follow(location, 'HEAD', options.signal);
@@ -121,7 +121,7 @@ export class HttpStore implements StoreDriver {
     if (fromHead !== undefined) return fromHead;
     const got = await this.follow(location, 'GET', options.signal);
     discard(got.res);
-    return contentLength(got.res) ?? 0;
+    return contentLength(got.res);
   }
 
   async close(): Promise<void> {

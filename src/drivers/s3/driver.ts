@@ -8,6 +8,7 @@
 import { Readable } from 'node:stream';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   AuthenticationFailedError,
@@ -30,6 +31,7 @@ import type {
   DriverGetResult,
   WritableStoreDriver,
 } from '../../driver.js';
+import type { Logger } from '../../logger.js';
 import { MASK, maskLocation, maskText } from '../../location.js';
 import { formatS3Location, parseS3Location, splitHost, type S3Location } from './location.js';
 
@@ -57,6 +59,7 @@ export class S3Store implements WritableStoreDriver {
   readonly schemes = ['s3', 's3+http', 's3+https'] as const;
   private readonly clients = new Map<string, S3Client>();
   private readonly endpoint: ReturnType<typeof splitHost>;
+  private conditional: Promise<boolean> | undefined;
 
   private constructor(
     readonly id: string,
@@ -64,6 +67,7 @@ export class S3Store implements WritableStoreDriver {
     private readonly sdk: Sdk,
     private readonly storage: Storage,
     private readonly ca: string | undefined,
+    private readonly logger: Logger,
   ) {
     this.endpoint = splitHost(options.s3_store_host);
   }
@@ -87,7 +91,7 @@ export class S3Store implements WritableStoreDriver {
     }
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const [sdk, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
-    return new S3Store(ctx.id, o as S3Store['options'], sdk, storage, ca);
+    return new S3Store(ctx.id, o as S3Store['options'], sdk, storage, ca, ctx.logger);
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -172,53 +176,75 @@ export class S3Store implements WritableStoreDriver {
     await this.ensureBucket(client);
     if (await this.exists(client, o.s3_store_bucket, imageId, where)) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
 
-    const size = options.size ?? 0;
+    // Where the endpoint honours it, the final write carries If-None-Match: * so that of two adds
+    // of one id at once, the one that finishes second fails (412) instead of overwriting.
+    const conditional = (await this.conditionalWrites(client)) ? { IfNoneMatch: '*' } : {};
+    const size = options.size;
     const body = Readable.from(data, { objectMode: false });
     // The SDK reports the body's errors through the request; a listener keeps one
     // raised between requests from becoming an uncaught exception.
     body.on('error', () => undefined);
-    let uploadId: string | undefined;
+    let upload: InstanceType<Storage['Upload']> | undefined;
     try {
-      if (size > 0 && size < o.s3_store_large_object_size * MiB) {
-        await client.send(new this.sdk.PutObjectCommand({ Bucket: o.s3_store_bucket, Key: imageId, Body: body, ContentLength: size }), { abortSignal: options.signal });
+      if (size !== undefined && size < o.s3_store_large_object_size * MiB) {
+        const put = { Bucket: o.s3_store_bucket, Key: imageId, Body: body, ContentLength: size, ...conditional };
+        await client.send(new this.sdk.PutObjectCommand(put), { abortSignal: options.signal });
       } else {
         // Unknown or large: parts of s3_store_large_object_chunk_size, at most s3_store_thread_pools in flight.
-        // lib-storage sends a single PUT when the data fits in one part (a 0-byte image too).
-        const upload = new this.storage.Upload({
+        // lib-storage sends a single PUT when the data fits in one part (a 0-byte image too); the
+        // condition goes on that PUT or on CompleteMultipartUpload.
+        upload = new this.storage.Upload({
           client,
-          params: { Bucket: o.s3_store_bucket, Key: imageId, Body: body },
+          params: { Bucket: o.s3_store_bucket, Key: imageId, Body: body, ...conditional },
           partSize: o.s3_store_large_object_chunk_size * MiB,
           queueSize: o.s3_store_thread_pools,
           leavePartsOnError: false,
-        });
-        upload.on('httpUploadProgress', () => {
-          uploadId ??= (upload as unknown as { uploadId?: string }).uploadId;
         });
         await upload.done();
       }
     } catch (err) {
       body.destroy();
-      await this.cleanupFailedAdd(client, imageId, uploadId);
+      // Only this add's own multipart upload: another add of this id may be uploading too.
+      if (upload?.uploadId) await this.abortUpload(client, imageId, upload.uploadId);
       throw this.mapError(err, where);
-    }
-    if (options.signal.aborted) {
-      await this.deleteObject(client, o.s3_store_bucket, imageId).catch(() => undefined);
-      throw new GlanceStoreError('Aborted', `The add of ${imageId} was aborted`);
     }
     return { location: formatS3Location(loc) };
   }
 
-  /** Nothing of a failed add may remain: pending multipart uploads of the key are aborted. */
-  private async cleanupFailedAdd(client: S3Client, key: string, knownUploadId: string | undefined): Promise<void> {
-    const bucket = this.options.s3_store_bucket;
-    const ids = new Set<string>(knownUploadId ? [knownUploadId] : []);
-    try {
-      const listed = await client.send(new this.sdk.ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
-      for (const u of listed.Uploads ?? []) if (u.Key === key && u.UploadId) ids.add(u.UploadId);
-    } catch {
-      // Listing is a safety net; lib-storage has already aborted its own upload.
-    }
-    await Promise.all([...ids].map((UploadId) => client.send(new this.sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId })).catch(() => undefined)));
+  /** Nothing of a failed add may remain: lib-storage aborts its upload, and this makes sure. */
+  private async abortUpload(client: S3Client, key: string, UploadId: string): Promise<void> {
+    const Bucket = this.options.s3_store_bucket;
+    await client.send(new this.sdk.AbortMultipartUploadCommand({ Bucket, Key: key, UploadId })).catch(() => undefined);
+  }
+
+  /**
+   * Whether the endpoint honours If-None-Match on PutObject. Ceph RGW and AWS
+   * S3 do; Swift's s3api refuses every conditional PUT (501 NotImplemented),
+   * and a refused PUT would lose the image data it was streaming, so this is
+   * asked once per store, before the first add, with a zero-byte object of a
+   * name no image has, removed at once.
+   */
+  private conditionalWrites(client: S3Client): Promise<boolean> {
+    this.conditional ??= (async () => {
+      const Bucket = this.options.s3_store_bucket;
+      const Key = `glance-store-conditional-write-probe-${randomUUID()}`;
+      try {
+        await client.send(new this.sdk.PutObjectCommand({ Bucket, Key, Body: '', IfNoneMatch: '*' }));
+      } catch (err) {
+        if (statusOf(err) !== 501 && (err as { name?: string }).name !== 'NotImplemented') throw this.mapError(err, `s3 bucket ${Bucket}`);
+        this.logger.warn(
+          { store: this.id },
+          `store ${this.id}: the S3 endpoint refuses conditional writes (If-None-Match), so two adds of one image id at once are not serialised (docs/s3.md)`,
+        );
+        return false;
+      }
+      await this.deleteObject(client, Bucket, Key).catch(() => undefined);
+      return true;
+    })().catch((err: unknown) => {
+      this.conditional = undefined;
+      throw err;
+    });
+    return this.conditional;
   }
 
   private async ensureBucket(client: S3Client): Promise<void> {
@@ -262,20 +288,15 @@ export class S3Store implements WritableStoreDriver {
   async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
     const loc = parseS3Location(location);
     const client = this.clientFor(loc);
-    if (options.length === 0) {
-      await this.getSize(location, options);
-      return { stream: Readable.from([]), size: 0 };
-    }
-    const ranged = options.offset !== undefined || options.length !== undefined;
-    const start = options.offset ?? 0;
-    const range = ranged ? `bytes=${start}-${options.length !== undefined ? start + options.length - 1 : ''}` : undefined;
+    // MultiStore hands over a range inside the image, never an empty one.
+    const start = options.offset;
+    const range = start !== undefined && options.length !== undefined ? `bytes=${start}-${start + options.length - 1}` : undefined;
     try {
       const r = await client.send(new this.sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(range ? { Range: range } : {}) }), {
         abortSignal: options.signal,
       });
-      return { stream: r.Body as Readable, size: r.ContentLength ?? 0 };
+      return { stream: r.Body as Readable, size: r.ContentLength };
     } catch (err) {
-      if (statusOf(err) === 416) return { stream: Readable.from([]), size: 0 };
       throw this.mapError(err, maskLocation(location));
     }
   }
@@ -317,6 +338,10 @@ export class S3Store implements WritableStoreDriver {
     const status = statusOf(err);
     const detail = maskText(`${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
     if (e?.name === 'AbortError') return new GlanceStoreError('Aborted', `${what}: aborted`, { cause: err });
+    // A conditional write refused: another add of this id finished first.
+    if (status === 412 || e?.name === 'PreconditionFailed' || e?.name === 'ConditionalRequestConflict') {
+      return new DuplicateError(`${what} already exists: another add of this image finished first`, { cause: err });
+    }
     if (status === 404 || e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.name === 'NoSuchBucket') return new NotFoundError(`${what} was not found`, { cause: err });
     if (status === 401 || status === 403 || /InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied/.test(e?.name ?? '')) {
       return new AuthenticationFailedError(`${what}: the S3 server refused the credentials (${e?.name ?? status})`, { cause: err });

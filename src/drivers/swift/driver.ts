@@ -329,8 +329,9 @@ export class SwiftStore implements WritableStoreDriver {
     const where = `image ${imageId} in store ${this.id}`;
     const { exists, stale } = await this.inspectName(conn, loc, signal);
     if (exists) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
+    // Below here a size of 0 means unknown: a known size below the threshold (0 too) goes whole.
     const size = options.size ?? 0;
-    const whole = size > 0 && size < this.o.swift_store_large_object_size * ONE_MB;
+    const whole = options.size !== undefined && size < this.o.swift_store_large_object_size * ONE_MB;
     // Listings may lag: before segments are removed or written, ask for the image itself.
     if ((stale.length || !whole) && (await this.exists(conn, loc.container, loc.obj, signal))) {
       throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
@@ -348,10 +349,6 @@ export class SwiftStore implements WritableStoreDriver {
       if (err instanceof NotFoundError) this.forgetContainer(loc);
       throw this.statusError(err, where);
     }
-    if (signal.aborted) {
-      await this.removeImage(conn, loc).catch(() => undefined);
-      throw new GlanceStoreError('Aborted', `The add of ${imageId} was aborted`);
-    }
     return { location: uri };
   }
 
@@ -365,9 +362,8 @@ export class SwiftStore implements WritableStoreDriver {
           sent += chunk.byteLength;
           yield chunk;
         }
+        // The pipeline has checked the end of the data by the time it hands out the last byte.
         guard.markSent();
-        // Reading past the end lets the pipeline check the size and finish its hashes.
-        if (await reader.more()) throw new SizeMismatchError(`Image data is longer than the declared size of ${size} bytes`);
       })(),
     );
     try {
@@ -380,9 +376,6 @@ export class SwiftStore implements WritableStoreDriver {
         signal: guard.signal,
       });
       await this.expectOk(res, `PUT of ${loc.container}/${loc.obj}`);
-      // The HTTP client may stop reading once Content-Length bytes went out; the
-      // pipeline still needs to see the end of the data to check it and finish its hashes.
-      if (await reader.more()) throw new SizeMismatchError(`Image data is longer than the declared size of ${size} bytes`);
     } catch (err) {
       // The whole body went out but the answer was lost: the object may exist, and it is ours.
       if (sent === size && !(err instanceof DuplicateError)) await this.deleteQuietly(conn, loc.container, loc.obj);
@@ -837,13 +830,6 @@ export class SwiftStore implements WritableStoreDriver {
     const res = await conn.request({ method: 'DELETE', container, obj, signal });
     discard(res);
     if (res.statusCode !== 404) await this.expectOk(res, `DELETE of ${container}/${obj}`);
-  }
-
-  private async removeImage(conn: SwiftConnection, loc: SwiftLocation): Promise<void> {
-    const head = await conn.request({ method: 'HEAD', container: loc.container, obj: loc.obj });
-    discard(head);
-    if (head.statusCode === 404) return;
-    await this.removeObjectAndSegments(conn, loc.container, loc.obj, head);
   }
 
   /**
