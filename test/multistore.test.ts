@@ -12,7 +12,7 @@ import {
   type StoreDriver,
   type Logger,
 } from '../src/index.js';
-import { readAll } from './conformance/index.js';
+import { readAll } from '../src/testing/index.js';
 
 const root = await mkdtemp(path.join(tmpdir(), 'gs-multi-'));
 afterAll(() => rm(root, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { MultiStore, parseConfig } from '../src/index.js';
 import { formatRbdLocation, parseRbdLocation } from '../src/drivers/rbd/index.js';
 import { loadRbdBinding } from '../src/drivers/rbd/native.js';
-import { runStoreConformance, readAll } from './conformance/index.js';
+import { runStoreConformance, readAll } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
 import { reference, referenceAvailable, type ReferenceAdd } from './interop/reference.js';
 

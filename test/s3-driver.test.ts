@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { S3Client, ListObjectsV2Command, ListMultipartUploadsCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { MultiStore, maskLocation, parseConfig } from '../src/index.js';
 import { formatS3Location, parseS3Location } from '../src/drivers/s3/index.js';
-import { runStoreConformance } from './conformance/index.js';
+import { runStoreConformance } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
 import { swiftContainerListing } from './services/swift-api.js';
 import { referenceAvailable, roundTripWithReference } from './interop/reference.js';

@@ -12,7 +12,7 @@ import { containerName, formatSwiftLocation, parseSwiftLocation, pyQuote, select
 import { parseReferencesText } from '../src/drivers/swift/references.js';
 import { SwiftConnection } from '../src/drivers/swift/connection.js';
 import { passwordAuthenticator } from '../src/drivers/swift/auth.js';
-import { runStoreConformance, readAll } from './conformance/index.js';
+import { runStoreConformance, readAll } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
 import { swiftContainerListing, swiftLogin, swiftRequest, swiftStoreConf, type SwiftAccount } from './services/swift-api.js';
 import { reference, referenceAvailable, roundTripWithReference } from './interop/reference.js';

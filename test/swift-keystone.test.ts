@@ -6,7 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { MultiStore, parseConfig, type RequestContext } from '../src/index.js';
-import { runStoreConformance, readAll } from './conformance/index.js';
+import { runStoreConformance, readAll } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
 import { swiftStoreConf } from './services/swift-api.js';
 import { referenceAvailable, roundTripWithReference } from './interop/reference.js';
