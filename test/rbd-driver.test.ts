@@ -17,6 +17,11 @@ function conf(env: Record<string, string>, extra = ''): string {
   return `[DEFAULT]\nenabled_backends = fast:rbd\n[glance_store]\ndefault_backend = fast\n[fast]\nstore_description = Fast rbd backend\nrbd_store_pool = ${env['CEPH_POOL']}\nrbd_store_user = ${env['CEPH_USER']}\nrbd_store_ceph_conf = ${env['CEPH_CONF']}\nrbd_store_chunk_size = 1\nrados_connect_timeout = 10\n${extra}`;
 }
 
+/** With a second store `wide` in the same pool (the test user may use no other), of 4 MiB objects. */
+function twoStoresConf(env: Record<string, string>, extra = ''): string {
+  return `${conf(env, extra).replace('enabled_backends = fast:rbd', 'enabled_backends = fast:rbd, wide:rbd')}\n[wide]\nrbd_store_pool = ${env['CEPH_POOL']}\nrbd_store_user = ${env['CEPH_USER']}\nrbd_store_ceph_conf = ${env['CEPH_CONF']}\nrbd_store_chunk_size = 4\n`;
+}
+
 /** What the pool holds: images (and their snapshots) a failed add must not leave. */
 function listStored(env: Record<string, string>): Promise<string[]> {
   const out = execFileSync('rbd', ['-c', env['CEPH_CONF']!, '--id', env['CEPH_USER']!, 'ls', '-l', '--format', 'json', env['CEPH_POOL']!], { encoding: 'utf8' });
@@ -41,11 +46,11 @@ describe('rbd locations', () => {
 if (ceph) {
   runStoreConformance(
     { describe, it, beforeAll, afterAll },
-    { name: 'rbd (Ceph)', storeId: 'fast', create: (opts) => MultiStore.create(parseConfig(conf(ceph)), opts), listStored: () => listStored(ceph), largeImageBytes: 5 * 1024 * 1024 + 7, timeout: 120_000 },
+    { name: 'rbd (Ceph)', storeId: 'fast', secondStoreId: 'wide', create: (opts) => MultiStore.create(parseConfig(twoStoresConf(ceph)), opts), listStored: () => listStored(ceph), largeImageBytes: 5 * 1024 * 1024 + 7, timeout: 120_000 },
   );
   runStoreConformance(
     { describe, it, beforeAll, afterAll },
-    { name: 'rbd (Ceph, thin provisioning)', storeId: 'fast', create: (opts) => MultiStore.create(parseConfig(conf(ceph, 'rbd_thin_provisioning = true\n')), opts), listStored: () => listStored(ceph), largeImageBytes: 3 * 1024 * 1024 + 7, timeout: 120_000 },
+    { name: 'rbd (Ceph, thin provisioning)', storeId: 'fast', secondStoreId: 'wide', create: (opts) => MultiStore.create(parseConfig(twoStoresConf(ceph, 'rbd_thin_provisioning = true\n')), opts), listStored: () => listStored(ceph), largeImageBytes: 3 * 1024 * 1024 + 7, timeout: 120_000 },
   );
 }
 
