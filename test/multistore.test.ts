@@ -159,6 +159,46 @@ weight = heavy
     await ms.close();
   });
 
+  it('removes a location once when the driver resolved without reading all the data, and logs a removal that fails', async () => {
+    // A driver that stops after its first block, as a careless one would.
+    const deletes: string[] = [];
+    let failDelete = false;
+    registerDriver(
+      'hasty',
+      (ctx) => ({
+        type: 'hasty',
+        schemes: ['hasty'],
+        capabilities: () => new Set(['read', 'write'] as const),
+        async add(imageId: string, data: AsyncIterable<Uint8Array>) {
+          for await (const c of data) if (c) break;
+          return { location: `hasty://${ctx.id}/${imageId}` };
+        },
+        async get() {
+          throw new Error('not used');
+        },
+        async getSize() {
+          return 0;
+        },
+        async delete(location: string) {
+          deletes.push(location);
+          if (failDelete) throw new Error('backend said no');
+        },
+        async close() {},
+      }),
+      [],
+    );
+    const logger = recordingLogger();
+    const ms = await MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends = h:hasty\n[glance_store]\ndefault_backend = h\n'), { logger });
+    const data = () => [randomBytes(2 * 1024 * 1024), randomBytes(2 * 1024 * 1024)];
+    await expect(ms.add('img-1', data())).rejects.toMatchObject({ code: 'BackendError', message: expect.stringMatching(/before reading all of the image data/) });
+    expect(deletes).toEqual(['hasty://h/img-1']);
+    failDelete = true;
+    await expect(ms.add('img-2', data(), { size: 4 * 1024 * 1024 })).rejects.toMatchObject({ code: 'BackendError' });
+    expect(deletes).toEqual(['hasty://h/img-1', 'hasty://h/img-2']);
+    expect(logger.lines.join('\n')).toMatch(/could not remove hasty:\/\/h\/img-2 after a failed add: backend said no/);
+    await ms.close();
+  });
+
   it('lets third parties register a driver type', async () => {
     const images = new Map<string, Buffer>();
     registerDriver(

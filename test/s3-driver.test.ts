@@ -17,6 +17,8 @@ interface S3Server {
   bucket: string;
   /** Swift's s3api keeps multipart parts in a `<bucket>+segments` container: listed too, so leftovers show. */
   swift?: { authUrl: string; user: string; key: string };
+  /** Swift's s3api refuses conditional writes: adds of one id at once are not serialised (docs/s3.md). */
+  concurrentAdds?: 'unserialised';
 }
 
 const ceph = serviceEnv('ceph');
@@ -33,6 +35,7 @@ if (swift) {
     secretKey: swift['S3_SECRET_KEY']!,
     bucket: `glance-${randomUUID().slice(0, 8)}`,
     swift: { authUrl: swift['SWIFT_AUTH_URL']!, user: swift['SWIFT_USER']!, key: swift['SWIFT_KEY']! },
+    concurrentAdds: 'unserialised',
   });
 }
 const rgw = servers.find((s) => s.name === 'Ceph RGW');
@@ -115,6 +118,7 @@ for (const server of servers) {
       create: (opts) => MultiStore.create(parseConfig(twoStoresConf(server)), opts),
       listStored: () => listStored(server, [server.bucket, `${server.bucket}-copies`]),
       largeImageBytes: 11 * 1024 * 1024 + 7,
+      ...(server.concurrentAdds ? { concurrentAdds: server.concurrentAdds } : {}),
       // 4 parts of 5 MiB in flight, plus part buffers already sent that V8 frees only
       // after some 64 MiB of such allocations: bounded, and far below the 256 MiB image.
       streaming: { imageBytes: 256 * 1024 * 1024, maxGrowthBytes: 112 * 1024 * 1024 },

@@ -38,11 +38,14 @@ export interface WritableFixture {
    * What the backend guarantees when adds of one image id overlap, from
    * separate store instances as separate Glance workers would run them.
    * `exclusive` (the default): exactly one add succeeds, the others fail with
-   * Duplicate, the winner's bytes are intact and nothing else is left.
-   * `unserialised`: the backend checks for an existing object only when an
-   * upload starts (Swift's If-None-Match, Swift's s3api), so overlapping adds
-   * may all succeed; each must succeed or fail with Duplicate, and the image
-   * left is one add's bytes, intact. Say why in the driver's docs.
+   * Duplicate, the winner's bytes are intact and nothing else is left, for
+   * single-object and chunked images alike. `unserialised`: the backend
+   * checks for an existing object only when an upload starts and has no
+   * conditional write (Swift, Swift's s3api), so overlapping adds may all
+   * succeed; for an image stored as one object each add must succeed or fail
+   * with Duplicate and the image left is one add's bytes, intact. Overlapping
+   * adds of a segmented or multipart image are then not safe and not run:
+   * say so in the driver's docs.
    */
   concurrentAdds?: 'exclusive' | 'unserialised';
 }

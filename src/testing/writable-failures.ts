@@ -39,9 +39,11 @@ export function failureCases(ctx: SuiteContext): void {
   t.it('lets one of several adds of one id at once win, and the winner\'s bytes are intact', async () => {
     // Separate store instances, as separate Glance workers: nothing in-process can serialise them.
     const adds = 3;
+    const exclusive = (fixture.concurrentAdds ?? 'exclusive') === 'exclusive';
     const stores = await Promise.all(Array.from({ length: adds }, () => fixture.create({})));
     try {
-      for (const size of [1000, large]) {
+      // A backend without exclusive writes is held only to what it guarantees: one-object images.
+      for (const size of exclusive ? [1000, large] : [1000]) {
         const id = randomUUID();
         const images = stores.map(() => randomBytes(size));
         // Every add has read its first piece (and so checked for the image) before any goes on.
@@ -58,7 +60,6 @@ export function failureCases(ctx: SuiteContext): void {
         for (const o of outcomes) {
           if (o.status === 'rejected') assert.equal((o.reason as { code?: string }).code, 'Duplicate', `a losing add failed with ${(o.reason as Error).message}`);
         }
-        const exclusive = (fixture.concurrentAdds ?? 'exclusive') === 'exclusive';
         if (exclusive) assert.equal(won.length, 1, `${won.length} of ${adds} adds of one id succeeded`);
         else assert.ok(won.length >= 1, 'no add of the id succeeded');
         const stored = await readAll((await stores[0]!.get(won[0]!.r.location, { store })).stream);

@@ -8,7 +8,6 @@
 import { Readable } from 'node:stream';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   AuthenticationFailedError,
@@ -59,7 +58,8 @@ export class S3Store implements WritableStoreDriver {
   readonly schemes = ['s3', 's3+http', 's3+https'] as const;
   private readonly clients = new Map<string, S3Client>();
   private readonly endpoint: ReturnType<typeof splitHost>;
-  private conditional: Promise<boolean> | undefined;
+  /** Whether the endpoint honours If-None-Match on writes; learnt by the first add (claimKey). */
+  private conditional: boolean | undefined;
 
   private constructor(
     readonly id: string,
@@ -176,26 +176,25 @@ export class S3Store implements WritableStoreDriver {
     await this.ensureBucket(client);
     if (await this.exists(client, o.s3_store_bucket, imageId, where)) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
 
-    // Where the endpoint honours it, the final write carries If-None-Match: * so that of two adds
-    // of one id at once, the one that finishes second fails (412) instead of overwriting.
-    const conditional = (await this.conditionalWrites(client)) ? { IfNoneMatch: '*' } : {};
     const size = options.size;
+    const whole = size !== undefined && size < o.s3_store_large_object_size * MiB;
+    // Of several adds of one id at once, only one may write (where the endpoint allows it).
+    const guard = whole && this.conditional === true ? 'condition' : await this.claimKey(client, imageId, where);
     const body = Readable.from(data, { objectMode: false });
     // The SDK reports the body's errors through the request; a listener keeps one
     // raised between requests from becoming an uncaught exception.
     body.on('error', () => undefined);
     let upload: InstanceType<Storage['Upload']> | undefined;
     try {
-      if (size !== undefined && size < o.s3_store_large_object_size * MiB) {
-        const put = { Bucket: o.s3_store_bucket, Key: imageId, Body: body, ContentLength: size, ...conditional };
+      if (whole) {
+        const put = { Bucket: o.s3_store_bucket, Key: imageId, Body: body, ContentLength: size, ...(guard === 'condition' ? { IfNoneMatch: '*' } : {}) };
         await client.send(new this.sdk.PutObjectCommand(put), { abortSignal: options.signal });
       } else {
         // Unknown or large: parts of s3_store_large_object_chunk_size, at most s3_store_thread_pools in flight.
-        // lib-storage sends a single PUT when the data fits in one part (a 0-byte image too); the
-        // condition goes on that PUT or on CompleteMultipartUpload.
+        // lib-storage sends a single PUT when the data fits in one part (a 0-byte image too).
         upload = new this.storage.Upload({
           client,
-          params: { Bucket: o.s3_store_bucket, Key: imageId, Body: body, ...conditional },
+          params: { Bucket: o.s3_store_bucket, Key: imageId, Body: body },
           partSize: o.s3_store_large_object_chunk_size * MiB,
           queueSize: o.s3_store_thread_pools,
           leavePartsOnError: false,
@@ -204,8 +203,9 @@ export class S3Store implements WritableStoreDriver {
       }
     } catch (err) {
       body.destroy();
-      // Only this add's own multipart upload: another add of this id may be uploading too.
+      // Only this add's own upload and key: another add of this id may have written the key.
       if (upload?.uploadId) await this.abortUpload(client, imageId, upload.uploadId);
+      if (guard === 'claimed') await this.deleteObject(client, o.s3_store_bucket, imageId).catch(() => undefined);
       throw this.mapError(err, where);
     }
     return { location: formatS3Location(loc) };
@@ -218,33 +218,30 @@ export class S3Store implements WritableStoreDriver {
   }
 
   /**
-   * Whether the endpoint honours If-None-Match on PutObject. Ceph RGW and AWS
-   * S3 do; Swift's s3api refuses every conditional PUT (501 NotImplemented),
-   * and a refused PUT would lose the image data it was streaming, so this is
-   * asked once per store, before the first add, with a zero-byte object of a
-   * name no image has, removed at once.
+   * Makes this add the only one writing `key`, with a zero-byte object written
+   * with If-None-Match: * (atomic in Ceph RGW and AWS S3) that the upload then
+   * replaces: another add of the id at once gets 412 (Duplicate) before it
+   * sends any data. A single PUT can carry the condition itself once the
+   * endpoint is known to honour it; a multipart upload needs the claim, as
+   * RGW ignores the condition on CompleteMultipartUpload. Swift's s3api
+   * refuses conditional writes (501): the first claim tells, and its adds are
+   * then not serialised (docs/s3.md).
    */
-  private conditionalWrites(client: S3Client): Promise<boolean> {
-    this.conditional ??= (async () => {
-      const Bucket = this.options.s3_store_bucket;
-      const Key = `glance-store-conditional-write-probe-${randomUUID()}`;
-      try {
-        await client.send(new this.sdk.PutObjectCommand({ Bucket, Key, Body: '', IfNoneMatch: '*' }));
-      } catch (err) {
-        if (statusOf(err) !== 501 && (err as { name?: string }).name !== 'NotImplemented') throw this.mapError(err, `s3 bucket ${Bucket}`);
-        this.logger.warn(
-          { store: this.id },
-          `store ${this.id}: the S3 endpoint refuses conditional writes (If-None-Match), so two adds of one image id at once are not serialised (docs/s3.md)`,
-        );
-        return false;
+  private async claimKey(client: S3Client, key: string, where: string): Promise<'claimed' | 'unguarded'> {
+    if (this.conditional === false) return 'unguarded';
+    try {
+      // Without the add's signal: an abort must not leave it unknown whether the claim was written.
+      await client.send(new this.sdk.PutObjectCommand({ Bucket: this.options.s3_store_bucket, Key: key, Body: '', IfNoneMatch: '*' }));
+    } catch (err) {
+      if (statusOf(err) !== 501 && (err as { name?: string }).name !== 'NotImplemented') throw this.mapError(err, where);
+      if (this.conditional === undefined) {
+        this.logger.warn({ store: this.id }, `store ${this.id}: the S3 endpoint refuses conditional writes (If-None-Match), so adds of one image id at once are not serialised (docs/s3.md)`);
       }
-      await this.deleteObject(client, Bucket, Key).catch(() => undefined);
-      return true;
-    })().catch((err: unknown) => {
-      this.conditional = undefined;
-      throw err;
-    });
-    return this.conditional;
+      this.conditional = false;
+      return 'unguarded';
+    }
+    this.conditional = true;
+    return 'claimed';
   }
 
   private async ensureBucket(client: S3Client): Promise<void> {
