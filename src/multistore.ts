@@ -335,7 +335,7 @@ export class MultiStore {
       }
       let digest: AddDigest;
       try {
-        digest = add.finish();
+        digest = await add.finish();
         expect?.(digest);
       } catch (err) {
         await this.removeFailedAdd(driver, storeId, written.location, options.context);

@@ -122,23 +122,17 @@ weight = heavy
     await expect(MultiStore.create(parseConfig(text.replace('default_backend = a', 'default_backend = down')))).rejects.toMatchObject({ code: 'BackendUnavailable' });
   });
 
-  it('removes what a driver stored when it finished an add whose data had failed', async () => {
-    // A driver that takes an error in the data for its end, as a careless one would.
-    const stored = new Set<string>();
+  /** Registers a write-only driver type whose add and delete are given, to see what MultiStore does around them. */
+  function registerWriter(type: string, add: (imageId: string, data: AsyncIterable<Uint8Array>) => Promise<void>, remove: (location: string) => Promise<void>): void {
     registerDriver(
-      'careless',
+      type,
       (ctx) => ({
-        type: 'careless',
-        schemes: ['careless'],
+        type,
+        schemes: [type],
         capabilities: () => new Set(['read', 'write'] as const),
         async add(imageId: string, data: AsyncIterable<Uint8Array>) {
-          try {
-            for await (const c of data) void c;
-          } catch {
-            // swallowed
-          }
-          stored.add(imageId);
-          return { location: `careless://${ctx.id}/${imageId}` };
+          await add(imageId, data);
+          return { location: `${type}://${ctx.id}/${imageId}` };
         },
         async get() {
           throw new Error('not used');
@@ -146,12 +140,27 @@ weight = heavy
         async getSize() {
           return 0;
         },
-        async delete(location: string) {
-          stored.delete(location.split('/').pop()!);
-        },
+        delete: remove,
         async close() {},
       }),
       [],
+    );
+  }
+
+  it('removes what a driver stored when it finished an add whose data had failed', async () => {
+    // A driver that takes an error in the data for its end, as a careless one would.
+    const stored = new Set<string>();
+    registerWriter(
+      'careless',
+      async (imageId, data) => {
+        try {
+          for await (const c of data) void c;
+        } catch {
+          // swallowed
+        }
+        stored.add(imageId);
+      },
+      async (location) => void stored.delete(location.split('/').pop()!),
     );
     const ms = await MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends = c:careless\n[glance_store]\ndefault_backend = c\n'), { imageSizeCap: 1000 });
     await expect(ms.add(randomUUID(), [randomBytes(600), randomBytes(600)])).rejects.toMatchObject({ code: 'ImageSizeLimitExceeded' });
@@ -160,32 +169,18 @@ weight = heavy
   });
 
   it('removes a location once when the driver resolved without reading all the data, and logs a removal that fails', async () => {
-    // A driver that stops after its first block, as a careless one would.
+    // A driver that stops after its first block.
     const deletes: string[] = [];
     let failDelete = false;
-    registerDriver(
+    registerWriter(
       'hasty',
-      (ctx) => ({
-        type: 'hasty',
-        schemes: ['hasty'],
-        capabilities: () => new Set(['read', 'write'] as const),
-        async add(imageId: string, data: AsyncIterable<Uint8Array>) {
-          for await (const c of data) if (c) break;
-          return { location: `hasty://${ctx.id}/${imageId}` };
-        },
-        async get() {
-          throw new Error('not used');
-        },
-        async getSize() {
-          return 0;
-        },
-        async delete(location: string) {
-          deletes.push(location);
-          if (failDelete) throw new Error('backend said no');
-        },
-        async close() {},
-      }),
-      [],
+      async (_id, data) => {
+        for await (const c of data) if (c) break;
+      },
+      async (location) => {
+        deletes.push(location);
+        if (failDelete) throw new Error('backend said no');
+      },
     );
     const logger = recordingLogger();
     const ms = await MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends = h:hasty\n[glance_store]\ndefault_backend = h\n'), { logger });

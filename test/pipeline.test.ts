@@ -20,7 +20,7 @@ async function runAddPipeline<T>(data: ImageData, options: AddPipelineOptions, w
     } catch (err) {
       throw add.failed(err);
     }
-    return { result, digest: add.finish() };
+    return { result, digest: await add.finish() };
   } finally {
     await add.close();
   }
@@ -142,6 +142,9 @@ describe('add pipeline', () => {
     const empty = await runAddPipeline([], { size: 0 }, collect);
     expect(empty.digest).toMatchObject({ size: 0, checksum: createHash('md5').digest('hex') });
     await expect(runAddPipeline([Buffer.from('x')], { size: 0 }, collect)).rejects.toMatchObject({ code: 'SizeMismatch' });
+    // A writer of 0 declared bytes need not ask for any: the end is checked once it is done.
+    expect((await runAddPipeline([], { size: 0 }, async () => 'nothing read')).digest.size).toBe(0);
+    await expect(runAddPipeline([Buffer.from('x')], { size: 0 }, async () => 'nothing read')).rejects.toMatchObject({ code: 'SizeMismatch' });
     expect((await runAddPipeline([Buffer.from('xyz')], {}, collect)).digest.size).toBe(3);
     const totals: Array<number | undefined> = [];
     await runAddPipeline([], { size: 0, onProgress: (p) => totals.push(p.total) }, collect);

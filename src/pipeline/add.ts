@@ -87,11 +87,12 @@ export interface AddPipeline {
   /** The error to report when the driver rejected: the image's own failure, when it had one, explains more. */
   failed(err: unknown): unknown;
   /**
-   * Once the driver resolved: the digest, or throws why the add failed all the
-   * same (a check or the caller's abort after the last byte went out, or data
-   * the driver did not read to the end). The caller then removes what the driver stored.
+   * Once the driver resolved: the digest, or rejects with why the add failed
+   * all the same (a check or the caller's abort after the last byte went out,
+   * or data the driver did not read to the end). The caller then removes what
+   * the driver stored.
    */
-  finish(): AddDigest;
+  finish(): Promise<AddDigest>;
   /** Stops reading the source and releases it; call once the driver has settled. */
   close(): Promise<void>;
 }
@@ -228,7 +229,10 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
     data: { [Symbol.asyncIterator]: () => iterator },
     signal: controller.signal,
     failed: (err) => failure ?? err,
-    finish() {
+    async finish() {
+      // A driver with nothing to read (a declared size of 0) need not have asked for data: the
+      // end of the source is checked here.
+      if (declared === 0 && !digest && failure === undefined) await iterator.next().catch(() => undefined);
       if (failure !== undefined) throw failure;
       if (controller.signal.aborted) throw abortReason(controller.signal);
       if (!digest) throw new BackendError('The store finished the add before reading all of the image data');
