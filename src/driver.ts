@@ -5,7 +5,7 @@
  * writing to an http store is a compile-time error, not only a runtime one.
  */
 import type { Readable } from 'node:stream';
-import type { OptionSpec, OptionValues } from './config/options.js';
+import type { OptionSpec, OptionValues, OptionsOf } from './config/options.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -74,10 +74,6 @@ export interface DriverCallOptions {
 
 /** A store that can be read. */
 export interface StoreDriver {
-  /** The driver type name, as written in enabled_backends (`file`, `http`, ...). */
-  readonly type: string;
-  /** URI schemes whose locations this store reads. */
-  readonly schemes: readonly string[];
   /** What the store can do now. */
   capabilities(): ReadonlySet<Capability>;
   get(location: string, options?: DriverGetOptions): Promise<DriverGetResult>;
@@ -127,48 +123,122 @@ export function isWritable(driver: StoreDriver): driver is WritableStoreDriver {
   return typeof (driver as Partial<WritableStoreDriver>).add === 'function' && driver.capabilities().has('write');
 }
 
-/** What a driver factory is given to build one store. */
-export interface DriverContext {
-  /** The store id (the section name). */
+/** What a driver's `create` is given to build one store. */
+export interface DriverContext<Options = OptionValues> {
+  /** The store id (the section name in glance-api.conf). */
   id: string;
-  /** Option values read against the driver's schema, defaults applied. */
-  options: OptionValues;
+  /**
+   * The store's options, read from its section against the driver's schema:
+   * `$`-references substituted, values converted as oslo.config converts
+   * them, defaults applied. Typed from the schema by `defineDriver`.
+   */
+  options: Options;
+  /** The MultiStore's logger (silent unless the caller injected one). */
   logger: Logger;
 }
 
-export type DriverFactory = (context: DriverContext) => StoreDriver | Promise<StoreDriver>;
-
-/** Facts about a driver type known before any store of it is built. */
-export interface DriverTraits {
-  /** URI schemes its locations use. */
-  schemes?: readonly string[];
+/** A driver type: its name, location schemes, option schema and how to build one store. */
+export interface DriverDefinition<Schema extends readonly OptionSpec[] = readonly OptionSpec[], Driver extends StoreDriver = StoreDriver> {
+  /** The type name written in enabled_backends (`file`, `rbd`, ...). */
+  readonly type: string;
+  /** URI schemes of its locations. */
+  readonly schemes: readonly string[];
   /** The type can never write (http): its stores are listed `read-only`. */
-  readOnly?: boolean;
+  readonly readOnly: boolean;
+  /** Every option a store section of this type may hold, declared once. */
+  readonly options: Schema;
+  /**
+   * Builds one store. Called once per store by `MultiStore.create`; load
+   * heavy dependencies (SDKs, native bindings) here, with `import()`, so they
+   * cost nothing until a store of the type is configured.
+   */
+  readonly create: (context: DriverContext<OptionsOf<Schema>>) => Driver | Promise<Driver>;
 }
-
-export interface DriverDefinition extends DriverTraits {
-  type: string;
-  factory: DriverFactory;
-  options: readonly OptionSpec[];
-}
-
-const registry = new Map<string, DriverDefinition>();
 
 /**
- * Makes a driver type usable in `enabled_backends`. Third-party drivers call
- * this before `MultiStore.create`; registering a built-in type name again
- * replaces it.
+ * Any driver definition, whatever its option schema: what MultiStore keeps.
+ * `create`'s context is loosely typed here because each driver's option type
+ * differs; the definition itself was checked against its schema.
  */
-export function registerDriver(type: string, factory: DriverFactory, options: readonly OptionSpec[], traits: DriverTraits = {}): void {
-  if (!/^[a-z][a-z0-9_-]*$/i.test(type)) throw new TypeError(`registerDriver: invalid driver type name ${JSON.stringify(type)}`);
-  if (typeof factory !== 'function') throw new TypeError(`registerDriver(${type}): factory must be a function`);
-  registry.set(type, { ...traits, type, factory, options });
+export interface AnyDriverDefinition {
+  readonly type: string;
+  readonly schemes: readonly string[];
+  readonly readOnly: boolean;
+  readonly options: readonly OptionSpec[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly create: (context: DriverContext<any>) => StoreDriver | Promise<StoreDriver>;
 }
 
-export function driverDefinition(type: string): DriverDefinition | undefined {
-  return registry.get(type);
+/** What `defineDriver` is given. */
+export interface DriverDeclaration<Schema extends readonly OptionSpec[], Driver extends StoreDriver> {
+  type: string;
+  schemes: readonly string[];
+  /** Only drivers without add and delete may say so: read-only is a matter of types. */
+  readOnly?: boolean;
+  options: Schema;
+  create: (context: DriverContext<OptionsOf<Schema>>) => Driver | Promise<Driver>;
 }
 
-export function registeredTypes(): string[] {
-  return [...registry.keys()];
+/** A driver that can never write: it has no add and no delete at all. */
+export type ReadOnlyStoreDriver = StoreDriver & { add?: never; delete?: never };
+
+/**
+ * Marks definitions made by defineDriver. A registered symbol, not a
+ * WeakSet: a driver package may resolve its own copy of glance-store.
+ */
+const DEFINED = Symbol.for('glance-store.driver-definition');
+const TYPE_NAME = /^[a-z][a-z0-9_-]*$/;
+const SCHEME = /^[a-z][a-z0-9+.-]*$/;
+
+/**
+ * Declares a driver type once. Declare the option schema `as const` (checked
+ * with `satisfies readonly OptionSpec[]`) and `create` receives options
+ * typed from it: a renamed or mistyped option fails to compile.
+ *
+ * ```ts
+ * export const memcacheDriver = defineDriver({
+ *   type: 'memcache',
+ *   schemes: ['memcache'],
+ *   options: [{ name: 'memcache_servers', type: 'list', default: ['127.0.0.1:11211'], help: '...' }] as const,
+ *   async create({ id, options, logger }) { ... options.memcache_servers is string[] ... },
+ * });
+ * ```
+ * The definition is checked here, so a bad one fails where it is written.
+ */
+export function defineDriver<const Schema extends readonly OptionSpec[], Driver extends ReadOnlyStoreDriver>(
+  definition: DriverDeclaration<Schema, Driver> & { readOnly: true },
+): DriverDefinition<Schema, Driver>;
+export function defineDriver<const Schema extends readonly OptionSpec[], Driver extends StoreDriver>(
+  definition: DriverDeclaration<Schema, Driver> & { readOnly?: false },
+): DriverDefinition<Schema, Driver>;
+export function defineDriver<const Schema extends readonly OptionSpec[], Driver extends StoreDriver>(definition: DriverDeclaration<Schema, Driver>): DriverDefinition<Schema, Driver> {
+  const { type, schemes, options, create } = definition ?? {};
+  const where = `defineDriver(${JSON.stringify(type)})`;
+  if (typeof type !== 'string' || !TYPE_NAME.test(type)) {
+    throw new TypeError(`defineDriver: the type name must be lower-case letters, digits, '_' or '-', starting with a letter; got ${JSON.stringify(type)}`);
+  }
+  if (!Array.isArray(schemes) || schemes.length === 0 || !schemes.every((s) => typeof s === 'string' && SCHEME.test(s))) {
+    throw new TypeError(`${where}: schemes must be a non-empty list of lower-case URI schemes`);
+  }
+  if (typeof create !== 'function') throw new TypeError(`${where}: create must be a function`);
+  if (!Array.isArray(options)) throw new TypeError(`${where}: options must be a list of option specs`);
+  const names = new Set<string>();
+  for (const o of options as readonly OptionSpec[]) {
+    if (typeof o?.name !== 'string' || !/^[a-z_][a-z0-9_]*$/i.test(o.name)) throw new TypeError(`${where}: option name ${JSON.stringify(o?.name)} is not a valid option name`);
+    if (names.has(o.name)) throw new TypeError(`${where}: option ${o.name} is declared twice`);
+    names.add(o.name);
+  }
+  return Object.freeze({
+    type,
+    schemes: Object.freeze([...schemes]),
+    readOnly: definition.readOnly === true,
+    options,
+    create,
+    [DEFINED]: true,
+  });
+}
+
+/** Whether a value is a definition made by `defineDriver` (what `MultiStore.create({ drivers })` takes). */
+export function isDriverDefinition(value: unknown): value is AnyDriverDefinition {
+  return typeof value === 'object' && value !== null && (value as { [DEFINED]?: unknown })[DEFINED] === true;
 }

@@ -63,7 +63,7 @@ export class UnknownSchemeError extends kind('UnknownScheme') {}
 export class BadStoreUriError extends kind('BadStoreUri') {}
 export class ReadOnlyStoreError extends kind('ReadOnlyStore') {}
 export class RandomGetNotSupportedError extends kind('RandomGetNotSupported') {}
-/** A ranged get whose offset or length is not a non-negative integer, or that starts past the end of the image. */
+/** A ranged get that starts past the end of the image. */
 export class InvalidRangeError extends kind('InvalidRange') {}
 export class BackendUnavailableError extends kind('BackendUnavailable') {}
 export class AuthenticationFailedError extends kind('AuthenticationFailed') {}

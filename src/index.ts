@@ -18,17 +18,17 @@ export type {
 export { parseConfig, mergeConfigs, ConfigParseError } from './config/parse.js';
 export type { ParsedConfig } from './config/parse.js';
 export { readOptions, suggest, maskSecrets } from './config/options.js';
-export type { OptionSpec, OptionType, OptionValues, ReadOptionsResult, ReadOptionsContext } from './config/options.js';
+export type { OptionSpec, OptionType, OptionValues, OptionsOf, ReadOptionsResult, ReadOptionsContext } from './config/options.js';
 export { readStoresConfig, RESERVED_STORES, COMMON_STORE_OPTIONS, GLOBAL_OPTIONS } from './config/stores.js';
-export { registerDriver, driverDefinition, registeredTypes, isWritable } from './driver.js';
+export { defineDriver, isDriverDefinition, isWritable } from './driver.js';
+export { BUILTIN_DRIVERS } from './drivers/index.js';
 export type {
   Capability,
   StoreDriver,
   WritableStoreDriver,
   DriverContext,
-  DriverFactory,
   DriverDefinition,
-  DriverTraits,
+  AnyDriverDefinition,
   DriverAddOptions,
   DriverAddResult,
   DriverGetOptions,
@@ -47,5 +47,7 @@ export type { ImageData } from './pipeline/source.js';
 export { fixedChunks, isAllZero, ByteReader } from './pipeline/chunks.js';
 export { readAhead } from './pipeline/read-ahead.js';
 export type { ReadAheadOptions } from './pipeline/read-ahead.js';
-export { FileStore, FILE_OPTIONS } from './drivers/file/index.js';
-export { SWIFT_OPTIONS, formatSwiftLocation, parseSwiftLocation } from './drivers/swift/index.js';
+export { FileStore } from './drivers/file/driver.js';
+export { FILE_OPTIONS } from './drivers/file/options.js';
+export { SWIFT_OPTIONS } from './drivers/swift/options.js';
+export { formatSwiftLocation, parseSwiftLocation } from './drivers/swift/location.js';

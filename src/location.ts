@@ -28,17 +28,39 @@ export function locationUrl(location: string | LocationRecord): string {
 // `/` (glance_store leaves `/` unquoted in swift user names).
 const CREDENTIALS = /([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^:\s@]*):(\S*)@(?=[^@\s]*(?:\s|$|["'),\]]))/g;
 
-/** The URI with any password or secret key replaced by `***`. */
+// A user name with no password (`http://TOKEN@host/`) is often a token itself.
+const LONE_USERINFO = /([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^:/\s@]+)@(?=[^@\s]*(?:\s|$|["'),\]]))/g;
+
+// Query parameters that carry credentials: signed URLs (X-Amz-Signature, X-Amz-Credential,
+// temp_url_sig), tokens, keys, passwords.
+const QUERY_SECRET = /([?&;](?:[\w.-]*(?:sig|signature|token|secret|password|passwd|pwd|credential|key|auth)[\w.-]*)=)([^&;#\s"'),\]]*)/gi;
+
+/** The URI with any password, secret key, token or credential parameter replaced by `***`. */
 export function maskLocation(url: string): string {
-  return url.replace(CREDENTIALS, (_m, scheme: string, user: string, secret: string) => {
-    // s3 access keys may hold a colon (Swift's s3api: `account:user`) and secrets never do,
-    // so s3 credentials split at the last colon, as the s3 driver reads them.
-    if (/^s3(\+https?)?:\/\/$/i.test(scheme)) {
-      const creds = `${user}:${secret}`;
-      return `${scheme}${creds.slice(0, creds.lastIndexOf(':'))}:${MASK}@`;
-    }
-    return `${scheme}${user}:${MASK}@`;
-  });
+  return url
+    .replace(CREDENTIALS, (_m, scheme: string, user: string, secret: string) => {
+      // s3 access keys may hold a colon (Swift's s3api: `account:user`) and secrets never do,
+      // so s3 credentials split at the last colon, as the s3 driver reads them.
+      if (/^s3(\+https?)?:\/\/$/i.test(scheme)) {
+        const creds = `${user}:${secret}`;
+        return `${scheme}${creds.slice(0, creds.lastIndexOf(':'))}:${MASK}@`;
+      }
+      return `${scheme}${user}:${MASK}@`;
+    })
+    .replace(LONE_USERINFO, (m, scheme: string, user: string) => (user === MASK ? m : `${scheme}${MASK}@`))
+    .replace(QUERY_SECRET, (_m, name: string) => `${name}${MASK}`);
+}
+
+/**
+ * One %-escaped component of a location, decoded; a malformed escape is a
+ * BadStoreUriError naming the location (masked), never a raw URIError.
+ */
+export function decodeComponent(text: string, location: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new BadStoreUriError(`Location ${maskLocation(location)} has a malformed %-escape`);
+  }
 }
 
 /** Masks every credential-bearing URI inside free text (error messages, logs). */

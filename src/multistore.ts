@@ -10,7 +10,7 @@ import type { ParsedConfig } from './config/parse.js';
 import { maskSecrets } from './config/options.js';
 import {
   BackendUnavailableError,
-  ChecksumMismatchError,
+  ForbiddenError,
   GlanceStoreError,
   NotFoundError,
   RandomGetNotSupportedError,
@@ -20,22 +20,34 @@ import {
 } from './errors.js';
 import {
   isWritable,
-  type DriverAddResult,
+  type AnyDriverDefinition,
   type ImageAcls,
   type LocationRecord,
   type RequestContext,
   type StoreDriver,
   type WritableStoreDriver,
 } from './driver.js';
-import { locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
+import { decodeComponent, locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
 import { silentLogger, type Logger } from './logger.js';
-import { openAddPipeline, type AddDigest, type AddProgress } from './pipeline/add.js';
-import { checkRange, fitRange } from './range.js';
+import type { AddDigest, AddProgress } from './pipeline/add.js';
+import { addImage, expectHashes, type AddResult } from './add-image.js';
+import { fitRange, requestedRange } from './range.js';
 import type { ImageData } from './pipeline/source.js';
-import './drivers/builtin.js';
+import { driverRegistry } from './drivers/index.js';
 import { checkImageId } from './image-id.js';
+import {
+  checkByteCount,
+  checkCallOptions,
+  checkLocation,
+  checkOptionalFunction,
+  checkOptionalString,
+  checkOptionsObject,
+  describe,
+  InvalidArgumentTypeError,
+} from './arguments.js';
 
 export { checkImageId };
+export type { AddResult };
 
 export interface MultiStoreOptions {
   logger?: Logger;
@@ -43,6 +55,12 @@ export interface MultiStoreOptions {
   imageSizeCap?: number;
   /** Overrides [DEFAULT] os_hash_algo. */
   hashAlgo?: string;
+  /**
+   * Third-party driver types (made with `defineDriver`), usable in
+   * enabled_backends beside the built-in ones. A type name that is already
+   * taken is a BadStoreConfigurationError.
+   */
+  drivers?: readonly AnyDriverDefinition[];
 }
 
 export interface StoreInfo {
@@ -80,15 +98,6 @@ export interface AddOptions {
   signal?: AbortSignal;
   onProgress?: (progress: AddProgress) => void;
   context?: RequestContext;
-}
-
-export interface AddResult {
-  location: string;
-  size: number;
-  checksum: string;
-  multihash: string;
-  hashAlgo: string;
-  metadata: { store: string; [key: string]: unknown };
 }
 
 export interface GetOptions {
@@ -164,12 +173,12 @@ export class MultiStore {
    */
   static async create(config: ParsedConfig, options: MultiStoreOptions = {}): Promise<MultiStore> {
     const logger = options.logger ?? silentLogger;
-    const read = readStoresConfig(config, options);
+    const read = readStoresConfig(config, driverRegistry(options.drivers), options);
     for (const w of read.warnings) logger.warn({ warning: w }, w);
     const entries: StoreEntry[] = await Promise.all(
       read.stores.map(async (spec): Promise<StoreEntry> => {
         try {
-          const driver = await spec.definition.factory({ id: spec.id, options: spec.options, logger });
+          const driver = await spec.definition.create({ id: spec.id, options: spec.options, logger });
           return { spec, driver };
         } catch (err) {
           const error =
@@ -229,11 +238,15 @@ export class MultiStore {
   }
 
   async add(imageId: string, data: ImageData, options: AddOptions = {}): Promise<AddResult> {
+    checkAddOptions(options);
     return this.addChecked(imageId, data, options);
   }
 
   async get(location: string | LocationRecord, options: GetOptions = {}): Promise<GetResult> {
-    const range = checkRange(options.offset, options.length);
+    checkCallOptions(options);
+    checkByteCount('offset', options.offset);
+    checkByteCount('length', options.length);
+    const range = requestedRange(options.offset, options.length);
     return this.withStore(location, options.store, range ? 'read-random' : 'read', async (driver, id, url) => {
       const call = { context: options.context, signal: options.signal };
       if (!range) return { ...(await driver.get(url, call)), store: id };
@@ -247,10 +260,12 @@ export class MultiStore {
 
   /** The image's size in bytes; undefined when the backend does not say (an http server without Content-Length). */
   async getSize(location: string | LocationRecord, options: CallOptions = {}): Promise<number | undefined> {
+    checkCallOptions(options);
     return this.withStore(location, options.store, 'read', (driver, _id, url) => driver.getSize(url, { context: options.context, signal: options.signal }));
   }
 
   async delete(location: string | LocationRecord, options: CallOptions = {}): Promise<void> {
+    checkCallOptions(options);
     return this.withStore(location, options.store, 'write', async (driver, id, url) => {
       if (!isWritable(driver)) throw new ReadOnlyStoreError(`Store ${id} is read-only`);
       await driver.delete(url, { context: options.context, signal: options.signal });
@@ -264,6 +279,8 @@ export class MultiStore {
    * swift store); elsewhere it does nothing, as in glance_store.
    */
   async setAcls(location: string | LocationRecord, acls: ImageAcls, options: CallOptions = {}): Promise<void> {
+    checkCallOptions(options);
+    checkOptionsObject('acls', acls);
     return this.withStore(location, options.store, 'write', async (driver, _id, url) => {
       if (isWritable(driver) && driver.setAcls) await driver.setAcls(url, acls, { context: options.context, signal: options.signal });
     });
@@ -276,26 +293,21 @@ export class MultiStore {
    * given); otherwise it is removed and the call rejects.
    */
   async copy(location: string | LocationRecord, toStoreId: string, options: CopyOptions = {}): Promise<AddResult> {
+    checkLocation(location);
+    if (typeof toStoreId !== 'string') throw new InvalidArgumentTypeError(`The "toStoreId" argument must be a store id; got ${describe(toStoreId)}`);
+    checkAddOptions(options);
+    for (const name of ['imageId', 'fromStore', 'checksum', 'multihash'] as const) checkOptionalString(name, options[name]);
     const url = locationUrl(location);
     const imageId = checkImageId(options.imageId ?? imageIdFromLocation(url));
     this.writableStore(toStoreId);
     const source = await this.get(location, { store: options.fromStore, context: options.context, signal: options.signal });
-    const expect = (digest: AddDigest) => {
-      const mismatch =
-        options.checksum && options.checksum.toLowerCase() !== digest.checksum
-          ? `checksum ${digest.checksum} differs from the expected ${options.checksum}`
-          : options.multihash && options.multihash.toLowerCase() !== digest.multihash
-            ? `multihash ${digest.multihash} differs from the expected ${options.multihash}`
-            : undefined;
-      if (mismatch) throw new ChecksumMismatchError(`Copy of ${maskLocation(url)} to store ${toStoreId} was removed: ${mismatch}`);
-    };
     try {
       // The source's size, when it has one, is the declared size: the pipeline holds the copy to it.
       return await this.addChecked(
         imageId,
         source.stream,
         { store: toStoreId, size: source.size, hashAlgo: options.hashAlgo, signal: options.signal, onProgress: options.onProgress, context: options.context },
-        expect,
+        expectHashes(options, `Copy of ${maskLocation(url)} to store ${toStoreId}`),
       );
     } finally {
       source.stream.destroy();
@@ -310,51 +322,15 @@ export class MultiStore {
 
   // ---- internals ----
 
-  /**
-   * Every add and copy runs here, and this is the one place that cleans up
-   * after a driver. A driver that rejects has removed what it wrote. A
-   * driver that resolved although the add failed all the same (a check
-   * after the last byte, the caller's abort, `expect` refusing the digest,
-   * or data the driver did not read to the end) gave a location: it is
-   * removed here, once.
-   */
-  private async addChecked(imageId: string, data: ImageData, options: AddOptions, expect?: (digest: AddDigest) => void): Promise<AddResult> {
+  /** Every add and copy goes through here: addImage owns the cleanup after a driver. */
+  private addChecked(imageId: string, data: ImageData, options: AddOptions, expect?: (digest: AddDigest) => void): Promise<AddResult> {
     checkImageId(imageId);
     const storeId = options.store ?? this.defaultBackend;
     // Checked before a byte is read: a read-only or unknown store costs nothing.
     const driver = this.writableStore(storeId);
-    // A Uint8Array's length is its size: drivers then pick their whole-object path.
-    const size = options.size ?? (data instanceof Uint8Array ? data.byteLength : undefined);
-    const add = openAddPipeline(data, { size, sizeCap: this.imageSizeCap, hashAlgo: options.hashAlgo ?? this.hashAlgo, signal: options.signal, onProgress: options.onProgress });
-    try {
-      let written: DriverAddResult;
-      try {
-        written = await driver.add(imageId, add.data, { size, signal: add.signal, context: options.context });
-      } catch (err) {
-        throw add.failed(err);
-      }
-      let digest: AddDigest;
-      try {
-        digest = await add.finish();
-        expect?.(digest);
-      } catch (err) {
-        await this.removeFailedAdd(driver, storeId, written.location, options.context);
-        throw err;
-      }
-      this.logger.info({ store: storeId, image: imageId, size: digest.size }, `added image ${imageId} to store ${storeId}`);
-      return { location: written.location, ...digest, metadata: { ...(written.metadata ?? {}), store: storeId } };
-    } finally {
-      await add.close();
-    }
-  }
-
-  private async removeFailedAdd(driver: WritableStoreDriver, storeId: string, location: string, context: RequestContext | undefined): Promise<void> {
-    try {
-      await driver.delete(location, { context });
-    } catch (err) {
-      // The add's own error is what the caller needs; what could not be removed is for the operator.
-      this.logger.error({ store: storeId, location: maskLocation(location), err }, `could not remove ${maskLocation(location)} after a failed add: ${(err as Error)?.message ?? String(err)}`);
-    }
+    const { size, hashAlgo = this.hashAlgo, signal, onProgress, context } = options;
+    const pipeline = { size, sizeCap: this.imageSizeCap, hashAlgo, signal, onProgress };
+    return addImage({ driver, storeId, imageId, data, pipeline, context, logger: this.logger, expect });
   }
 
   private visible(): StoreEntry[] {
@@ -387,10 +363,11 @@ export class MultiStore {
   }
 
   /**
-   * Resolves a location to its store (explicit id, then the location's
-   * `metadata.store`, then by scheme: stores that claim the location first,
-   * the rest in order, moving on when one does not have the image) and runs
-   * `call` there after checking the capability.
+   * Resolves a location to its store and runs `call` there after checking
+   * the capability. A store named by the caller or by the location's
+   * `metadata.store` is used as it is; otherwise the stores of the location's
+   * scheme are asked (see `candidatesFor`), moving on while one answers
+   * NotFound.
    */
   private async withStore<T>(
     location: string | LocationRecord,
@@ -398,20 +375,19 @@ export class MultiStore {
     capability: 'read' | 'read-random' | 'write',
     call: (driver: StoreDriver, id: string, url: string) => Promise<T>,
   ): Promise<T> {
+    checkLocation(location);
+    checkOptionalString('store', storeId);
     const url = locationUrl(location);
     const metaStore = typeof location === 'object' && typeof location.metadata?.['store'] === 'string' ? (location.metadata['store'] as string) : undefined;
     const explicit = storeId ?? metaStore;
-    const candidates = explicit ? [explicit] : this.storesForScheme(url);
+    const candidates = explicit ? [{ id: explicit, driver: this.driverOf(explicit), disowns: false }] : this.candidatesFor(url);
     let notFound: GlanceStoreError | undefined;
-    for (const id of candidates) {
-      const driver = this.driverOf(id);
-      const caps = driver.capabilities();
-      if (!caps.has(capability)) {
+    for (const { id, driver } of candidates) {
+      if (!driver.capabilities().has(capability)) {
         if (capability === 'read-random') throw new RandomGetNotSupportedError(`Store ${id} does not support ranged reads`);
         if (capability === 'write') throw new ReadOnlyStoreError(`Store ${id} is read-only`);
-        throw new GlanceStoreError('Forbidden', `Store ${id} cannot be read`);
+        throw new ForbiddenError(`Store ${id} cannot be read`);
       }
-      if (!explicit && !driver.schemes.includes(schemeOf(url))) continue;
       try {
         return await call(driver, id, url);
       } catch (err) {
@@ -422,23 +398,51 @@ export class MultiStore {
         throw err;
       }
     }
+    if (candidates.every((c) => c.disowns)) {
+      const ids = candidates.map((c) => c.id).join(', ');
+      throw new NotFoundError(`No enabled store owns ${maskLocation(url)}: none of the ${schemeOf(url)} stores (${ids}) holds it`, { cause: notFound });
+    }
     throw notFound ?? new NotFoundError(`No store holds ${maskLocation(url)}`);
   }
 
-  private storesForScheme(url: string): string[] {
+  /**
+   * The started stores that may hold a location of this scheme: those that
+   * claim it (`ownsLocation`) first, then those that cannot tell, then those
+   * that disown it (a bucket or datadir of their own may still be read with
+   * the location's credentials), each group by weight. A store that failed
+   * to start is skipped, unless no store of the scheme started.
+   */
+  private candidatesFor(url: string): Array<{ id: string; driver: StoreDriver; disowns: boolean }> {
     const scheme = schemeOf(url);
-    const matching = [...this.entries.values()].filter((e) => (e.driver ? e.driver.schemes.includes(scheme) : e.spec.definition.schemes?.includes(scheme)));
-    if (matching.length === 0) throw new UnknownSchemeError(`No enabled store reads ${JSON.stringify(scheme)} locations (${maskLocation(url)})`);
-    const claims = (e: StoreEntry) => (e.driver?.ownsLocation?.(url) ? 0 : 1);
-    return matching.sort((a, b) => claims(a) - claims(b) || b.spec.weight - a.spec.weight).map((e) => e.spec.id);
+    const ofScheme = [...this.entries.values()].filter((e) => e.spec.definition.schemes.includes(scheme));
+    const shown = maskLocation(url);
+    if (ofScheme.length === 0) throw new UnknownSchemeError(`No enabled store reads ${JSON.stringify(scheme)} locations (${shown})`);
+    const started = ofScheme.filter((e): e is StoreEntry & { driver: StoreDriver } => e.driver !== undefined);
+    if (started.length === 0) {
+      const down = ofScheme[0]!;
+      throw new BackendUnavailableError(`No store that reads ${shown} is available: store ${down.spec.id} could not start (${down.error?.message ?? 'not started'})`, {
+        cause: down.error,
+      });
+    }
+    const claim = (e: StoreEntry & { driver: StoreDriver }) => (e.driver.ownsLocation ? (e.driver.ownsLocation(url) ? 0 : 2) : 1);
+    const ranked = started.sort((a, b) => claim(a) - claim(b) || b.spec.weight - a.spec.weight);
+    return ranked.map((e) => ({ id: e.spec.id, driver: e.driver, disowns: claim(e) === 2 }));
   }
+}
+
+/** The options of add and copy, checked before a byte is read. */
+function checkAddOptions(options: AddOptions | CopyOptions): void {
+  checkCallOptions(options);
+  checkByteCount('size', (options as AddOptions).size);
+  checkOptionalString('hashAlgo', options.hashAlgo);
+  checkOptionalFunction('onProgress', options.onProgress);
 }
 
 /** The image id a location names: its last path segment, as glance_store's locations end in the id. */
 export function imageIdFromLocation(url: string): string {
   const path = url.replace(/[?#].*$/, '').replace(/\/snap$/, '');
   const last = path.split('/').filter(Boolean).pop() ?? '';
-  return decodeURIComponent(last);
+  return decodeComponent(last, url);
 }
 
 function stripSecrets(props: Record<string, unknown>, spec: StoreSpec): Record<string, unknown> {

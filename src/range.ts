@@ -1,7 +1,8 @@
 /**
- * Ranged gets are checked once, here, at the public API, so that every
- * driver receives a range that lies inside the image: `offset` and `length`
- * are integers, the range starts inside the image and is cut at its end.
+ * Ranged gets are fitted to the image once, here, at the public API, so
+ * that every driver receives a range that lies inside the image: it starts
+ * inside the image and is cut at its end. (That `offset` and `length` are
+ * non-negative integers is checked with the other arguments.)
  */
 import { InvalidRangeError } from './errors.js';
 
@@ -16,13 +17,10 @@ export interface ByteRange {
   length: number;
 }
 
-/** Checks a get's offset and length before any I/O; undefined for a get of the whole image. */
-export function checkRange(offset: unknown, length: unknown): RequestedRange | undefined {
+/** The range a get asks for (its arguments already checked); undefined for the whole image. */
+export function requestedRange(offset: number | undefined, length: number | undefined): RequestedRange | undefined {
   if (offset === undefined && length === undefined) return undefined;
-  const bad = (name: string, value: unknown) => new InvalidRangeError(`${name} must be a non-negative integer, got ${typeof value === 'number' ? value : JSON.stringify(value) ?? String(value)}`);
-  if (offset !== undefined && !isCount(offset)) throw bad('offset', offset);
-  if (length !== undefined && !isCount(length)) throw bad('length', length);
-  return { offset: (offset as number | undefined) ?? 0, ...(length !== undefined ? { length: length as number } : {}) };
+  return { offset: offset ?? 0, ...(length !== undefined ? { length } : {}) };
 }
 
 /**
@@ -36,8 +34,4 @@ export function fitRange(range: RequestedRange, size: number, image: string): By
   }
   const left = size - range.offset;
   return { offset: range.offset, length: range.length === undefined ? left : Math.min(range.length, left) };
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }

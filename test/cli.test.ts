@@ -127,6 +127,43 @@ describe('glance-store command', () => {
     expect(gone.stderr).toMatch(/not found/);
   });
 
+  it('loads third-party drivers with --driver', () => {
+    const driver = path.join(root, 'test/fixtures/memory-driver.mjs');
+    const conf = path.join(work, 'memory.conf');
+    writeFileSync(conf, `[DEFAULT]\nenabled_backends = disk:file, mem:memory\n[glance_store]\ndefault_backend = disk\n[disk]\nfilesystem_store_datadir = ${work}/disk\n[mem]\nmemory_store_label = cli\n`);
+    expect(run(['--config', conf, 'stores']).stderr).toMatch(/unknown type "memory"/);
+    const bytes = randomBytes(70_000);
+    writeFileSync(path.join(work, 'mem.img'), bytes);
+    const add = JSON.parse(run(['--config', conf, '--driver', driver, '--json', 'add', 'mem.img']).stdout.toString()) as { location: string; id: string };
+    // One process: the memory store lives as long as the command.
+    const copy = run(['--config', conf, '--driver', driver, '--json', 'copy', add.location, '--to', 'mem']);
+    expect(copy.stderr).toBe('');
+    expect(JSON.parse(copy.stdout.toString())).toMatchObject({ location: `memory://mem/${add.id}`, size: bytes.length, checksum: createHash('md5').update(bytes).digest('hex') });
+    expect(run(['--config', conf, '--driver', driver, 'stores', '--detail']).stdout.toString()).toMatch(/mem: +\[memory, weight 0\].*"memory_store_label":"cli"/);
+    expect(run(['--driver', driver, 'config-reference']).stdout.toString()).toMatch(/## memory stores[\s\S]*memory_store_max_images/);
+    const missing = run(['--driver', './no-such-driver.mjs', 'stores']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/^glance-store: --driver \.\/no-such-driver\.mjs could not be loaded/);
+    writeFileSync(path.join(work, 'not-a-driver.mjs'), 'export const x = 1;\n');
+    expect(run(['--driver', './not-a-driver.mjs', 'stores']).stderr).toMatch(/exports no driver definition/);
+  });
+
+  it('says when no store owns a location to copy, instead of blaming the destination', () => {
+    const r = run(['--config', 'two.conf', 'copy', `file://${work}/elsewhere/${randomUUID()}`, '--to', 'b']);
+    expect(r.status).toBe(4);
+    expect(r.stderr).toMatch(/No enabled store owns file:\/\/.*elsewhere.*: none of the file stores \(a, b\) holds it/);
+  });
+
+  it('answers a mistyped command or option with one line and a did-you-mean', () => {
+    const cmd = run(['stors']);
+    expect(cmd.status).toBe(2);
+    expect(cmd.stderr).toBe(`glance-store: unknown command "stors" (did you mean "stores"?); run 'glance-store --help' for usage\n`);
+    const flag = run(['stores', '--detial']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toBe(`glance-store: unknown option --detial (did you mean "--detail"?); run 'glance-store --help' for usage\n`);
+    expect(run(['stores', '--frobnicate']).stderr).toBe(`glance-store: unknown option --frobnicate; run 'glance-store --help' for usage\n`);
+  });
+
   it('answers usage errors with exit code 2 and help', () => {
     expect(run(['frobnicate']).status).toBe(2);
     expect(run(['get']).status).toBe(2);

@@ -16,6 +16,25 @@ describe('locations', () => {
     expect(maskLocation('rbd://fsid/images/abc/snap')).toBe('rbd://fsid/images/abc/snap');
   });
 
+  it('masks lone user tokens and credential query parameters, for every scheme', () => {
+    expect(maskLocation('http://gh_T0KEN@example.com/x.img')).toBe('http://***@example.com/x.img');
+    expect(maskLocation('https://h/x.img?X-Amz-Credential=AKIA%2F2026&X-Amz-Signature=abc123&part=1')).toBe(
+      'https://h/x.img?X-Amz-Credential=***&X-Amz-Signature=***&part=1',
+    );
+    expect(maskLocation('swift+https://h/v1/AUTH_p/c/o?temp_url_sig=deadbeef&temp_url_expires=1')).toBe('swift+https://h/v1/AUTH_p/c/o?temp_url_sig=***&temp_url_expires=1');
+    expect(maskLocation('http://h/x?token=s3cr3t;api_key=k3y')).toBe('http://h/x?token=***;api_key=***');
+    expect(maskLocation('file://user:pw@/var/lib/glance/images/x')).toBe('file://user:***@/var/lib/glance/images/x');
+    expect(maskLocation('http://***@h/x')).toBe('http://***@h/x');
+  });
+
+  it('reports a malformed %-escape as BadStoreUri, never a raw URIError', async () => {
+    expect(() => imageIdFromLocation('file:///var/lib/glance/images/%E0%A4%A')).toThrow(expect.objectContaining({ code: 'BadStoreUri', message: expect.stringMatching(/malformed %-escape/) }));
+    const { parseHttpLocation } = await import('../src/drivers/http/location.js');
+    expect(() => parseHttpLocation('http://us%ZZer:p%ZZw@h/x')).toThrow(expect.objectContaining({ code: 'BadStoreUri' }));
+    const { parseRbdLocation } = await import('../src/drivers/rbd/location.js');
+    expect(() => parseRbdLocation('rbd://fsid/images/%ZZ/snap')).toThrow(expect.objectContaining({ code: 'BadStoreUri' }));
+  });
+
   it('masks every URI inside free text', () => {
     const text = 'failed to read s3://AK:SECRET1@h/b/k and swift://u:SECRET2@h/c/o, giving up';
     const masked = maskText(text);

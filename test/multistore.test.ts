@@ -1,14 +1,15 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   MultiStore,
   parseConfig,
-  registerDriver,
+  defineDriver,
   isWritable,
   BadStoreConfigurationError,
+  NotFoundError,
   type StoreDriver,
   type Logger,
 } from '../src/index.js';
@@ -104,31 +105,84 @@ weight = heavy
   });
 
   it('keeps working when one store cannot start, and says why', async () => {
-    registerDriver(
-      'flaky',
-      () => {
+    const flaky = defineDriver({
+      type: 'flaky',
+      schemes: ['flaky'],
+      options: [],
+      create: (): StoreDriver => {
         throw new Error('cluster at 127.0.0.1:1 is unreachable');
       },
-      [],
-    );
+    });
     const text = `[DEFAULT]\nenabled_backends = a:file, down:flaky\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${root}/a\n`;
-    const ms = await MultiStore.create(parseConfig(text));
+    const ms = await MultiStore.create(parseConfig(text), { drivers: [flaky] });
     expect(ms.states().find((s) => s.id === 'down')).toMatchObject({ ok: false, error: expect.stringMatching(/unreachable/) });
     await expect(ms.add(randomUUID(), Buffer.from('x'), { store: 'down' })).rejects.toMatchObject({ code: 'BackendUnavailable' });
     const r = await ms.add(randomUUID(), Buffer.from('still fine'));
     expect(r.metadata.store).toBe('a');
     await ms.close();
     // ...unless it is the default backend.
-    await expect(MultiStore.create(parseConfig(text.replace('default_backend = a', 'default_backend = down')))).rejects.toMatchObject({ code: 'BackendUnavailable' });
+    await expect(MultiStore.create(parseConfig(text.replace('default_backend = a', 'default_backend = down')), { drivers: [flaky] })).rejects.toMatchObject({ code: 'BackendUnavailable' });
   });
 
-  /** Registers a write-only driver type whose add and delete are given, to see what MultiStore does around them. */
-  function registerWriter(type: string, add: (imageId: string, data: AsyncIterable<Uint8Array>) => Promise<void>, remove: (location: string) => Promise<void>): void {
-    registerDriver(
+  it('skips a store that failed to start when resolving a location by scheme', async () => {
+    const images = new Map<string, Buffer>();
+    const down = defineDriver({
+      type: 'down',
+      schemes: ['mem'],
+      options: [],
+      create: (): StoreDriver => {
+        throw new Error('cluster unreachable');
+      },
+    });
+    // A store that cannot tell its locations from others' (no ownsLocation).
+    const up = defineDriver({
+      type: 'up',
+      schemes: ['mem'],
+      options: [],
+      create: () => ({
+        capabilities: () => new Set(['read', 'write'] as const),
+        async add(imageId: string, data: AsyncIterable<Uint8Array>) {
+          const parts: Buffer[] = [];
+          for await (const c of data) parts.push(Buffer.from(c));
+          images.set(imageId, Buffer.concat(parts));
+          return { location: `mem://x/${imageId}` };
+        },
+        async get(location: string) {
+          const b = images.get(location.split('/').pop()!);
+          if (!b) throw new NotFoundError(`${location} is not here`);
+          const { Readable } = await import('node:stream');
+          return { stream: Readable.from([b]), size: b.length };
+        },
+        async getSize(location: string) {
+          return images.get(location.split('/').pop()!)?.length ?? 0;
+        },
+        async delete(location: string) {
+          images.delete(location.split('/').pop()!);
+        },
+        async close() {},
+      }),
+    });
+    const text = `[DEFAULT]\nenabled_backends = first:down, second:up\n[glance_store]\ndefault_backend = second\n[first]\nweight = 100\n`;
+    const ms = await MultiStore.create(parseConfig(text), { drivers: [down, up] });
+    const r = await ms.add(randomUUID(), Buffer.from('served'));
+    const got = await ms.get(r.location);
+    expect(got.store).toBe('second');
+    expect((await readAll(got.stream)).toString()).toBe('served');
+    await expect(ms.get(r.location, { store: 'first' })).rejects.toMatchObject({ code: 'BackendUnavailable' });
+    await ms.close();
+    // With no store of the scheme started, the location's store is unavailable (not unknown).
+    const alone = await MultiStore.create(parseConfig(text.replace('first:down, second:up', 'first:down, second:up, third:file').replace('default_backend = second', `default_backend = third\n[third]\nfilesystem_store_datadir = ${root}/third`).replace('second:up', 'second:down')), { drivers: [down, up] });
+    await expect(alone.get(r.location)).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/No store that reads mem:\/\/x\/.* is available/) });
+    await alone.close();
+  });
+
+  /** A write-only driver type whose add and delete are given, to see what MultiStore does around them. */
+  function writer(type: string, add: (imageId: string, data: AsyncIterable<Uint8Array>) => Promise<void>, remove: (location: string) => Promise<void>) {
+    return defineDriver({
       type,
-      (ctx) => ({
-        type,
-        schemes: [type],
+      schemes: [type],
+      options: [],
+      create: (ctx) => ({
         capabilities: () => new Set(['read', 'write'] as const),
         async add(imageId: string, data: AsyncIterable<Uint8Array>) {
           await add(imageId, data);
@@ -143,14 +197,13 @@ weight = heavy
         delete: remove,
         async close() {},
       }),
-      [],
-    );
+    });
   }
 
   it('removes what a driver stored when it finished an add whose data had failed', async () => {
     // A driver that takes an error in the data for its end, as a careless one would.
     const stored = new Set<string>();
-    registerWriter(
+    const careless = writer(
       'careless',
       async (imageId, data) => {
         try {
@@ -162,7 +215,7 @@ weight = heavy
       },
       async (location) => void stored.delete(location.split('/').pop()!),
     );
-    const ms = await MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends = c:careless\n[glance_store]\ndefault_backend = c\n'), { imageSizeCap: 1000 });
+    const ms = await MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends = c:careless\n[glance_store]\ndefault_backend = c\n'), { imageSizeCap: 1000, drivers: [careless] });
     await expect(ms.add(randomUUID(), [randomBytes(600), randomBytes(600)])).rejects.toMatchObject({ code: 'ImageSizeLimitExceeded' });
     expect([...stored]).toEqual([]);
     await ms.close();
@@ -172,7 +225,7 @@ weight = heavy
     // A driver that stops after its first block.
     const deletes: string[] = [];
     let failDelete = false;
-    registerWriter(
+    const hasty = writer(
       'hasty',
       async (_id, data) => {
         for await (const c of data) if (c) break;
@@ -183,7 +236,7 @@ weight = heavy
       },
     );
     const logger = recordingLogger();
-    const ms = await MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends = h:hasty\n[glance_store]\ndefault_backend = h\n'), { logger });
+    const ms = await MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends = h:hasty\n[glance_store]\ndefault_backend = h\n'), { logger, drivers: [hasty] });
     const data = () => [randomBytes(2 * 1024 * 1024), randomBytes(2 * 1024 * 1024)];
     await expect(ms.add('img-1', data())).rejects.toMatchObject({ code: 'BackendError', message: expect.stringMatching(/before reading all of the image data/) });
     expect(deletes).toEqual(['hasty://h/img-1']);
@@ -194,53 +247,15 @@ weight = heavy
     await ms.close();
   });
 
-  it('lets third parties register a driver type', async () => {
-    const images = new Map<string, Buffer>();
-    registerDriver(
-      'memory',
-      (ctx) => ({
-        type: 'memory',
-        schemes: ['memory'],
-        capabilities: () => new Set(['read', 'write'] as const),
-        async add(imageId: string, data: AsyncIterable<Uint8Array>) {
-          const parts: Buffer[] = [];
-          for await (const c of data) parts.push(Buffer.from(c));
-          images.set(imageId, Buffer.concat(parts));
-          return { location: `memory://${ctx.id}/${imageId}` };
-        },
-        async get(location: string) {
-          const b = images.get(location.split('/').pop()!);
-          if (!b) throw Object.assign(new Error('missing'), { code: 'NotFound' });
-          const { Readable } = await import('node:stream');
-          return { stream: Readable.from([b]), size: b.length };
-        },
-        async getSize(location: string) {
-          return images.get(location.split('/').pop()!)?.length ?? 0;
-        },
-        async delete(location: string) {
-          images.delete(location.split('/').pop()!);
-        },
-        async close() {},
-      }),
-      [{ name: 'memory_label', type: 'string', default: 'none', help: 'A label.' }],
-      { schemes: ['memory'] },
-    );
-    const ms = await MultiStore.create(parseConfig(`[DEFAULT]\nenabled_backends = mem:memory\n[glance_store]\ndefault_backend = mem\n[mem]\nmemory_label = x\n`));
-    const r = await ms.add('img-1', Buffer.from('abc'));
-    expect(r.location).toBe('memory://mem/img-1');
-    expect((await readAll((await ms.get(r.location)).stream)).toString()).toBe('abc');
-    await expect(ms.get(r.location, { offset: 1, length: 1 })).rejects.toMatchObject({ code: 'RandomGetNotSupported' });
-    await ms.close();
-  });
-
   it('resolves a location among several stores of one scheme', async () => {
     const ms = await MultiStore.create(parseConfig(seed(dirs)));
     const bytes = randomBytes(1000);
     const r = await ms.add(randomUUID(), bytes, { store: 'reliable' });
     expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
-    const again = await ms.get(r.location);
-    again.stream.destroy();
-    expect(again.store).toBe('reliable');
+    // A stream that is not read must be destroyed: it holds the file open until then.
+    const unread = await ms.get(r.location);
+    expect(unread.store).toBe('reliable');
+    unread.stream.destroy();
     await expect(ms.get(`file://${dirs.shared}/${randomUUID()}`)).rejects.toMatchObject({ code: 'NotFound' });
     await expect(ms.get('s3://nothing/here')).rejects.toMatchObject({ code: 'UnknownScheme' });
     await expect(ms.get(r.location, { store: 'nope' })).rejects.toMatchObject({ code: 'UnknownStore' });
@@ -280,21 +295,31 @@ weight = heavy
   });
 
   it('narrows a store to a writable one with isWritable', async () => {
-    const ms = await MultiStore.create(parseConfig(seed(dirs)));
+    const text = `${seed(dirs)}\n[DEFAULT]\nenabled_backends = shared:file, reliable:file, web:http\n`;
+    const ms = await MultiStore.create(parseConfig(text));
     const s: StoreDriver = ms.store('shared');
     expect(isWritable(s)).toBe(true);
+    expect(isWritable(ms.store('web'))).toBe(false);
+    expect(() => ms.writableStore('web')).toThrow(expect.objectContaining({ code: 'ReadOnlyStore' }));
     expect(() => ms.store('nope')).toThrow(/Unknown store "nope"/);
     await ms.close();
   });
 
   it('reads os_hash_algo and image_size_cap from [DEFAULT]', async () => {
-    await writeFile(path.join(root, 'x'), '');
-    const text = `[DEFAULT]\nenabled_backends = a:file\nos_hash_algo = sha256\nimage_size_cap = 10\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${root}/cap\n`;
+    const dir = path.join(root, 'cap');
+    const text = `[DEFAULT]\nenabled_backends = a:file\nos_hash_algo = sha256\nimage_size_cap = 10\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${dir}\n`;
     const ms = await MultiStore.create(parseConfig(text));
-    const r = await ms.add(randomUUID(), Buffer.from('0123456789'));
+    const bytes = Buffer.from('0123456789');
+    const r = await ms.add(randomUUID(), bytes);
     expect(r.hashAlgo).toBe('sha256');
+    expect(r.multihash).toBe(createHash('sha256').update(bytes).digest('hex'));
     await expect(ms.add(randomUUID(), Buffer.from('0123456789A'))).rejects.toMatchObject({ code: 'ImageSizeLimitExceeded' });
-    await expect(MultiStore.create(parseConfig(text.replace('sha256', 'nosuchhash')))).rejects.toMatchObject({ code: 'BadStoreConfiguration' });
+    // Only the image within the cap is there.
+    expect(await readdir(dir)).toEqual([path.basename(r.location)]);
+    await expect(MultiStore.create(parseConfig(text.replace('sha256', 'nosuchhash')))).rejects.toMatchObject({
+      code: 'BadStoreConfiguration',
+      problems: [expect.stringMatching(/os_hash_algo "nosuchhash"/)],
+    });
     await ms.close();
   });
 });

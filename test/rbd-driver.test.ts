@@ -5,8 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MultiStore, parseConfig } from '../src/index.js';
-import { formatRbdLocation, parseRbdLocation } from '../src/drivers/rbd/index.js';
-import { loadRbdBinding } from '../src/drivers/rbd/native.js';
+import { formatRbdLocation, parseRbdLocation } from '../src/drivers/rbd/location.js';
 import { runStoreConformance, readAll } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
 import { reference, referenceAvailable, type ReferenceAdd } from './interop/reference.js';
@@ -98,8 +97,8 @@ describe.skipIf(!ceph)('rbd store on Ceph', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs several binding calls at once off the main thread', async () => {
-    const rbd = loadRbdBinding();
+  it('runs several binding calls of the glance-store-rbd package at once off the main thread', async () => {
+    const { default: rbd } = await import('glance-store-rbd');
     const cluster = await rbd.connect({ confFile: ceph!['CEPH_CONF'], user: ceph!['CEPH_USER'] });
     const io = await rbd.openPool(cluster, ceph!['CEPH_POOL']!);
     const name = `native-${randomUUID()}`;
@@ -118,7 +117,8 @@ describe.skipIf(!ceph)('rbd store on Ceph', () => {
     await rbd.remove(io, name);
     await rbd.close(io);
     await rbd.close(cluster);
-    expect(ticks).toBeGreaterThanOrEqual(0);
+    // The event loop kept turning while eight writes were in flight on the binding's threads.
+    expect(ticks).toBeGreaterThan(0);
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { S3Client, ListObjectsV2Command, ListMultipartUploadsCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { MultiStore, maskLocation, parseConfig } from '../src/index.js';
-import { formatS3Location, parseS3Location } from '../src/drivers/s3/index.js';
+import { formatS3Location, parseS3Location } from '../src/drivers/s3/location.js';
 import { runStoreConformance } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
 import { swiftContainerListing } from './services/swift-api.js';
@@ -100,11 +100,14 @@ describe('s3 locations', () => {
     expect(() => parseS3Location('s3://AK:SECRET@host/bucket/key')).not.toThrow();
     // Swift s3api access keys are account:user.
     expect(parseS3Location('s3://test:tester:se/cret@127.0.0.1:8080/b/k')).toMatchObject({ accessKey: 'test:tester', secretKey: 'se/cret' });
+    let thrown: unknown;
     try {
       parseS3Location('s3://AK:TOPSECRET@x');
     } catch (e) {
-      expect((e as Error).message).not.toContain('TOPSECRET');
+      thrown = e;
     }
+    expect(thrown).toMatchObject({ code: 'BadStoreUri' });
+    expect((thrown as Error).message).not.toContain('TOPSECRET');
   });
 });
 

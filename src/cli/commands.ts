@@ -9,8 +9,9 @@ import { pipeline } from 'node:stream/promises';
 import type { MultiStore, StoreInfo, StoreInfoDetail } from '../multistore.js';
 import { maskLocation } from '../location.js';
 import { configurationReference } from '../config/reference.js';
-import { BUILTIN_TYPES } from '../drivers/builtin.js';
+import { BUILTIN_DRIVERS } from '../drivers/index.js';
 import type { ProgressReporter } from './progress.js';
+import type { AnyDriverDefinition } from '../driver.js';
 
 export interface CommandContext {
   ms: MultiStore;
@@ -124,7 +125,8 @@ export function check(ctx: CommandContext): Output & { ok: boolean } {
   return { ok, json: { ok, stores: states }, text: text(lines) };
 }
 
-export function reference(): Output {
-  const md = configurationReference(BUILTIN_TYPES);
+/** The configuration reference of the built-in drivers and those loaded with --driver. */
+export function reference(drivers: readonly AnyDriverDefinition[] = []): Output {
+  const md = configurationReference([...BUILTIN_DRIVERS, ...drivers]);
   return { json: { markdown: md }, text: md };
 }

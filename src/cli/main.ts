@@ -6,16 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { MultiStore } from '../multistore.js';
 import { parseConfig, type ParsedConfig } from '../config/parse.js';
 import { maskText } from '../location.js';
 import { BadStoreConfigurationError } from '../errors.js';
 import * as commands from './commands.js';
+import { integer, loadDrivers, parseCommandLine, positional, UsageError } from './args.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { noProgress, terminalProgress } from './progress.js';
 
-const USAGE = `Usage: glance-store [--config FILE] [--json] [--quiet] [--debug] COMMAND [ARGS]
+const USAGE = `Usage: glance-store [--config FILE] [--driver MODULE]... [--json] [--quiet] [--debug] COMMAND [ARGS]
 
 Commands:
   stores [--detail]                                 list the enabled stores (Glance's store info)
@@ -31,6 +31,8 @@ Commands:
 Options:
   --config FILE   glance-api.conf to use (or GLANCE_STORE_CONFIG); without one, a file
                   store named "local" keeps images in ./.glance-store/images
+  --driver MODULE a module (path or package) exporting third-party drivers made with
+                  defineDriver; repeat for several
   --json          machine-readable output on stdout; errors as JSON on stderr
   --quiet         no progress bar
   --debug         print stack traces of unexpected errors
@@ -38,10 +40,6 @@ Options:
   --version       the version
 
 ${EXIT_CODES_HELP}`;
-
-class UsageError extends Error {
-  readonly code = 'Usage';
-}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -60,60 +58,31 @@ function defaultConfig(): { config: ParsedConfig; datadir: string } {
   };
 }
 
-function integer(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
-  return Number(v);
-}
-
-function positional(args: string[], n: number, what: string): string {
-  const v = args[n];
-  if (v === undefined) throw new UsageError(`missing ${what}`);
-  return v;
-}
-
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
-        debug: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        version: { type: 'boolean', default: false },
-        detail: { type: 'boolean', default: false },
-        store: { type: 'string' },
-        id: { type: 'string' },
-        size: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        offset: { type: 'string' },
-        length: { type: 'string' },
-        to: { type: 'string' },
-        from: { type: 'string' },
-      },
-    });
+    parsed = parseCommandLine(argv);
   } catch (err) {
-    process.stderr.write(`glance-store: ${(err as Error).message}\n\n${USAGE}\n`);
-    return EXIT.usage;
+    return report(err, argv.includes('--json'), false);
   }
-  const { values: o, positionals } = parsed;
+  const { options: o, command, args } = parsed;
   const json = o.json === true;
   if (o.version) {
     process.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
-  const [command, ...args] = positionals;
   if (o.help || !command) {
     (o.help ? process.stdout : process.stderr).write(`${USAGE}\n`);
     return o.help ? EXIT.ok : EXIT.usage;
   }
+  let drivers;
+  try {
+    drivers = await loadDrivers(o.driver);
+  } catch (err) {
+    return report(err, json, o.debug === true);
+  }
   if (command === 'config-reference') {
-    process.stdout.write(`${commands.reference().text}\n`);
+    process.stdout.write(`${commands.reference(drivers).text}\n`);
     return EXIT.ok;
   }
 
@@ -145,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
       },
       error: () => {},
     };
-    ms = await MultiStore.create(config, { logger });
+    ms = await MultiStore.create(config, { logger, drivers });
     const progress = !json && !o.quiet && process.stderr.isTTY ? terminalProgress(process.stderr) : noProgress;
     const ctx: commands.CommandContext = { ms, signal: controller.signal, progress, ...(defaultDatadir ? { defaultDatadir } : {}) };
     let out: commands.Output | undefined;
@@ -176,8 +145,6 @@ async function main(argv: string[]): Promise<number> {
         if (!r.ok) status = EXIT.unavailable;
         break;
       }
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
     if (out) process.stdout.write(`${json ? JSON.stringify(out.json) : out.text}\n`);
     return status;
@@ -196,7 +163,7 @@ function report(err: unknown, json: boolean, debug: boolean): number {
   const status = code === 'Usage' ? EXIT.usage : exitCodeFor(code);
   const message = maskText(e?.message ?? String(err));
   if (json) process.stderr.write(`${JSON.stringify({ error: { code: code ?? 'Error', message, ...(e?.problems ? { problems: e.problems.map(maskText) } : {}) } })}\n`);
-  else process.stderr.write(`glance-store: ${message}\n${code === 'Usage' ? `\n${USAGE}\n` : ''}`);
+  else process.stderr.write(`glance-store: ${message}\n`);
   if (debug && status === EXIT.unexpected && e?.stack) process.stderr.write(`${maskText(e.stack)}\n`);
   return status;
 }

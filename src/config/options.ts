@@ -41,6 +41,31 @@ export interface OptionSpec {
 
 export type OptionValues = Record<string, unknown>;
 
+/** The value type of one option type, as `readOptions` gives it. */
+type ValueOfType<T extends OptionType> = T extends 'string'
+  ? string
+  : T extends 'int' | 'float' | 'port'
+    ? number
+    : T extends 'bool'
+      ? boolean
+      : T extends 'list' | 'multistring'
+        ? string[]
+        : Record<string, string>;
+
+/** A string option with choices is the union of its choices. */
+type ValueOfSpec<S extends OptionSpec> = S extends { type: 'string'; choices: readonly (infer C extends string)[] } ? C : ValueOfType<S['type']>;
+
+/** An option without a default may be unset. */
+type OptionValueOf<S extends OptionSpec> = S extends { default: unknown } ? ValueOfSpec<S> : ValueOfSpec<S> | undefined;
+
+/**
+ * The options object a driver's `create` receives, derived from its schema
+ * declared `as const`: `OptionsOf<typeof MY_OPTIONS>`.
+ */
+export type OptionsOf<Schema extends readonly OptionSpec[]> = {
+  readonly [S in Schema[number] as S['name']]: OptionValueOf<S>;
+};
+
 export interface ReadOptionsResult {
   values: OptionValues;
   problems: string[];

@@ -3,7 +3,7 @@
  * option schemas, so the documentation can never drift from what the code
  * reads: a test regenerates it and compares.
  */
-import { driverDefinition } from '../driver.js';
+import type { AnyDriverDefinition } from '../driver.js';
 import type { OptionSpec } from './options.js';
 import { COMMON_STORE_OPTIONS, GLOBAL_OPTIONS, RESERVED_STORES } from './stores.js';
 
@@ -29,8 +29,8 @@ function table(options: readonly OptionSpec[]): string {
   return ['| option | type | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
-/** Markdown for the given driver types (the built-in ones by default). */
-export function configurationReference(types: readonly string[]): string {
+/** Markdown for the given driver types, in their order. */
+export function configurationReference(drivers: readonly AnyDriverDefinition[]): string {
   const parts = [
     '# Configuration reference',
     '',
@@ -71,12 +71,10 @@ export function configurationReference(types: readonly string[]): string {
     'by id, and are never listed in store info. Their ids cannot be used in `enabled_backends`.',
     '',
   ];
-  for (const type of types) {
-    const def = driverDefinition(type);
-    if (!def) continue;
-    parts.push(`## ${type} stores`, '');
-    if (def.schemes?.length) parts.push(`Location schemes: ${def.schemes.map((s) => `\`${s}://\``).join(', ')}.${def.readOnly ? ' Read-only: these stores never accept adds or deletes.' : ''}`, '');
-    parts.push(def.options.length ? table(def.options) : 'No options.', '');
+  for (const def of drivers) {
+    parts.push(`## ${def.type} stores`, '');
+    parts.push(`Location schemes: ${def.schemes.map((s) => `\`${s}://\``).join(', ')}.${def.readOnly ? ' Read-only: these stores never accept adds or deletes.' : ''}`, '');
+    parts.push(def.options.length ? table(def.options as readonly OptionSpec[]) : 'No options.', '');
   }
   return parts.join('\n');
 }

@@ -1,11 +1,11 @@
 /**
  * Reads the multi-store part of a parsed glance-api.conf into store specs,
- * collecting every problem Glance would refuse to start on (DESIGN.md
- * contract 2) into one BadStoreConfigurationError, before any store is
- * contacted.
+ * collecting every problem Glance would refuse to start on into one
+ * BadStoreConfigurationError, before any store is contacted.
  */
 import { BadStoreConfigurationError } from '../errors.js';
-import { driverDefinition, registeredTypes, type DriverDefinition } from '../driver.js';
+import type { AnyDriverDefinition } from '../driver.js';
+import type { DriverRegistry } from '../drivers/index.js';
 import { readOptions, suggest, type OptionSpec, type OptionValues } from './options.js';
 import type { ParsedConfig } from './parse.js';
 import { nodeHashName } from '../pipeline/hash-algo.js';
@@ -46,7 +46,7 @@ export interface StoreSpec {
   description: string;
   weight: number;
   options: OptionValues;
-  definition: DriverDefinition;
+  definition: AnyDriverDefinition;
 }
 
 export interface StoresConfig {
@@ -85,7 +85,7 @@ function readEnabledBackends(raw: string | string[] | undefined, problems: strin
   return out;
 }
 
-export function readStoresConfig(config: ParsedConfig, overrides: { imageSizeCap?: number; hashAlgo?: string } = {}): StoresConfig {
+export function readStoresConfig(config: ParsedConfig, drivers: DriverRegistry, overrides: { imageSizeCap?: number; hashAlgo?: string } = {}): StoresConfig {
   const problems: string[] = [];
   const warnings: string[] = [];
 
@@ -96,11 +96,11 @@ export function readStoresConfig(config: ParsedConfig, overrides: { imageSizeCap
 
   const enabled = readEnabledBackends(sectionOf(config, 'DEFAULT')?.['enabled_backends'], problems);
   const seen = new Set<string>();
-  const types = registeredTypes();
+  const types = [...drivers.keys()];
   const stores: StoreSpec[] = [];
 
   const buildStore = (id: string, type: string, reserved: boolean, sectionName: string) => {
-    const definition = driverDefinition(type);
+    const definition = drivers.get(type);
     if (!definition) {
       const hint = suggest(type, types);
       problems.push(`Store ${JSON.stringify(id)} has unknown type ${JSON.stringify(type)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}; known types: ${types.join(', ')}`);

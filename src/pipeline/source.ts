@@ -5,6 +5,7 @@
  * pipeline a way to release the source when an add stops early.
  */
 import { Readable } from 'node:stream';
+import { describe, InvalidArgumentTypeError } from '../arguments.js';
 
 export type ImageData =
   | Readable
@@ -60,10 +61,13 @@ export function openSource(data: ImageData): ByteSource {
       },
     };
   }
-  if (data && (Symbol.asyncIterator in data || Symbol.iterator in data)) {
+  // A string is iterable too, but its characters are not image bytes.
+  if (data && typeof data === 'object' && (Symbol.asyncIterator in data || Symbol.iterator in data)) {
     return fromIterable(data as AsyncIterable<Uint8Array> | Iterable<Uint8Array>);
   }
-  throw new TypeError('Image data must be a Readable, a web ReadableStream, an (async) iterable of Uint8Array chunks, or a Uint8Array');
+  throw new InvalidArgumentTypeError(
+    `The "data" argument must be a Buffer or Uint8Array, a Node Readable, a web ReadableStream or an (async) iterable of byte chunks; got ${describe(data)}`,
+  );
 }
 
 function fromIterable(data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): ByteSource {

@@ -145,8 +145,9 @@ export function dataCases(ctx: SuiteContext): void {
       await range(large, undefined, Buffer.alloc(0));
       await rejectsWithCode(ms.get(r.location, { store, offset: large + 1 }), 'InvalidRange', new RegExp(`\\(${large} bytes\\)`));
       await rejectsWithCode(ms.get(r.location, { store, offset: large + 1, length: 1 }), 'InvalidRange');
+      // Not a byte count: refused with the other arguments, before any I/O.
       for (const [offset, length] of [[-1, 1], [1.5, 1], [0, -1], [0, 0.5]]) {
-        await rejectsWithCode(ms.get(r.location, { store, offset, length }), 'InvalidRange');
+        await rejectsWithCode(ms.get(r.location, { store, offset, length }), 'ERR_OUT_OF_RANGE');
       }
     } finally {
       await ms.delete(r.location, { store });

@@ -8,8 +8,16 @@ Usage (run with /usr/bin/python3):
   reference_store.py CONF size STORE LOCATION
   reference_store.py CONF delete STORE LOCATION
   reference_store.py CONF parse STORE LOCATION...   (how the store reads each URI)
+
+Each call runs with the request context GLANCE_STORE_REFERENCE_CONTEXT holds
+(JSON: user_id, project_id, auth_token, service_catalog), as Glance passes
+one; without it, none. The cinder store needs one (the project owns the
+volume; `service_catalog: []` is enough with cinder_endpoint_template), and
+as root it also needs `[privsep_osbrick] helper_command = privsep-helper` in
+CONF and the Ceph user's key in /etc/ceph/<cluster>.client.<user>.keyring.
 """
 import json
+import os
 import sys
 
 from oslo_config import cfg
@@ -34,9 +42,24 @@ def open_store(conf_file, store_id):
     return store, loc
 
 
+def request_context():
+    spec = os.environ.get('GLANCE_STORE_REFERENCE_CONTEXT')
+    if not spec:
+        return None
+    from oslo_context import context
+    spec = json.loads(spec)
+    ctx = context.RequestContext(user_id=spec.get('user_id'),
+                                 project_id=spec.get('project_id'),
+                                 auth_token=spec.get('auth_token'))
+    # Glance's RequestContext carries the catalog; oslo's has no such field.
+    ctx.service_catalog = spec.get('service_catalog')
+    return ctx
+
+
 def main(argv):
     conf_file, command, store_id = argv[1], argv[2], argv[3]
     store, loc = open_store(conf_file, store_id)
+    ctx = request_context()
 
     try:
         if command == 'add':
@@ -45,12 +68,12 @@ def main(argv):
                 size = f.seek(0, 2)
                 f.seek(0)
                 url, written, checksum, multihash, meta = store.add(
-                    image_id, f, size, 'sha512')
+                    image_id, f, size, 'sha512', context=ctx)
             out = {'location': url, 'size': written, 'checksum': checksum,
                    'multihash': multihash, 'metadata': meta}
         elif command == 'get':
             uri, outfile = argv[4], argv[5]
-            iterator, size = store.get(loc(uri))
+            iterator, size = store.get(loc(uri), context=ctx)
             written = 0
             with open(outfile, 'wb') as f:
                 for chunk in iterator:
@@ -58,7 +81,7 @@ def main(argv):
                     written += len(chunk)
             out = {'size': size, 'written': written}
         elif command == 'size':
-            out = {'size': store.get_size(loc(argv[4]))}
+            out = {'size': store.get_size(loc(argv[4]), context=ctx)}
         elif command == 'parse':
             out = []
             for uri in argv[4:]:
@@ -73,7 +96,7 @@ def main(argv):
                 except exceptions.BadStoreUri as e:
                     out.append({'error': 'BadStoreUri'})
         elif command == 'delete':
-            store.delete(loc(argv[4]))
+            store.delete(loc(argv[4]), context=ctx)
             out = {'deleted': True}
         else:
             raise SystemExit('unknown command %s' % command)

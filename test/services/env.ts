@@ -9,6 +9,8 @@ const STATE_DIRS: Record<string, string> = {
   ceph: process.env['CEPH_STATE_DIR'] ?? '/tmp/glance-store-ceph',
   swift: process.env['SWIFT_STATE_DIR'] ?? '/tmp/glance-store-swift',
   keystone: process.env['KEYSTONE_STATE_DIR'] ?? '/tmp/glance-store-keystone',
+  cinder: process.env['CINDER_STATE_DIR'] ?? '/tmp/glance-store-cinder',
+  'cinder-keystone': process.env['CINDER_KEYSTONE_STATE_DIR'] ?? '/tmp/glance-store-cinder-keystone',
 };
 
 export function serviceEnv(name: keyof typeof STATE_DIRS | string): Record<string, string> | undefined {

@@ -36,51 +36,6 @@ PY=/usr/bin/python3
 
 
 swift_running() { [ -f "$SWIFT_STATE/$1.pid" ] && kill -0 "$(cat "$SWIFT_STATE/$1.pid")" 2>/dev/null; }
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-
-# Prints a JSON value from stdin, following keys (and list indexes) in $@;
-# prints nothing when the path is absent, e.g. an empty search result.
-jget() {
-  "$PY" -c 'import json, sys
-v = json.load(sys.stdin)
-try:
-    for k in sys.argv[1:]:
-        v = v[int(k)] if k.isdigit() else v[k]
-except (KeyError, IndexError):
-    sys.exit(0)
-print(v)' "$@"
-}
-
-# A project-scoped v3 password token (domain Default): prints X-Subject-Token.
-token() { # user password project
-  local body
-  body=$(printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"%s","domain":{"id":"default"},"password":"%s"}}},"scope":{"project":{"name":"%s","domain":{"id":"default"}}}}}' "$1" "$2" "$3")
-  curl -fsS -o /dev/null -D - -H 'Content-Type: application/json' -d "$body" "$KS_URL/auth/tokens" 2>/dev/null |
-    tr -d '\r' | sed -n 's/^X-Subject-Token: //Ip' || true
-}
-
-api() { # method path [json]
-  curl -fsS -X "$1" -H "X-Auth-Token: $ADMIN_TOKEN" -H 'Content-Type: application/json' ${3:+-d "$3"} "$KS_URL$2"
-}
-
-# find-or-create by name, printing the id, so a role bootstrap already made
-# (member) is reused rather than duplicated.
-ensure() { # collection singular name extra-json-fields
-  local id
-  id=$(api GET "/$1?name=$3" | jget "$1" 0 id)
-  [ -n "$id" ] || id=$(api POST "/$1" "{\"$2\":{\"name\":\"$3\"$4}}" | jget "$2" id)
-  [ -n "$id" ] || die "could not create $2 $3"
-  echo "$id"
-}
-
-grant() { # project-id user-id role-id
-  api PUT "/projects/$1/users/$2/roles/$3" >/dev/null
-}
-
-endpoint() { # service-id interface region url
-  api POST /endpoints "$(printf '{"endpoint":{"service_id":"%s","interface":"%s","region_id":"%s","url":"%s"}}' "$@")" >/dev/null
-}
 
 keystone_conf() {
   cat >"$STATE/keystone.conf" <<EOF
@@ -105,14 +60,7 @@ proxy_conf() {
 $(swift_proxy_conf "$PROXY_PORT" "$SWIFT_ETC" "$MEMCACHED_PORT" "authtoken keystoneauth")
 [filter:authtoken]
 paste.filter_factory = keystonemiddleware.auth_token:filter_factory
-www_authenticate_uri = $KS_URL
-auth_url = $KS_URL
-auth_type = password
-project_domain_id = default
-user_domain_id = default
-project_name = service
-username = swift
-password = $SWIFT_SERVICE_PASSWORD
+$(authtoken_options swift "$SWIFT_SERVICE_PASSWORD")
 # keystoneauth decides, so anonymous requests can still reach public ACLs.
 delay_auth_decision = true
 memcache_servers = 127.0.0.1:$MEMCACHED_PORT

@@ -11,8 +11,10 @@ die() {
 }
 
 # Installs the missing PACKAGES with apt-get, without starting the packages'
-# own services (these scripts run their own, on test ports).
-install() {
+# own services (these scripts run their own, on test ports). A script with
+# more to do (e.g. debconf answers) defines its own install and calls this.
+install() { install_packages; }
+install_packages() {
   local missing=()
   for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -20,9 +22,11 @@ install() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null 2>&1 || true
   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  apt-get install -y -qq "${missing[@]}" >/dev/null || { rm -f /usr/sbin/policy-rc.d; exit 1; }
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null || { rm -f /usr/sbin/policy-rc.d; exit 1; }
   rm -f /usr/sbin/policy-rc.d
 }
+
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
 
@@ -42,6 +46,28 @@ stop_processes() { # name...
   for pid in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
+  done
+}
+
+# As launch, for a daemon that forks workers (or runs its real server as a
+# child): it leads a process group of its own, so stop_groups ends its
+# children with it.
+launch_group() { # name command...
+  local name=$1
+  shift
+  # setsid execs (no fork): a background job of a script is no group leader.
+  setsid nohup "$@" >"$STATE/log/$name.log" 2>&1 &
+  echo $! >"$STATE/$name.pid"
+}
+
+# As stop_processes, for the process groups launch_group started.
+stop_groups() { # name...
+  local pids=() pid name
+  for name in "$@"; do running "$name" && pids+=("$(cat "$STATE/$name.pid")"); done
+  for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 -- "-$pid" 2>/dev/null || true
   done
 }
 
@@ -94,6 +120,67 @@ rate_limit_segments_per_sec = 0
 use = egg:swift#dlo
 rate_limit_segments_per_sec = 0
 FILTERS
+}
+
+# Keystone v3 calls for the scripts that register users and endpoints in the
+# test Keystone: they use $KS_URL, and $ADMIN_TOKEN (from `token`) for api.
+
+# Prints a JSON value from stdin, following keys (and list indexes) in $@;
+# prints nothing when the path is absent, e.g. an empty search result.
+jget() {
+  "${PY:-/usr/bin/python3}" -c 'import json, sys
+v = json.load(sys.stdin)
+try:
+    for k in sys.argv[1:]:
+        v = v[int(k)] if k.isdigit() else v[k]
+except (KeyError, IndexError):
+    sys.exit(0)
+print(v)' "$@"
+}
+
+# A project-scoped v3 password token (domain Default): prints X-Subject-Token.
+token() { # user password project
+  local body
+  body=$(printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"%s","domain":{"id":"default"},"password":"%s"}}},"scope":{"project":{"name":"%s","domain":{"id":"default"}}}}}' "$1" "$2" "$3")
+  curl -fsS -o /dev/null -D - -H 'Content-Type: application/json' -d "$body" "$KS_URL/auth/tokens" 2>/dev/null |
+    tr -d '\r' | sed -n 's/^X-Subject-Token: //Ip' || true
+}
+
+api() { # method path [json]
+  curl -fsS -X "$1" -H "X-Auth-Token: $ADMIN_TOKEN" -H 'Content-Type: application/json' ${3:+-d "$3"} "$KS_URL$2"
+}
+
+# find-or-create by name, printing the id, so a role bootstrap already made
+# (member) is reused rather than duplicated.
+ensure() { # collection singular name extra-json-fields
+  local id
+  id=$(api GET "/$1?name=$3" | jget "$1" 0 id)
+  [ -n "$id" ] || id=$(api POST "/$1" "{\"$2\":{\"name\":\"$3\"$4}}" | jget "$2" id)
+  [ -n "$id" ] || die "could not create $2 $3"
+  echo "$id"
+}
+
+grant() { # project-id user-id role-id
+  api PUT "/projects/$1/users/$2/roles/$3" >/dev/null
+}
+
+endpoint() { # service-id interface region url
+  api POST /endpoints "$(printf '{"endpoint":{"service_id":"%s","interface":"%s","region_id":"%s","url":"%s"}}' "$@")" >/dev/null
+}
+
+# keystonemiddleware's authtoken settings for a service user of project
+# `service` in the test Keystone.
+authtoken_options() { # user password
+  cat <<EOF
+www_authenticate_uri = $KS_URL
+auth_url = $KS_URL
+auth_type = password
+project_domain_id = default
+user_domain_id = default
+project_name = service
+username = $1
+password = $2
+EOF
 }
 
 service_main() {

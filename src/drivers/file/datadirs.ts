@@ -11,6 +11,8 @@ import { StorageFullError } from '../../errors.js';
 
 export interface Datadir {
   path: string;
+  /** The directory with every symlink resolved: image paths are checked against it. */
+  realPath: string;
   priority: number;
   writable: boolean;
 }
@@ -76,7 +78,8 @@ export async function prepareDatadirs(dirs: Array<{ path: string; priority: numb
         () => true,
         () => false,
       );
-      return { ...d, writable };
+      const realPath = await fs.realpath(d.path).catch(() => d.path);
+      return { ...d, realPath, writable };
     }),
   );
 }
@@ -86,8 +89,12 @@ async function freeBytes(dir: string): Promise<number> {
   return s.bavail * s.bsize;
 }
 
-/** The directory an image of `size` bytes (0: unknown) is written to. */
-export async function chooseDatadir(dirs: readonly Datadir[], size: number): Promise<Datadir> {
+/**
+ * The directory an image of `size` bytes (undefined: unknown) is written to.
+ * A directory needs room for the whole image, or for at least one byte when
+ * the size is unknown: a full one is skipped, as glance_store skips it.
+ */
+export async function chooseDatadir(dirs: readonly Datadir[], size: number | undefined): Promise<Datadir> {
   const writable = dirs.filter((d) => d.writable);
   // One place to go: as glance_store, no free-space check (the write itself reports a full disk).
   if (writable.length === 1) return writable[0]!;
@@ -98,7 +105,7 @@ export async function chooseDatadir(dirs: readonly Datadir[], size: number): Pro
     );
     candidates.sort((a, b) => b.free - a.free);
     const best = candidates[0];
-    if (best && best.free >= size) return best.d;
+    if (best && best.free >= Math.max(size ?? 1, 1)) return best.d;
   }
-  throw new StorageFullError(`No datadir of the file store has ${size} bytes free`);
+  throw new StorageFullError(size === undefined ? 'Every datadir of the file store is full' : `No datadir of the file store has ${size} bytes free`);
 }

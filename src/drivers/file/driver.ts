@@ -5,11 +5,12 @@
  * ever visible and an existing image is never overwritten (link, unlike
  * rename, fails if the name exists).
  */
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { BadStoreConfigurationError, ForbiddenError, NotFoundError, fromSystemError, DuplicateError } from '../../errors.js';
+import { BackendUnavailableError, BadStoreConfigurationError, ForbiddenError, NotFoundError, fromSystemError, DuplicateError } from '../../errors.js';
+import { maskLocation } from '../../location.js';
 import type {
   Capability,
   DriverAddOptions,
@@ -22,6 +23,7 @@ import type {
 import { isAllZero } from '../../pipeline/chunks.js';
 import { chooseDatadir, prepareDatadirs, readDatadirs, type Datadir } from './datadirs.js';
 import { formatFileLocation, parseFileLocation } from './location.js';
+import type { FileStoreOptions } from './options.js';
 import { FILE_DATADIR_DEFAULT } from './options.js';
 import { rangeStream } from './reader.js';
 import { checkImageId } from '../../image-id.js';
@@ -30,18 +32,8 @@ import { loadMetadataFile, metadataFor, type StoreMetadata } from './metadata.js
 /** Reads are at least this large: 64 KiB reads cost more than hashing the data. */
 const MIN_READ_BYTES = 1024 * 1024;
 
-export interface FileStoreOptions {
-  filesystem_store_datadir?: string;
-  filesystem_store_datadirs?: string[];
-  filesystem_store_metadata_file?: string;
-  filesystem_store_file_perm: number;
-  filesystem_store_chunk_size: number;
-  filesystem_thin_provisioning: boolean;
-}
 
 export class FileStore implements WritableStoreDriver {
-  readonly type = 'file';
-  readonly schemes = ['file', 'filesystem'] as const;
 
   private constructor(
     readonly id: string,
@@ -50,8 +42,8 @@ export class FileStore implements WritableStoreDriver {
     private readonly metadata: StoreMetadata | undefined,
   ) {}
 
-  static async create(ctx: DriverContext): Promise<FileStore> {
-    const options = ctx.options as unknown as FileStoreOptions;
+  static async create(ctx: DriverContext<FileStoreOptions>): Promise<FileStore> {
+    const options = ctx.options;
     const problems: string[] = [];
     // filesystem_store_datadir has a default; only an explicitly different value conflicts with datadirs.
     const multi = options.filesystem_store_datadirs;
@@ -89,10 +81,11 @@ export class FileStore implements WritableStoreDriver {
   async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
     // MultiStore checks ids too; the driver checks again because the id becomes a path.
     checkImageId(imageId);
-    const dir = await chooseDatadir(this.datadirs, options.size ?? 0);
+    const dir = await chooseDatadir(this.datadirs, options.size);
     const finalPath = path.join(dir.path, imageId);
     if (await exists(finalPath)) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id} (${formatFileLocation(finalPath)})`);
-    const tmpPath = path.join(dir.path, `.${imageId}.${randomBytes(6).toString('hex')}.partial`);
+    // The id is cut so that the name stays within NAME_MAX (255) for the longest ids glance_store stores.
+    const tmpPath = path.join(dir.path, `.${imageId.slice(0, 200)}.${randomBytes(6).toString('hex')}.partial`);
     const perm = this.options.filesystem_store_file_perm ? parseInt(String(this.options.filesystem_store_file_perm), 8) : 0o666;
     let handle: fs.FileHandle | undefined;
     let linked = false;
@@ -113,6 +106,10 @@ export class FileStore implements WritableStoreDriver {
       await handle?.close().catch(() => undefined);
       await fs.unlink(tmpPath).catch(() => undefined);
       if (linked) await fs.unlink(finalPath).catch(() => undefined);
+      // ENOENT here is the datadir itself gone, not a missing image.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await exists(dir.path).catch(() => false))) {
+        throw new BackendUnavailableError(`The datadir ${dir.path} of store ${this.id} is missing: image ${imageId} was not written`, { cause: err });
+      }
       throw fromSystemError(err, `Writing image ${imageId} to store ${this.id}`);
     }
   }
@@ -149,44 +146,52 @@ export class FileStore implements WritableStoreDriver {
   }
 
   async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
-    const filePath = this.pathOf(location);
-    const handle = await fs.open(filePath, 'r').catch((err: unknown) => {
-      throw fromSystemError(err, `Image ${location}`);
+    const shown = maskLocation(location);
+    const filePath = await this.imagePath(location);
+    // O_NOFOLLOW: the path was resolved and checked; a link put in its place since is refused.
+    const handle = await fs.open(filePath, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => {
+      throw fromSystemError(err, `Image ${shown}`);
     });
     try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw new NotFoundError(`${shown} is not an image: it names a ${st.isDirectory() ? 'directory' : 'special file'}`);
       // MultiStore hands over a range inside the image.
       const start = options.offset ?? 0;
-      const size = options.length ?? (await handle.stat()).size - start;
+      const size = options.length ?? st.size - start;
       const readBytes = Math.max(this.options.filesystem_store_chunk_size, MIN_READ_BYTES);
       if (size === 0) {
         await handle.close();
         return { stream: Readable.from([]), size };
       }
-      const stream = rangeStream(handle, start, size, readBytes);
+      const stream = rangeStream(handle, start, size, readBytes, (err) => fromSystemError(err, `Reading ${shown}`));
       return { stream, size };
     } catch (err) {
       await handle.close().catch(() => undefined);
-      throw fromSystemError(err, `Image ${location}`);
+      throw fromSystemError(err, `Image ${shown}`);
     }
   }
 
   async getSize(location: string): Promise<number> {
-    const filePath = this.pathOf(location);
-    try {
-      return (await fs.stat(filePath)).size;
-    } catch (err) {
-      throw fromSystemError(err, `Image ${location}`);
-    }
+    const filePath = await this.imagePath(location);
+    const st = await fs.stat(filePath).catch((err: unknown) => {
+      throw fromSystemError(err, `Image ${maskLocation(location)}`);
+    });
+    if (!st.isFile()) throw new NotFoundError(`${maskLocation(location)} is not an image: it names a ${st.isDirectory() ? 'directory' : 'special file'}`);
+    return st.size;
   }
 
   async delete(location: string): Promise<void> {
+    // Checked like a read: nothing outside the datadirs is ever removed. The entry
+    // itself is unlinked (a link inside the datadir, never what it points to).
+    await this.imagePath(location);
     const filePath = this.pathOf(location);
     try {
       await fs.unlink(filePath);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EPERM') throw new ForbiddenError(`Deleting ${location} from store ${this.id}: permission denied`, { cause: err });
-      throw fromSystemError(err, `Image ${location}`);
+      if (code === 'EACCES' || code === 'EPERM') throw new ForbiddenError(`Deleting ${maskLocation(location)} from store ${this.id}: permission denied`, { cause: err });
+      if (code === 'EISDIR') throw new NotFoundError(`${maskLocation(location)} is not an image: it names a directory`, { cause: err });
+      throw fromSystemError(err, `Image ${maskLocation(location)}`);
     }
   }
 
@@ -200,9 +205,25 @@ export class FileStore implements WritableStoreDriver {
   private pathOf(location: string): string {
     const filePath = parseFileLocation(location);
     if (!this.datadirOf(filePath) || path.basename(filePath).startsWith('.')) {
-      throw new NotFoundError(`${location} is not an image of store ${this.id}`);
+      throw new NotFoundError(`${maskLocation(location)} is not an image of store ${this.id}`);
     }
     return filePath;
+  }
+
+  /**
+   * The real path of the image a location names, with every link resolved. It
+   * must still lie in one of this store's datadirs: a link that leads out of
+   * them (to /etc/passwd, say) is refused, never followed.
+   */
+  private async imagePath(location: string): Promise<string> {
+    const filePath = this.pathOf(location);
+    const real = await fs.realpath(filePath).catch((err: unknown) => {
+      throw fromSystemError(err, `Image ${maskLocation(location)}`);
+    });
+    if (!this.datadirs.some((d) => path.dirname(real) === d.realPath)) {
+      throw new ForbiddenError(`${maskLocation(location)} is a link that leads outside the datadirs of store ${this.id}: refused`);
+    }
+    return real;
   }
 }
 

@@ -1,12 +1,13 @@
-/** The `file` driver type. */
-import { registerDriver } from '../../driver.js';
+/** The `file` driver type: images as files in one or more datadirs. */
+import { defineDriver } from '../../driver.js';
 import { FileStore } from './driver.js';
 import { FILE_OPTIONS } from './options.js';
 
-export { FileStore } from './driver.js';
-export { FILE_OPTIONS } from './options.js';
-export { formatFileLocation, parseFileLocation } from './location.js';
+export const fileDriver = defineDriver({
+  type: 'file',
+  schemes: ['file', 'filesystem'],
+  options: FILE_OPTIONS,
+  create: (ctx) => FileStore.create(ctx),
+});
 
-export function registerFileDriver(): void {
-  registerDriver('file', (ctx) => FileStore.create(ctx), FILE_OPTIONS, { schemes: ['file', 'filesystem'] });
-}
+export { formatFileLocation, parseFileLocation } from './location.js';

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { BadStoreUriError } from '../../errors.js';
+import { maskLocation } from '../../location.js';
 
 export function formatFileLocation(filePath: string): string {
   return `file://${filePath}`;
@@ -13,10 +14,10 @@ export function formatFileLocation(filePath: string): string {
 export function parseFileLocation(url: string): string {
   // glance_store also reads the old `filesystem://` scheme.
   const m = /^(file|filesystem):\/\//i.exec(url);
-  if (!m) throw new BadStoreUriError(`Not a file location: ${url}`);
+  if (!m) throw new BadStoreUriError(`Not a file location: ${maskLocation(url)}`);
   // glance_store joins netloc and path, so `file:///a/b` is `/a/b`.
   const raw = url.slice(m[0].length);
-  if (raw === '' || raw.includes('\0')) throw new BadStoreUriError(`Invalid file location: ${JSON.stringify(url)}`);
-  if (!raw.startsWith('/')) throw new BadStoreUriError(`File location must hold an absolute path: ${url}`);
+  if (raw === '' || raw.includes('\0')) throw new BadStoreUriError(`Invalid file location: ${JSON.stringify(maskLocation(url))}`);
+  if (!raw.startsWith('/')) throw new BadStoreUriError(`File location must hold an absolute path: ${maskLocation(url)}`);
   return path.resolve(raw);
 }

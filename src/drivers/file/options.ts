@@ -1,9 +1,9 @@
 /** The file store's options, as glance_store declares them. */
-import type { OptionSpec } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/options.js';
 
 export const FILE_DATADIR_DEFAULT = '/var/lib/glance/images';
 
-export const FILE_OPTIONS: readonly OptionSpec[] = [
+export const FILE_OPTIONS = [
   {
     name: 'filesystem_store_datadir',
     type: 'string',
@@ -40,4 +40,7 @@ export const FILE_OPTIONS: readonly OptionSpec[] = [
     default: false,
     help: 'Leave all-zero chunks of an image as holes in a sparse file instead of writing them.',
   },
-];
+] as const satisfies readonly OptionSpec[];
+
+/** The options a file store's `create` receives. */
+export type FileStoreOptions = OptionsOf<typeof FILE_OPTIONS>;

@@ -6,11 +6,21 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { readAhead } from '../../pipeline/read-ahead.js';
 
-const READ_BYTES = 1024 * 1024;
 const IN_FLIGHT = 4;
 
-export function rangeStream(handle: FileHandle, start: number, length: number, readBytes = READ_BYTES): Readable {
-  return readAhead({ start, length, chunk: readBytes, inFlight: IN_FLIGHT, readAt: (at, size) => readFully(handle, Buffer.allocUnsafe(size), at), close: () => handle.close() });
+/** `toError` turns a failed read (EIO, say) into the library's error the stream then emits. */
+export function rangeStream(handle: FileHandle, start: number, length: number, readBytes: number, toError: (err: unknown) => Error): Readable {
+  return readAhead({
+    start,
+    length,
+    chunk: readBytes,
+    inFlight: IN_FLIGHT,
+    readAt: (at, size) =>
+      readFully(handle, Buffer.allocUnsafe(size), at).catch((err: unknown) => {
+        throw toError(err);
+      }),
+    close: () => handle.close(),
+  });
 }
 
 async function readFully(handle: FileHandle, buf: Buffer, position: number): Promise<Buffer> {

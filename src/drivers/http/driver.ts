@@ -20,6 +20,7 @@ import {
 import type { Capability, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, StoreDriver } from '../../driver.js';
 import { maskLocation, maskText } from '../../location.js';
 import { parseHttpLocation, type HttpTarget } from './location.js';
+import type { HttpStoreOptions } from './options.js';
 
 /** Redirects followed before giving up (the 6th fails). */
 export const MAX_REDIRECTS = 5;
@@ -28,15 +29,8 @@ const CONNECT_TIMEOUT_MS = 30_000;
 const HEADERS_TIMEOUT_MS = 30_000;
 const BODY_TIMEOUT_MS = 60_000;
 
-interface HttpStoreOptions {
-  https_ca_certificates_file?: string;
-  https_insecure: boolean;
-  http_proxy_information: Record<string, string>;
-}
 
 export class HttpStore implements StoreDriver {
-  readonly type = 'http';
-  readonly schemes = ['http', 'https'] as const;
 
   private constructor(
     readonly id: string,
@@ -44,8 +38,8 @@ export class HttpStore implements StoreDriver {
     private readonly verified: boolean,
   ) {}
 
-  static create(ctx: DriverContext): HttpStore {
-    const options = ctx.options as unknown as HttpStoreOptions;
+  static create(ctx: DriverContext<HttpStoreOptions>): HttpStore {
+    const options = ctx.options;
     const problems: string[] = [];
     let ca: string | undefined;
     if (options.https_ca_certificates_file) {

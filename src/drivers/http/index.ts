@@ -1,11 +1,12 @@
-/** The read-only `http` driver type. */
-import { registerDriver } from '../../driver.js';
-import { HttpStore } from './driver.js';
+/** The read-only `http` driver type: its stores implement only `StoreDriver`. */
+import { defineDriver } from '../../driver.js';
 import { HTTP_OPTIONS } from './options.js';
 
-export { HttpStore } from './driver.js';
-export { HTTP_OPTIONS } from './options.js';
-
-export function registerHttpDriver(): void {
-  registerDriver('http', (ctx) => HttpStore.create(ctx), HTTP_OPTIONS, { schemes: ['http', 'https'], readOnly: true });
-}
+export const httpDriver = defineDriver({
+  type: 'http',
+  schemes: ['http', 'https'],
+  readOnly: true,
+  options: HTTP_OPTIONS,
+  // undici loads only when an http store is created.
+  create: async (ctx) => (await import('./driver.js')).HttpStore.create(ctx),
+});

@@ -4,7 +4,7 @@
  * taken out of the URL that is requested.
  */
 import { BadStoreUriError } from '../../errors.js';
-import { maskLocation } from '../../location.js';
+import { decodeComponent, maskLocation } from '../../location.js';
 
 export interface HttpTarget {
   /** The URL to request, without credentials. */
@@ -27,8 +27,8 @@ export function parseHttpLocation(location: string): HttpTarget {
     if (!url.password && !location.includes(':', location.indexOf('//') + 2)) {
       throw new BadStoreUriError(`Credentials in ${maskLocation(location)} are not of the form user:password`);
     }
-    const user = decodeURIComponent(url.username);
-    const password = decodeURIComponent(url.password);
+    const user = decodeComponent(url.username, location);
+    const password = decodeComponent(url.password, location);
     authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
     url.username = '';
     url.password = '';

@@ -1,7 +1,7 @@
 /** The http store's options, as glance_store declares them (TLS verified by default here). */
-import type { OptionSpec } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/options.js';
 
-export const HTTP_OPTIONS: readonly OptionSpec[] = [
+export const HTTP_OPTIONS = [
   {
     name: 'https_ca_certificates_file',
     type: 'string',
@@ -20,4 +20,7 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
     help: 'Proxy to use per URL scheme, as `scheme:proxy_url` pairs, e.g. `http:http://10.0.0.1:3128, https:http://10.0.0.1:3128`.',
     sample: 'http:http://10.0.0.1:3128',
   },
-];
+] as const satisfies readonly OptionSpec[];
+
+/** The options a http store's `create` receives. */
+export type HttpStoreOptions = OptionsOf<typeof HTTP_OPTIONS>;

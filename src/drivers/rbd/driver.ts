@@ -28,6 +28,7 @@ import { fixedChunks, isAllZero } from '../../pipeline/chunks.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
 import { loadRbdBinding, type Cluster, type Image, type Ioctx, type RbdBinding, type RbdError } from './native.js';
 import { SNAPSHOT_NAME, formatRbdLocation, parseRbdLocation, type RbdLocation } from './location.js';
+import type { RbdStoreOptions } from './options.js';
 
 const MiB = 1024 * 1024;
 /** Writes and reads in flight per image. */
@@ -35,18 +36,8 @@ const IN_FLIGHT = 4;
 /** How far an image of unknown size grows at a time at first; doubled up to 8 GiB, as glance_store. */
 const MAX_RESIZE_STEP = 8 * 1024 * MiB;
 
-interface RbdStoreOptions {
-  rbd_store_pool: string;
-  rbd_store_user?: string;
-  rbd_store_ceph_conf: string;
-  rbd_store_chunk_size: number;
-  rados_connect_timeout: number;
-  rbd_thin_provisioning: boolean;
-}
 
 export class RbdStore implements WritableStoreDriver {
-  readonly type = 'rbd';
-  readonly schemes = ['rbd'] as const;
   private readonly pools = new Map<string, Promise<Ioctx>>();
   private readonly chunkBytes: number;
 
@@ -61,11 +52,11 @@ export class RbdStore implements WritableStoreDriver {
     this.chunkBytes = options.rbd_store_chunk_size * MiB;
   }
 
-  static async create(ctx: DriverContext): Promise<RbdStore> {
-    const o = ctx.options as unknown as RbdStoreOptions;
+  static async create(ctx: DriverContext<RbdStoreOptions>): Promise<RbdStore> {
+    const o = ctx.options;
     const chunk = o.rbd_store_chunk_size;
     if ((chunk & (chunk - 1)) !== 0) throw new BadStoreConfigurationError(`[${ctx.id}] rbd_store_chunk_size ${chunk} must be a power of two (MiB)`);
-    const rbd = loadRbdBinding();
+    const rbd = await loadRbdBinding();
     let cluster: Cluster;
     try {
       cluster = await rbd.connect({

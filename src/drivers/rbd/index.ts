@@ -1,18 +1,12 @@
-/** The `rbd` driver type. Its native binding is loaded only when an rbd store is created. */
-import { registerDriver } from '../../driver.js';
+/** The `rbd` driver type (Ceph RBD). Its native binding loads only when an rbd store is created. */
+import { defineDriver } from '../../driver.js';
 import { RBD_OPTIONS } from './options.js';
 
-export { RBD_OPTIONS } from './options.js';
-export { formatRbdLocation, parseRbdLocation } from './location.js';
+export const rbdDriver = defineDriver({
+  type: 'rbd',
+  schemes: ['rbd'],
+  options: RBD_OPTIONS,
+  create: async (ctx) => (await import('./driver.js')).RbdStore.create(ctx),
+});
 
-export function registerRbdDriver(): void {
-  registerDriver(
-    'rbd',
-    async (ctx) => {
-      const { RbdStore } = await import('./driver.js');
-      return RbdStore.create(ctx);
-    },
-    RBD_OPTIONS,
-    { schemes: ['rbd'] },
-  );
-}
+export { formatRbdLocation, parseRbdLocation } from './location.js';

@@ -4,6 +4,7 @@
  * the store's pool, no snapshot) is read too.
  */
 import { BadStoreUriError } from '../../errors.js';
+import { decodeComponent, maskLocation } from '../../location.js';
 
 export interface RbdLocation {
   fsid?: string;
@@ -25,17 +26,14 @@ export function formatRbdLocation(loc: RbdLocation): string {
 }
 
 export function parseRbdLocation(uri: string): RbdLocation {
-  if (!uri.startsWith('rbd://')) throw new BadStoreUriError(`Not an rbd location: ${uri}`);
+  const shown = maskLocation(uri);
+  if (!uri.startsWith('rbd://')) throw new BadStoreUriError(`Not an rbd location: ${shown}`);
   const pieces = uri.slice('rbd://'.length).split('/');
-  if (pieces.some((p) => p === '')) throw new BadStoreUriError(`Invalid rbd location ${uri}: empty component`);
+  if (pieces.some((p) => p === '')) throw new BadStoreUriError(`Invalid rbd location ${shown}: empty component`);
+  // As glance_store: the legacy form is taken as written, not unquoted.
   if (pieces.length === 1) return { image: pieces[0]! };
-  if (pieces.length !== 4) throw new BadStoreUriError(`Invalid rbd location ${uri}: expected rbd://fsid/pool/image/snapshot or rbd://image`);
-  let parts: string[];
-  try {
-    parts = pieces.map((p) => decodeURIComponent(p));
-  } catch {
-    throw new BadStoreUriError(`Invalid rbd location ${uri}: bad percent-encoding`);
-  }
+  if (pieces.length !== 4) throw new BadStoreUriError(`Invalid rbd location ${shown}: expected rbd://fsid/pool/image/snapshot or rbd://image`);
+  const parts = pieces.map((p) => decodeComponent(p, uri));
   const [fsid, pool, image, snapshot] = parts as [string, string, string, string];
   return { fsid, pool, image, snapshot };
 }

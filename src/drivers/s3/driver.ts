@@ -33,29 +33,19 @@ import type {
 import type { Logger } from '../../logger.js';
 import { MASK, maskLocation, maskText } from '../../location.js';
 import { formatS3Location, parseS3Location, splitHost, type S3Location } from './location.js';
+import type { S3StoreOptions } from './options.js';
 
 const MiB = 1024 * 1024;
 
-interface S3StoreOptions {
-  s3_store_host?: string;
-  s3_store_access_key?: string;
-  s3_store_secret_key?: string;
-  s3_store_bucket?: string;
-  s3_store_create_bucket_on_put: boolean;
-  s3_store_bucket_url_format: 'auto' | 'path' | 'virtual';
-  s3_store_region_name: string;
-  s3_store_large_object_size: number;
-  s3_store_large_object_chunk_size: number;
-  s3_store_thread_pools: number;
-  s3_store_cacert?: string;
-}
+
+/** Options without which an s3 store cannot start; `create` checks them. */
+const REQUIRED = ['s3_store_host', 's3_store_access_key', 's3_store_secret_key', 's3_store_bucket'] as const;
+type S3Settings = S3StoreOptions & { readonly [K in (typeof REQUIRED)[number]]: string };
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 type Storage = typeof import('@aws-sdk/lib-storage');
 
 export class S3Store implements WritableStoreDriver {
-  readonly type = 's3';
-  readonly schemes = ['s3', 's3+http', 's3+https'] as const;
   private readonly clients = new Map<string, S3Client>();
   private readonly endpoint: ReturnType<typeof splitHost>;
   /** Whether the endpoint honours If-None-Match on writes; learnt by the first add (claimKey). */
@@ -63,7 +53,7 @@ export class S3Store implements WritableStoreDriver {
 
   private constructor(
     readonly id: string,
-    private readonly options: Required<Pick<S3StoreOptions, 's3_store_host' | 's3_store_access_key' | 's3_store_secret_key' | 's3_store_bucket'>> & S3StoreOptions,
+    private readonly options: S3Settings,
     private readonly sdk: Sdk,
     private readonly storage: Storage,
     private readonly ca: string | undefined,
@@ -72,10 +62,10 @@ export class S3Store implements WritableStoreDriver {
     this.endpoint = splitHost(options.s3_store_host);
   }
 
-  static async create(ctx: DriverContext): Promise<S3Store> {
-    const o = ctx.options as unknown as S3StoreOptions;
+  static async create(ctx: DriverContext<S3StoreOptions>): Promise<S3Store> {
+    const o = ctx.options;
     const problems: string[] = [];
-    for (const name of ['s3_store_host', 's3_store_access_key', 's3_store_secret_key', 's3_store_bucket'] as const) {
+    for (const name of REQUIRED) {
       if (!o[name]) problems.push(`${name} is required`);
     }
     let ca: string | undefined;
@@ -91,7 +81,7 @@ export class S3Store implements WritableStoreDriver {
     }
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const [sdk, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
-    return new S3Store(ctx.id, o as S3Store['options'], sdk, storage, ca, ctx.logger);
+    return new S3Store(ctx.id, o as S3Settings, sdk, storage, ca, ctx.logger);
   }
 
   capabilities(): ReadonlySet<Capability> {

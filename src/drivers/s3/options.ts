@@ -1,7 +1,7 @@
 /** The s3 store's options, as glance_store declares them (sizes in MiB). */
-import type { OptionSpec } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/options.js';
 
-export const S3_OPTIONS: readonly OptionSpec[] = [
+export const S3_OPTIONS = [
   { name: 's3_store_host', type: 'string', help: 'The S3 endpoint: a host name (http is used), or a URL with http:// or https://.', sample: 'https://s3.example.com' },
   { name: 's3_store_access_key', type: 'string', help: 'The S3 access key.' },
   { name: 's3_store_secret_key', type: 'string', secret: true, help: 'The S3 secret key.' },
@@ -19,4 +19,7 @@ export const S3_OPTIONS: readonly OptionSpec[] = [
   { name: 's3_store_large_object_chunk_size', type: 'int', default: 10, min: 5, help: 'Size in MiB of each part of a multipart upload (S3 requires at least 5).' },
   { name: 's3_store_thread_pools', type: 'int', default: 10, min: 1, help: 'Parts uploaded at once; memory held is at most this many parts.' },
   { name: 's3_store_cacert', type: 'string', help: 'CA bundle that verifies an https endpoint.' },
-];
+] as const satisfies readonly OptionSpec[];
+
+/** The options a s3 store's `create` receives. */
+export type S3StoreOptions = OptionsOf<typeof S3_OPTIONS>;

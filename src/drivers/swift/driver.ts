@@ -50,9 +50,9 @@ import {
   formatSwiftLocation,
   parseSwiftLocation,
   swiftUrl,
-  SWIFT_SCHEMES,
   type SwiftLocation,
 } from './location.js';
+import type { SwiftStoreOptions } from './options.js';
 import { loadReferencesFile, type SwiftReference } from './references.js';
 
 /** glance_store's "MB": it multiplies by 1000 * 1024. */
@@ -66,36 +66,8 @@ const READS_IN_FLIGHT = 4;
 /** Times a buffered segment is sent again after Swift failed to take it. */
 const BUFFERED_SEGMENT_RETRIES = 2;
 
-export interface SwiftStoreOptions {
-  default_swift_reference: string;
-  swift_store_config_file?: string;
-  swift_store_auth_version: string;
-  swift_store_auth_address?: string;
-  swift_store_user?: string;
-  swift_store_key?: string;
-  swift_store_auth_insecure: boolean;
-  swift_store_cacert?: string;
-  swift_store_region?: string;
-  swift_store_endpoint?: string;
-  swift_store_endpoint_type: string;
-  swift_store_service_type: string;
-  swift_store_container: string;
-  swift_store_large_object_size: number;
-  swift_store_large_object_chunk_size: number;
-  swift_store_create_container_on_put: boolean;
-  swift_store_multi_tenant: boolean;
-  swift_store_multiple_containers_seed: number;
-  swift_store_admin_tenants: string[];
-  swift_store_retry_get_count: number;
-  swift_store_expire_soon_interval: number;
-  swift_buffer_on_upload: boolean;
-  swift_upload_buffer_dir?: string;
-  swift_store_request_timeout: number;
-}
 
 export class SwiftStore implements WritableStoreDriver {
-  readonly type = 'swift';
-  readonly schemes = SWIFT_SCHEMES;
   private readonly connections = new Map<string, SwiftConnection>();
   private readonly containersSeen = new Set<string>();
   private readonly endpoint: EndpointChoice;
@@ -117,8 +89,8 @@ export class SwiftStore implements WritableStoreDriver {
     };
   }
 
-  static create(ctx: DriverContext): SwiftStore {
-    const o = ctx.options as unknown as SwiftStoreOptions;
+  static create(ctx: DriverContext<SwiftStoreOptions>): SwiftStore {
+    const o = ctx.options;
     const problems: string[] = [];
     let references = new Map<string, SwiftReference>();
     if (o.swift_store_multi_tenant && o.swift_store_config_file) {

@@ -3,9 +3,9 @@
  * glance_store's "MB" of 1,024,000 bytes (it multiplies by 1000 * 1024), kept
  * so that segments come out the same size as glance_store's.
  */
-import type { OptionSpec } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/options.js';
 
-export const SWIFT_OPTIONS: readonly OptionSpec[] = [
+export const SWIFT_OPTIONS = [
   {
     name: 'default_swift_reference',
     type: 'string',
@@ -54,4 +54,7 @@ export const SWIFT_OPTIONS: readonly OptionSpec[] = [
   { name: 'swift_buffer_on_upload', type: 'bool', default: false, help: 'Buffer each segment in swift_upload_buffer_dir before sending it, so a segment whose upload fails is sent again.' },
   { name: 'swift_upload_buffer_dir', type: 'string', help: 'Directory segments are buffered in when swift_buffer_on_upload is set.', sample: '/var/lib/glance/swift-buffer' },
   { name: 'swift_store_request_timeout', type: 'int', default: 60, min: 1, help: 'Seconds to wait for Swift or the auth service to answer before the call fails with BackendUnavailable (not in glance_store, which can wait forever).' },
-];
+] as const satisfies readonly OptionSpec[];
+
+/** The options a swift store's `create` receives. */
+export type SwiftStoreOptions = OptionsOf<typeof SWIFT_OPTIONS>;

@@ -135,6 +135,15 @@ struct Task {
 std::string Str(const Napi::Value &v) { return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string(); }
 uint64_t U64(const Napi::Value &v) { return static_cast<uint64_t>(v.As<Napi::Number>().Int64Value()); }
 
+// The result of a call that lists names (snapshots, clones): a JS array of them.
+Job::Done NamesArray(std::shared_ptr<std::vector<std::string>> names) {
+  return [names](Napi::Env e) -> Napi::Value {
+    Napi::Array a = Napi::Array::New(e, names->size());
+    for (size_t i = 0; i < names->size(); i++) a.Set(i, (*names)[i]);
+    return a;
+  };
+}
+
 // ---- shared native handles --------------------------------------------------
 
 struct ClusterHandle {
@@ -180,13 +189,12 @@ std::shared_ptr<T> Unwrap(const Napi::Value &v) {
 
 // ---- cluster ----------------------------------------------------------------
 
-// connect({ confFile, user, keyring?, connectTimeout? }) -> cluster
+// connect({ confFile, user, connectTimeout? }) -> cluster
 Napi::Value Connect(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
   std::string conf = Str(o.Get("confFile"));
   std::string user = Str(o.Get("user"));
-  std::string keyring = Str(o.Get("keyring"));
   int64_t timeout = o.Has("connectTimeout") && o.Get("connectTimeout").IsNumber() ? o.Get("connectTimeout").As<Napi::Number>().Int64Value() : 0;
   auto handle = std::make_shared<ClusterHandle>();
   return Task::Run(
@@ -196,7 +204,6 @@ Napi::Value Connect(const Napi::CallbackInfo &info) {
         int r = rados_create2(&handle->cluster, "ceph", name.c_str(), 0);
         if (r < 0) return r;
         if (!conf.empty() && (r = rados_conf_read_file(handle->cluster, conf.c_str())) < 0) return r;
-        if (!keyring.empty() && (r = rados_conf_set(handle->cluster, "keyring", keyring.c_str())) < 0) return r;
         if (timeout > 0) {
           std::string t = std::to_string(timeout);
           rados_conf_set(handle->cluster, "client_mount_timeout", t.c_str());
@@ -259,37 +266,6 @@ Napi::Value Remove(const Napi::CallbackInfo &info) {
   auto io = Unwrap<IoctxHandle>(info[0]);
   std::string name = Str(info[1]);
   return Task::Run(info.Env(), "removing image " + name, [=]() { return rbd_remove(io->ioctx, name.c_str()); }, nullptr);
-}
-
-Napi::Value TrashMove(const Napi::CallbackInfo &info) {
-  auto io = Unwrap<IoctxHandle>(info[0]);
-  std::string name = Str(info[1]);
-  uint64_t delay = U64(info[2]);
-  return Task::Run(info.Env(), "moving image " + name + " to the trash", [=]() { return rbd_trash_move(io->ioctx, name.c_str(), delay); }, nullptr);
-}
-
-Napi::Value List(const Napi::CallbackInfo &info) {
-  auto io = Unwrap<IoctxHandle>(info[0]);
-  auto names = std::make_shared<std::vector<std::string>>();
-  return Task::Run(
-      info.Env(), "listing images",
-      [=]() {
-        size_t max = 64;
-        for (;;) {
-          std::vector<rbd_image_spec_t> specs(max);
-          int r = rbd_list2(io->ioctx, specs.data(), &max);
-          if (r == -ERANGE) continue;
-          if (r < 0) return r;
-          for (size_t i = 0; i < max; i++) names->push_back(specs[i].name);
-          rbd_image_spec_list_cleanup(specs.data(), max);
-          return 0;
-        }
-      },
-      [=](Napi::Env e) -> Napi::Value {
-        Napi::Array a = Napi::Array::New(e, names->size());
-        for (size_t i = 0; i < names->size(); i++) a.Set(i, (*names)[i]);
-        return a;
-      });
 }
 
 // ---- one image --------------------------------------------------------------
@@ -387,11 +363,7 @@ Napi::Value SnapList(const Napi::CallbackInfo &info) {
           return 0;
         }
       },
-      [=](Napi::Env e) -> Napi::Value {
-        Napi::Array a = Napi::Array::New(e, names->size());
-        for (size_t i = 0; i < names->size(); i++) a.Set(i, (*names)[i]);
-        return a;
-      });
+      NamesArray(names));
 }
 
 // listChildren(image) -> ["pool/image", ...] of the snapshot the image is opened at
@@ -412,16 +384,7 @@ Napi::Value ListChildren(const Napi::CallbackInfo &info) {
           return 0;
         }
       },
-      [=](Napi::Env e) -> Napi::Value {
-        Napi::Array a = Napi::Array::New(e, names->size());
-        for (size_t i = 0; i < names->size(); i++) a.Set(i, (*names)[i]);
-        return a;
-      });
-}
-
-Napi::Value Flatten(const Napi::CallbackInfo &info) {
-  auto img = Unwrap<ImageHandle>(info[0]);
-  return Task::Run(info.Env(), "flattening the image", [=]() { return rbd_flatten(img->image); }, nullptr);
+      NamesArray(names));
 }
 
 // close(handle): releases the native handle now instead of at garbage collection.
@@ -455,8 +418,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("open", Napi::Function::New(env, Open));
   exports.Set("remove", Napi::Function::New(env, Remove));
-  exports.Set("trashMove", Napi::Function::New(env, TrashMove));
-  exports.Set("list", Napi::Function::New(env, List));
   exports.Set("size", Napi::Function::New(env, Size));
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("read", Napi::Function::New(env, Read));
@@ -468,7 +429,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("snapIsProtected", Napi::Function::New(env, SnapIsProtected));
   exports.Set("snapList", Napi::Function::New(env, SnapList));
   exports.Set("listChildren", Napi::Function::New(env, ListChildren));
-  exports.Set("flatten", Napi::Function::New(env, Flatten));
   exports.Set("close", Napi::Function::New(env, Close));
   exports.Set("FEATURE_LAYERING", Napi::Number::New(env, static_cast<double>(RBD_FEATURE_LAYERING)));
   return exports;

@@ -1,0 +1,46 @@
+/**
+ * The librbd binding used by glance-store's rbd driver. Every call that talks
+ * to the cluster runs on the binding's own threads and returns a promise.
+ * Importing the module throws (code ERR_GLANCE_STORE_RBD_NOT_BUILT or
+ * ERR_GLANCE_STORE_RBD_LOAD_FAILED) when the binding is not built or cannot load.
+ */
+
+/** Opaque native handles, released by close() (or at garbage collection). */
+export interface Cluster { readonly kind: 'cluster' }
+export interface Ioctx { readonly kind: 'ioctx' }
+export interface Image { readonly kind: 'image' }
+
+/** Errors from librados/librbd carry the positive errno and its name (ENOENT, EEXIST, ...). */
+export interface RbdError extends Error {
+  errno: number;
+  code: string;
+}
+
+export interface RbdBinding {
+  /** Connects as client.<user> (client.admin by default); connectTimeout (seconds) bounds monitor and OSD calls. */
+  connect(options: { confFile?: string; user?: string; connectTimeout?: number }): Promise<Cluster>;
+  fsid(cluster: Cluster): string;
+  openPool(cluster: Cluster, pool: string): Promise<Ioctx>;
+  /** Creates an image of `size` bytes with objects of 2^order bytes. */
+  create(ioctx: Ioctx, name: string, size: number, order: number, features: number): Promise<void>;
+  /** Opens an image, at a snapshot when `snap` is given. */
+  open(ioctx: Ioctx, name: string, snap: string | null): Promise<Image>;
+  remove(ioctx: Ioctx, name: string): Promise<void>;
+  size(image: Image): Promise<number>;
+  write(image: Image, offset: number, data: Buffer): Promise<void>;
+  read(image: Image, offset: number, length: number): Promise<Buffer>;
+  resize(image: Image, size: number): Promise<void>;
+  snapCreate(image: Image, snap: string): Promise<void>;
+  snapProtect(image: Image, snap: string): Promise<void>;
+  snapUnprotect(image: Image, snap: string): Promise<void>;
+  snapRemove(image: Image, snap: string): Promise<void>;
+  snapIsProtected(image: Image, snap: string): Promise<boolean>;
+  snapList(image: Image): Promise<string[]>;
+  /** The clones ("pool/image") of the snapshot the image is opened at. */
+  listChildren(image: Image): Promise<string[]>;
+  close(handle: Cluster | Ioctx | Image): Promise<void>;
+  readonly FEATURE_LAYERING: number;
+}
+
+declare const binding: RbdBinding;
+export default binding;
