@@ -32,6 +32,7 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(301, { location: 'ftp://127.0.0.1/x' });
     return void res.end();
   }
+  if (kind === 'stall') return; // never answers
   if (kind === 'error') {
     res.writeHead(500);
     return void res.end('boom');
@@ -191,6 +192,16 @@ describe('http store', () => {
     const port = await new Promise<number>((r) => closed.listen(0, '127.0.0.1', () => r((closed.address() as AddressInfo).port)));
     await new Promise((r) => closed.close(r));
     await expect(ms.get(`http://127.0.0.1:${port}/img/x`)).rejects.toMatchObject({ code: 'BackendUnavailable' });
+  });
+
+  it('gives Aborted for a call aborted or past its AbortSignal.timeout, never BackendUnavailable', async () => {
+    await expect(ms.get(`${base}/stall/x`, { signal: AbortSignal.timeout(300) })).rejects.toMatchObject({ code: 'Aborted', message: expect.stringMatching(/time limit/) });
+    await expect(ms.getSize(`${base}/stall/x`, { signal: AbortSignal.timeout(300) })).rejects.toMatchObject({ code: 'Aborted' });
+    const bytes = randomBytes(4 * 1024 * 1024);
+    const reading = new AbortController();
+    const got = await ms.get(`${base}/img/${seed(bytes)}`, { signal: reading.signal });
+    reading.abort();
+    await expect(readAll(got.stream)).rejects.toMatchObject({ code: 'Aborted' });
   });
 
   it('errors the stream when the body is cut short, never returning a short image', async () => {

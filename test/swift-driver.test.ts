@@ -10,7 +10,7 @@ import { Agent } from 'undici';
 import { MultiStore, maskLocation, parseConfig } from '../src/index.js';
 import { formatSwiftLocation, parseSwiftLocation, pyQuote } from '../src/drivers/swift/location.js';
 import { selectEndpoint } from '../src/drivers/swift/auth.js';
-import { containerName } from '../src/drivers/swift/driver.js';
+import { containerName } from '../src/drivers/swift/tenancy.js';
 import { parseReferencesText } from '../src/drivers/swift/references.js';
 import { SwiftConnection } from '../src/drivers/swift/connection.js';
 import { passwordAuthenticator } from '../src/drivers/swift/auth.js';
@@ -314,14 +314,15 @@ if (swift) {
 
   describe('swift connections', () => {
     const dispatcher = new Agent();
+    const transport = { dispatcher };
     afterAll(() => dispatcher.close());
     const endpoint = { serviceType: 'object-store', endpointType: 'publicURL' };
-    const real = passwordAuthenticator({ authAddress: swift['SWIFT_AUTH_URL']!, user: swift['SWIFT_USER']!, key: swift['SWIFT_KEY']!, authVersion: '1' }, endpoint, dispatcher);
+    const real = passwordAuthenticator({ authAddress: swift['SWIFT_AUTH_URL']!, user: swift['SWIFT_USER']!, key: swift['SWIFT_KEY']!, authVersion: '1' }, endpoint, transport);
 
     it('ask for a new token before the current one expires (swift_store_expire_soon_interval)', async () => {
       let calls = 0;
       // Tokens said to expire in 5 s, with a 60 s margin: every request renews first.
-      const conn = new SwiftConnection(dispatcher, 60_000, async () => {
+      const conn = new SwiftConnection(transport, 60_000, async () => {
         calls++;
         return { ...(await real()), expiresAt: Date.now() + 5_000 };
       });
@@ -335,7 +336,7 @@ if (swift) {
 
     it('renew once after a 401, and give AuthenticationFailed when the new token is refused too', async () => {
       let calls = 0;
-      const staleThenGood = new SwiftConnection(dispatcher, 0, async () => {
+      const staleThenGood = new SwiftConnection(transport, 0, async () => {
         calls++;
         const r = await real();
         return calls === 1 ? { ...r, token: 'AUTH_tk_expired_or_revoked' } : r;
@@ -345,7 +346,7 @@ if (swift) {
       expect(res.statusCode).toBeLessThan(300);
       expect(calls).toBe(2);
 
-      const alwaysBad = new SwiftConnection(dispatcher, 0, async () => ({ ...(await real()), token: 'AUTH_tk_never_valid' }));
+      const alwaysBad = new SwiftConnection(transport, 0, async () => ({ ...(await real()), token: 'AUTH_tk_never_valid' }));
       await expect(alwaysBad.request({ method: 'HEAD' })).rejects.toMatchObject({ code: 'AuthenticationFailed' });
     });
   });
@@ -513,15 +514,18 @@ if (swift) {
       }
     });
 
-    it('gives BackendUnavailable within swift_store_request_timeout when Swift stops answering', async () => {
+    it('gives BackendUnavailable within swift_store_request_timeout when Swift stops answering, and Aborted past the caller\'s AbortSignal.timeout', async () => {
       const silent = net.createServer(() => undefined); // accepts, never answers
       await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
       const port = (silent.address() as net.AddressInfo).port;
       const ms = await MultiStore.create(parseConfig(tempauthConf(newContainer()).concat(`\nswift_store_endpoint = http://127.0.0.1:${port}/v1/AUTH_test\nswift_store_request_timeout = 2\n`)));
       const started = Date.now();
       try {
-        await expect(ms.getSize(`swift+http://${pyQuote(swift['SWIFT_USER']!)}:${swift['SWIFT_KEY']}@127.0.0.1:8080/auth/v1.0/glance/x`)).rejects.toMatchObject({ code: 'BackendUnavailable' });
+        const location = `swift+http://${pyQuote(swift['SWIFT_USER']!)}:${swift['SWIFT_KEY']}@127.0.0.1:8080/auth/v1.0/glance/x`;
+        await expect(ms.getSize(location)).rejects.toMatchObject({ code: 'BackendUnavailable' });
         expect(Date.now() - started).toBeLessThan(10_000);
+        // The caller's own time limit is an abort, not an unavailable backend.
+        await expect(ms.get(location, { signal: AbortSignal.timeout(300) })).rejects.toMatchObject({ code: 'Aborted' });
       } finally {
         await ms.close();
         silent.close();

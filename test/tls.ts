@@ -7,6 +7,7 @@ import path from 'node:path';
 export interface TestCertificate {
   dir: string;
   certFile: string;
+  keyFile: string;
   key: Buffer;
   cert: Buffer;
 }
@@ -18,5 +19,5 @@ export function selfSignedCertificate(): TestCertificate {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], {
     stdio: 'ignore',
   });
-  return { dir, certFile, key: readFileSync(keyFile), cert: readFileSync(certFile) };
+  return { dir, certFile, keyFile, key: readFileSync(keyFile), cert: readFileSync(certFile) };
 }

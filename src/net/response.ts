@@ -1,13 +1,54 @@
 /**
- * Helpers for undici responses shared by the drivers that speak HTTP
- * themselves (http, swift): reading headers, dropping unread bodies,
- * refusing a body that ends before its Content-Length, and telling TLS
- * verification failures apart.
+ * Sending a request with undici and reading its answer, for the drivers that
+ * speak HTTP themselves (http, swift, Keystone): failures mapped by
+ * ./failure.ts, headers read, unread bodies dropped, and a body that ends
+ * before its Content-Length refused.
+ *
+ * Requests go through undici's `request`, not `fetch`: fetch decodes
+ * gzip-encoded bodies, which would change image bytes.
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
+import { statusError, transportError, type FailedCall, type StatusMeaning } from './failure.js';
 
 export type Response = Dispatcher.ResponseData;
+
+export interface SendOptions {
+  method: Dispatcher.HttpMethod;
+  headers?: Record<string, string>;
+  body?: Dispatcher.DispatchOptions['body'];
+  dispatcher: Dispatcher;
+  signal?: AbortSignal;
+}
+
+/** One request; a failure below HTTP rejects with the library's error (transportError). */
+export async function send(url: string | URL, options: SendOptions, call: FailedCall): Promise<Response> {
+  try {
+    return await request(url, options);
+  } catch (err) {
+    throw transportError(err, { ...call, signal: options.signal });
+  }
+}
+
+/**
+ * Resolves for a 2xx answer, whose body is drained unless the caller still
+ * reads it (`keepBody`); rejects with the error the status means
+ * (statusError), the start of the answer's body as its detail.
+ */
+export async function expectOk(res: Response, meaning: StatusMeaning, keepBody = false): Promise<void> {
+  const status = res.statusCode;
+  if (status >= 200 && status < 300) {
+    if (!keepBody && !res.body.destroyed) await res.body.dump().catch(() => undefined);
+    return;
+  }
+  let detail = '';
+  try {
+    detail = (await res.body.text()).slice(0, 200).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+  } catch {
+    // the body is informative only
+  }
+  throw statusError(status, { ...meaning, ...(detail ? { detail } : {}) });
+}
 
 /** Drops a response body we do not read (an aborted body emits an error nobody needs). */
 export function discard(res: Response): void {
@@ -48,10 +89,4 @@ export function checkedLength(body: Readable, expected: number | undefined, shor
     if (!body.destroyed) body.destroy();
   });
   return body.pipe(check);
-}
-
-/** The error code of a failed TLS verification (an unknown CA, a bad certificate), if that is what `err` is. */
-export function tlsFailureCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code) ? code : undefined;
 }

@@ -1,24 +1,15 @@
 /**
  * The http store: reads images from http(s) URLs. It implements only
  * `StoreDriver` (no add, no delete), so writing to it does not compile.
- *
- * Requests go through undici's `request`, not `fetch`: fetch decodes
- * gzip-encoded bodies, which would change image bytes.
  */
-import { readFileSync } from 'node:fs';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { checkedLength, contentLength, discard, headerValue, tlsFailureCode, type Response } from '../../net/response.js';
-import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import {
-  BackendUnavailableError,
-  BadStoreConfigurationError,
-  BadStoreUriError,
-  GlanceStoreError,
-  InvalidRangeError,
-  NotFoundError,
-} from '../../errors.js';
+import { checkedLength, contentLength, discard, headerValue, send, type Response } from '../../net/response.js';
+import { statusError, transportError, type FailedCall } from '../../net/failure.js';
+import { readTls } from '../../net/tls.js';
+import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import { BackendUnavailableError, BadStoreConfigurationError, BadStoreUriError, InvalidRangeError, NotFoundError } from '../../errors.js';
 import type { Capability, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, StoreDriver } from '../../driver.js';
-import { maskLocation, maskText } from '../../location.js';
+import { maskLocation } from '../../location.js';
 import { parseHttpLocation, type HttpTarget } from './location.js';
 import type { HttpStoreOptions } from './options.js';
 
@@ -29,29 +20,20 @@ const CONNECT_TIMEOUT_MS = 30_000;
 const HEADERS_TIMEOUT_MS = 30_000;
 const BODY_TIMEOUT_MS = 60_000;
 
-
 export class HttpStore implements StoreDriver {
-
   private constructor(
     readonly id: string,
     private readonly dispatchers: { direct: Dispatcher; http?: Dispatcher; https?: Dispatcher },
     private readonly verified: boolean,
+    private readonly tlsHint: string,
   ) {}
 
   static create(ctx: DriverContext<HttpStoreOptions>): HttpStore {
     const options = ctx.options;
-    const problems: string[] = [];
-    let ca: string | undefined;
-    if (options.https_ca_certificates_file) {
-      try {
-        ca = readFileSync(options.https_ca_certificates_file, 'utf8');
-      } catch (err) {
-        problems.push(`https_ca_certificates_file ${options.https_ca_certificates_file} cannot be read: ${(err as Error).message}`);
-      }
-    }
-    // A CA bundle means verification, whatever https_insecure says (as glance_store).
-    const rejectUnauthorized = ca !== undefined || !options.https_insecure;
-    const tls = { ...(ca ? { ca } : {}), rejectUnauthorized };
+    const { tls, problems } = readTls(
+      { caFile: options.https_ca_certificates_file, insecure: options.https_insecure },
+      { caFile: 'https_ca_certificates_file', insecure: 'https_insecure' },
+    );
     const proxies: { http?: Dispatcher; https?: Dispatcher } = {};
     for (const [scheme, proxy] of Object.entries(options.http_proxy_information ?? {})) {
       if (scheme !== 'http' && scheme !== 'https') {
@@ -65,11 +47,11 @@ export class HttpStore implements StoreDriver {
         continue;
       }
       // Plain http goes to the proxy as absolute-URI requests (as Python's requests does); https tunnels.
-      proxies[scheme] = new ProxyAgent({ uri: proxy, proxyTunnel: false, requestTls: tls, connectTimeout: CONNECT_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
+      proxies[scheme] = new ProxyAgent({ uri: proxy, proxyTunnel: false, requestTls: tls.connect, connectTimeout: CONNECT_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
     }
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
-    const direct = new Agent({ connect: { ...tls, timeout: CONNECT_TIMEOUT_MS }, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
-    return new HttpStore(ctx.id, { direct, ...proxies }, rejectUnauthorized);
+    const direct = new Agent({ connect: { ...tls.connect, timeout: CONNECT_TIMEOUT_MS }, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
+    return new HttpStore(ctx.id, { direct, ...proxies }, tls.verified, tls.hint);
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -84,31 +66,33 @@ export class HttpStore implements StoreDriver {
     const ranged = options.offset !== undefined || options.length !== undefined;
     const offset = options.offset ?? 0;
     const range = ranged ? `bytes=${offset}-${options.length !== undefined ? offset + options.length - 1 : ''}` : undefined;
-    const { res, url } = await this.follow(location, 'GET', options.signal, range ? { range } : {});
+    const { res, call } = await this.follow(location, 'GET', options.signal, range ? { range } : {});
     const declared = contentLength(res);
     if (!ranged) {
-      return { stream: checkedBody(res.body, declared, url), size: declared };
+      return { stream: checkedBody(res.body, declared, call), size: declared };
     }
     if (res.statusCode === 416) {
       // Only a range asked of an image of unknown size gets here (MultiStore fits the others).
       discard(res);
-      throw new InvalidRangeError(`The range starts at byte ${offset}, past the end of ${url}`);
+      throw new InvalidRangeError(`The range starts at byte ${offset}, past the end of ${maskLocation(location)}`);
     }
     if (res.statusCode === 206) {
-      return { stream: checkedBody(res.body, declared, url), size: declared };
+      return { stream: checkedBody(res.body, declared, call), size: declared };
     }
     // The server ignored Range and sent the whole image: cut the range out here.
     const size = declared === undefined ? options.length : Math.max(0, Math.min(options.length ?? Infinity, declared - offset));
-    return { stream: checkedBody(res.body, declared, url).pipe(new Slice(offset, size ?? Infinity)), size };
+    return { stream: checkedBody(res.body, declared, call).pipe(new Slice(offset, size ?? Infinity)), size };
   }
 
   async getSize(location: string, options: DriverCallOptions = {}): Promise<number | undefined> {
-    let head: { res: Response; url: string } | undefined;
+    let head: { res: Response } | undefined;
     try {
       head = await this.follow(location, 'HEAD', options.signal);
     } catch (err) {
-      if (err instanceof NotFoundError || err instanceof BackendUnavailableError) throw err;
-      head = undefined; // some servers refuse HEAD: ask with GET below
+      // Some servers refuse HEAD (405, 501...): ask with GET below. NotFound, an unreachable
+      // server or an aborted call stand.
+      if (!(err instanceof BadStoreUriError)) throw err;
+      head = undefined;
     }
     const fromHead = head ? contentLength(head.res) : undefined;
     if (head) discard(head.res);
@@ -123,22 +107,15 @@ export class HttpStore implements StoreDriver {
   }
 
   /** Requests the location, following up to MAX_REDIRECTS redirects to http(s) URLs. */
-  private async follow(location: string, method: 'GET' | 'HEAD', signal: AbortSignal | undefined, headers: Record<string, string> = {}): Promise<{ res: Response; url: string }> {
+  private async follow(location: string, method: 'GET' | 'HEAD', signal: AbortSignal | undefined, headers: Record<string, string> = {}): Promise<{ res: Response; call: FailedCall }> {
     let target: HttpTarget = parseHttpLocation(location);
     for (let redirects = 0; ; redirects++) {
       const shown = maskLocation(target.url.href);
-      let res: Response;
-      try {
-        res = await request(target.url, {
-          method,
-          headers: { ...headers, ...(target.authorization ? { authorization: target.authorization } : {}) },
-          dispatcher: this.dispatcherFor(target.url),
-          signal,
-        });
-      } catch (err) {
-        throw requestError(err, shown);
-      }
-      if (res.statusCode < 300) return { res, url: shown };
+      // glance_store's http store: a server that cannot be trusted makes the URI bad.
+      const call: FailedCall = { what: `${method} ${shown}`, signal, tlsHint: this.tlsHint, tlsError: BadStoreUriError };
+      const authorization: Record<string, string> = target.authorization ? { authorization: target.authorization } : {};
+      const res = await send(target.url, { method, headers: { ...headers, ...authorization }, dispatcher: this.dispatcherFor(target.url), signal }, call);
+      if (res.statusCode < 300) return { res, call: { ...call, what: `Reading ${shown}` } };
       discard(res);
       if (REDIRECTS.has(res.statusCode)) {
         if (redirects >= MAX_REDIRECTS) throw new BadStoreUriError(`${shown} exceeded ${MAX_REDIRECTS} redirects`);
@@ -153,9 +130,9 @@ export class HttpStore implements StoreDriver {
         target = sameOrigin && target.authorization ? { url: nextUrl, authorization: target.authorization } : parseHttpLocation(nextUrl.href);
         continue;
       }
-      if (res.statusCode === 404) throw new NotFoundError(`${shown} was not found (HTTP 404)`);
-      if (method === 'GET' && res.statusCode === 416) return { res, url: shown };
-      throw new BadStoreUriError(`${shown} answered HTTP ${res.statusCode}`);
+      if (method === 'GET' && res.statusCode === 416) return { res, call };
+      // As glance_store: 404 is NotFound, any other failing status makes the URI bad.
+      throw statusError(res.statusCode, { ...call, statuses: { 404: NotFoundError }, otherwise: BadStoreUriError });
     }
   }
 
@@ -164,18 +141,9 @@ export class HttpStore implements StoreDriver {
   }
 }
 
-function requestError(err: unknown, shown: string): GlanceStoreError {
-  if (err instanceof GlanceStoreError) return err;
-  const e = err as { name?: string; code?: string; message?: string };
-  if (e?.name === 'AbortError') return new GlanceStoreError('Aborted', `Request to ${shown} was aborted`, { cause: err });
-  const tls = tlsFailureCode(err);
-  if (tls) return new BadStoreUriError(`TLS verification of ${shown} failed (${tls}); set https_ca_certificates_file to trust its CA`, { cause: err });
-  return new BackendUnavailableError(`${shown} is unavailable: ${maskText(e?.message ?? String(err))}`, { cause: err });
-}
-
 /** Errors the stream if the body ends before its Content-Length: never a short image. */
-function checkedBody(body: Readable, expected: number | undefined, shown: string): Readable {
-  return checkedLength(body, expected, (seen) => new BackendUnavailableError(`${shown} sent ${seen} of ${expected} bytes`), (err) => requestError(err, shown));
+function checkedBody(body: Readable, expected: number | undefined, call: FailedCall): Readable {
+  return checkedLength(body, expected, (seen) => new BackendUnavailableError(`${call.what}: the server sent ${seen} of ${expected} bytes`), (err) => transportError(err, call));
 }
 
 /** Passes bytes [offset, offset + length) of a stream and stops the download after them. */

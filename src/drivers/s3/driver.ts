@@ -6,12 +6,9 @@
  * failure aborts the multipart upload before the add rejects.
  */
 import { Readable } from 'node:stream';
-import https from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   AuthenticationFailedError,
-  BackendError,
   BackendUnavailableError,
   BadStoreConfigurationError,
   BadStoreUriError,
@@ -20,23 +17,32 @@ import {
   NotFoundError,
   StorageFullError,
 } from '../../errors.js';
-import type {
-  Capability,
-  DriverAddOptions,
-  DriverAddResult,
-  DriverCallOptions,
-  DriverContext,
-  DriverGetOptions,
-  DriverGetResult,
-  WritableStoreDriver,
-} from '../../driver.js';
-import type { Logger } from '../../logger.js';
+import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, WritableStoreDriver } from '../../driver.js';
 import { MASK, maskLocation, maskText } from '../../location.js';
+import type { Logger } from '../../logger.js';
+import { serviceError, statusOf, STATUS_ERRORS, transportError, type ErrorClass, type FailedCall } from '../../net/failure.js';
+import { checkedLength } from '../../net/response.js';
+import { readTls, type TlsSettings } from '../../net/tls.js';
 import { formatS3Location, parseS3Location, splitHost, type S3Location } from './location.js';
 import type { S3StoreOptions } from './options.js';
 
 const MiB = 1024 * 1024;
 
+/** S3 answers a refused signature or key with 403; its error names say more than its statuses. */
+const S3_STATUSES: Readonly<Record<number, ErrorClass>> = { ...STATUS_ERRORS, 403: AuthenticationFailedError };
+const S3_ERROR_NAMES: Readonly<Record<string, ErrorClass>> = {
+  NoSuchKey: NotFoundError,
+  NoSuchBucket: NotFoundError,
+  NotFound: NotFoundError,
+  InvalidAccessKeyId: AuthenticationFailedError,
+  SignatureDoesNotMatch: AuthenticationFailedError,
+  AccessDenied: AuthenticationFailedError,
+  EntityTooLarge: StorageFullError,
+  QuotaExceeded: StorageFullError,
+  // A conditional write refused: another add of this id finished first.
+  PreconditionFailed: DuplicateError,
+  ConditionalRequestConflict: DuplicateError,
+};
 
 /** Options without which an s3 store cannot start; `create` checks them. */
 const REQUIRED = ['s3_store_host', 's3_store_access_key', 's3_store_secret_key', 's3_store_bucket'] as const;
@@ -56,7 +62,7 @@ export class S3Store implements WritableStoreDriver {
     private readonly options: S3Settings,
     private readonly sdk: Sdk,
     private readonly storage: Storage,
-    private readonly ca: string | undefined,
+    private readonly tls: TlsSettings,
     private readonly logger: Logger,
   ) {
     this.endpoint = splitHost(options.s3_store_host);
@@ -64,24 +70,16 @@ export class S3Store implements WritableStoreDriver {
 
   static async create(ctx: DriverContext<S3StoreOptions>): Promise<S3Store> {
     const o = ctx.options;
-    const problems: string[] = [];
+    const { tls, problems } = readTls({ caFile: o.s3_store_cacert }, { caFile: 's3_store_cacert' });
     for (const name of REQUIRED) {
       if (!o[name]) problems.push(`${name} is required`);
-    }
-    let ca: string | undefined;
-    if (o.s3_store_cacert) {
-      try {
-        ca = readFileSync(o.s3_store_cacert, 'utf8');
-      } catch (err) {
-        problems.push(`s3_store_cacert ${o.s3_store_cacert} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
     }
     if (o.s3_store_bucket_url_format === 'virtual' && o.s3_store_bucket && !/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(o.s3_store_bucket)) {
       problems.push(`bucket ${o.s3_store_bucket} cannot be addressed as a virtual host (s3_store_bucket_url_format = virtual)`);
     }
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const [sdk, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
-    return new S3Store(ctx.id, o as S3Settings, sdk, storage, ca, ctx.logger);
+    return new S3Store(ctx.id, o as S3Settings, sdk, storage, tls, ctx.logger);
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -128,10 +126,20 @@ export class S3Store implements WritableStoreDriver {
       // Checksums newer than SigV4's payload hash are not understood by every S3 server.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // Without a logger the SDK writes its warnings to the console; they go to the store's
+      // logger instead, and its line per call is dropped.
+      logger: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (...content: unknown[]) => this.logger.warn(`[${this.id}] ${maskText(content.join(' '))}`),
+        error: (...content: unknown[]) => this.logger.error(`[${this.id}] ${maskText(content.join(' '))}`),
+      },
       requestHandler: {
         connectionTimeout: 10_000,
-        requestTimeout: 120_000,
-        ...(https_ ? { httpsAgent: new https.Agent({ keepAlive: true, ...(this.ca ? { ca: this.ca } : {}) }) } : {}),
+        // A server silent this long is unavailable. (The SDK's requestTimeout caps a whole
+        // request, and by default only logs a warning when it passes.)
+        socketTimeout: 120_000,
+        ...(https_ ? { httpsAgent: this.tls.httpsAgent({ keepAlive: true }) } : {}),
       },
     });
     this.clients.set(cacheKey, client);
@@ -196,7 +204,7 @@ export class S3Store implements WritableStoreDriver {
       // Only this add's own upload and key: another add of this id may have written the key.
       if (upload?.uploadId) await this.abortUpload(client, imageId, upload.uploadId);
       if (guard === 'claimed') await this.deleteObject(client, o.s3_store_bucket, imageId).catch(() => undefined);
-      throw this.mapError(err, where);
+      throw this.mapError(err, where, options.signal);
     }
     return { location: formatS3Location(loc) };
   }
@@ -282,9 +290,11 @@ export class S3Store implements WritableStoreDriver {
       const r = await client.send(new this.sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(range ? { Range: range } : {}) }), {
         abortSignal: options.signal,
       });
-      return { stream: r.Body as Readable, size: r.ContentLength };
+      const call = this.failedCall(`Reading ${maskLocation(location)}`, options.signal);
+      const stream = checkedLength(r.Body as Readable, r.ContentLength, (seen) => new BackendUnavailableError(`${call.what}: the S3 server sent ${seen} of ${r.ContentLength} bytes`), (err) => transportError(err, call));
+      return { stream, size: r.ContentLength };
     } catch (err) {
-      throw this.mapError(err, maskLocation(location));
+      throw this.mapError(err, maskLocation(location), options.signal);
     }
   }
 
@@ -294,7 +304,7 @@ export class S3Store implements WritableStoreDriver {
       const r = await this.clientFor(loc).send(new this.sdk.HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: options.signal });
       return r.ContentLength ?? 0;
     } catch (err) {
-      throw this.mapError(err, maskLocation(location));
+      throw this.mapError(err, maskLocation(location), options.signal);
     }
   }
 
@@ -310,7 +320,7 @@ export class S3Store implements WritableStoreDriver {
     try {
       await client.send(new this.sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
     } catch (err) {
-      throw this.mapError(err, `s3 object ${bucket}/${key}`);
+      throw this.mapError(err, `s3 object ${bucket}/${key}`, signal);
     }
   }
 
@@ -319,26 +329,11 @@ export class S3Store implements WritableStoreDriver {
     this.clients.clear();
   }
 
-  private mapError(err: unknown, what: string): GlanceStoreError {
-    if (err instanceof GlanceStoreError) return err;
-    const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-    const status = statusOf(err);
-    const detail = maskText(`${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
-    if (e?.name === 'AbortError') return new GlanceStoreError('Aborted', `${what}: aborted`, { cause: err });
-    // A conditional write refused: another add of this id finished first.
-    if (status === 412 || e?.name === 'PreconditionFailed' || e?.name === 'ConditionalRequestConflict') {
-      return new DuplicateError(`${what} already exists: another add of this image finished first`, { cause: err });
-    }
-    if (status === 404 || e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.name === 'NoSuchBucket') return new NotFoundError(`${what} was not found`, { cause: err });
-    if (status === 401 || status === 403 || /InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied/.test(e?.name ?? '')) {
-      return new AuthenticationFailedError(`${what}: the S3 server refused the credentials (${e?.name ?? status})`, { cause: err });
-    }
-    if (/EntityTooLarge|QuotaExceeded/.test(e?.name ?? '') || status === 507) return new StorageFullError(`${what}: ${detail}`, { cause: err });
-    if (status === undefined || status >= 500) return new BackendUnavailableError(`${what}: ${detail}`, { cause: err });
-    return new BackendError(`${what}: ${detail}`, { cause: err });
+  private failedCall(what: string, signal: AbortSignal | undefined): FailedCall {
+    return { what, service: 'the S3 server', signal, tlsHint: this.tls.hint };
   }
-}
 
-function statusOf(err: unknown): number | undefined {
-  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  private mapError(err: unknown, what: string, signal?: AbortSignal): GlanceStoreError {
+    return serviceError(err, { ...this.failedCall(what, signal), statuses: S3_STATUSES, names: S3_ERROR_NAMES });
+  }
 }

@@ -1,15 +1,15 @@
 /**
- * Authentication against Swift's own auth (v1: tempauth, swauth), Keystone
- * v2.0 and Keystone v3 (password or token), and picking Swift's storage URL
- * from the service catalog. Each authenticator returns a token, the storage
- * URL and, where the service says, when the token expires.
+ * How the swift store gets a token and Swift's storage URL: Swift's own auth
+ * (v1: tempauth, swauth) here, Keystone v2.0 and v3 through src/net/keystone,
+ * with Swift's endpoint picked from the catalog as the swift_store_* options
+ * say (or swift_store_endpoint instead of it).
  */
-import { request, type Dispatcher } from 'undici';
-import { AuthenticationFailedError, BackendError, BackendUnavailableError, BadStoreConfigurationError } from '../../errors.js';
+import type { Dispatcher } from 'undici';
+import { BackendError, BadStoreConfigurationError } from '../../errors.js';
 import { maskLocation } from '../../location.js';
-import { discard, headerValue } from '../../net/response.js';
+import { AUTH_STATUS_ERRORS, catalogEndpoint, serviceLogin, splitProjectUser, type DomainRef, type EndpointChoice as KeystoneEndpointChoice, type KeystoneAuth } from '../../net/keystone.js';
+import { discard, expectOk, headerValue, send } from '../../net/response.js';
 import type { SwiftReference } from './references.js';
-import { transportError } from './connection.js';
 
 export interface AuthResult {
   token: string;
@@ -30,133 +30,70 @@ export interface EndpointChoice {
 
 export type Authenticator = () => Promise<AuthResult>;
 
+/** How auth calls go out: the store's dispatcher, and what a TLS failure tells the operator. */
+export interface AuthTransport {
+  dispatcher: Dispatcher;
+  tlsHint?: string;
+}
+
 /** An account reference's credentials: `user` is `project:user` for Keystone (v2, v3). */
 export type PasswordCredentials = SwiftReference;
 
-export function passwordAuthenticator(creds: PasswordCredentials, endpoint: EndpointChoice, dispatcher: Dispatcher): Authenticator {
+export function passwordAuthenticator(creds: PasswordCredentials, endpoint: EndpointChoice, transport: AuthTransport): Authenticator {
   switch (creds.authVersion) {
     case '1':
-      return () => authV1(creds, endpoint, dispatcher);
+      return () => tempauth(creds, endpoint, transport);
     case '2':
-      return () => authV2(creds, endpoint, dispatcher);
     case '3':
-      return () => authV3(creds, endpoint, dispatcher);
+      return async () => {
+        const login = serviceLogin(creds.authAddress, keystoneAuth(creds), catalogChoice(endpoint), { ...transport, who: 'the store user' }, endpoint.override);
+        const { token, endpoint: storageUrl, expiresAt } = await login();
+        return { token, storageUrl, ...(expiresAt !== undefined ? { expiresAt } : {}) };
+      };
     default:
       throw new BadStoreConfigurationError(`auth_version ${JSON.stringify(creds.authVersion)} must be 1, 2 or 3`);
   }
 }
 
-/** Keystone v3 token auth: exchanges a user's token for one scoped to a project, with its catalog. */
-export function tokenAuthenticator(authUrl: string, token: string, projectId: string | undefined, endpoint: EndpointChoice, dispatcher: Dispatcher): Authenticator {
-  const scope = projectId ? { scope: { project: { id: projectId } } } : {};
-  return async () => keystoneV3(authUrl, { auth: { identity: { methods: ['token'], token: { id: token } }, ...scope } }, endpoint, dispatcher, 'the request token');
+/** Swift's URL from a service catalog (v3 or v2.0 form). */
+export function selectEndpoint(catalog: readonly unknown[], choice: EndpointChoice): string {
+  return catalogEndpoint(catalog, catalogChoice(choice));
 }
 
-function splitProjectUser(user: string): { project: string; name: string } {
-  const colon = user.indexOf(':');
-  if (colon < 0) throw new AuthenticationFailedError(`Keystone auth needs the user as project:user, got a user without a project`);
-  return { project: user.slice(0, colon), name: user.slice(colon + 1) };
+/** The swift_store_* endpoint options as a catalog lookup; several matches name the options that pick one. */
+export function catalogChoice(choice: EndpointChoice): KeystoneEndpointChoice {
+  return {
+    serviceType: choice.serviceType,
+    interface: choice.endpointType,
+    ...(choice.region ? { region: choice.region } : {}),
+    ambiguityHint: 'set swift_store_region or swift_store_endpoint',
+  };
 }
 
-async function call(url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }, dispatcher: Dispatcher): Promise<Dispatcher.ResponseData> {
-  try {
-    return await request(url, { ...init, dispatcher });
-  } catch (err) {
-    throw transportError(err, `The auth service ${maskLocation(url)}`);
-  }
+function keystoneAuth(creds: PasswordCredentials): KeystoneAuth {
+  const { project, name } = splitProjectUser(creds.user);
+  if (creds.authVersion === '2') return { version: 2, method: 'password', tenantName: project, user: name, password: creds.key };
+  const domain = (id?: string, domainName?: string): DomainRef => (id ? { id } : { name: domainName ?? 'Default' });
+  return {
+    version: 3,
+    method: 'password',
+    user: name,
+    password: creds.key,
+    userDomain: domain(creds.userDomainId, creds.userDomainName),
+    project: { name: project, domain: domain(creds.projectDomainId, creds.projectDomainName) },
+  };
 }
 
-async function refused(res: Dispatcher.ResponseData, url: string, who: string): Promise<never> {
-  discard(res);
-  if (res.statusCode === 401 || res.statusCode === 403) throw new AuthenticationFailedError(`${maskLocation(url)} refused the credentials of ${who} (HTTP ${res.statusCode})`);
-  if (res.statusCode >= 500) throw new BackendUnavailableError(`The auth service ${maskLocation(url)} answered HTTP ${res.statusCode}`);
-  throw new BackendError(`The auth service ${maskLocation(url)} answered HTTP ${res.statusCode}`);
-}
-
-async function authV1(creds: PasswordCredentials, endpoint: EndpointChoice, dispatcher: Dispatcher): Promise<AuthResult> {
-  const res = await call(creds.authAddress, { method: 'GET', headers: { 'x-auth-user': creds.user, 'x-auth-key': creds.key } }, dispatcher);
-  if (res.statusCode < 200 || res.statusCode >= 300) return refused(res, creds.authAddress, 'the store user');
+/** Swift's v1 auth: the credentials in headers, the token and storage URL in the answer's headers. */
+async function tempauth(creds: PasswordCredentials, endpoint: EndpointChoice, transport: AuthTransport): Promise<AuthResult> {
+  const failure = { what: `Authenticating the store user at ${creds.authAddress}`, service: 'the auth service', ...(transport.tlsHint ? { tlsHint: transport.tlsHint } : {}) };
+  const headers = { 'x-auth-user': creds.user, 'x-auth-key': creds.key };
+  const res = await send(creds.authAddress, { method: 'GET', headers, dispatcher: transport.dispatcher }, failure);
+  await expectOk(res, { ...failure, statuses: AUTH_STATUS_ERRORS }, true);
   discard(res);
   const token = headerValue(res, 'x-auth-token') ?? headerValue(res, 'x-storage-token');
   const storageUrl = endpoint.override ?? headerValue(res, 'x-storage-url');
   if (!token || !storageUrl) throw new BackendError(`${maskLocation(creds.authAddress)} answered without X-Auth-Token or X-Storage-Url`);
   const expires = Number(headerValue(res, 'x-auth-token-expires'));
   return { token, storageUrl, ...(Number.isFinite(expires) && expires > 0 ? { expiresAt: Date.now() + expires * 1000 } : {}) };
-}
-
-async function authV2(creds: PasswordCredentials, endpoint: EndpointChoice, dispatcher: Dispatcher): Promise<AuthResult> {
-  const { project, name } = splitProjectUser(creds.user);
-  const url = `${creds.authAddress.replace(/\/+$/, '')}/tokens`;
-  const body = JSON.stringify({ auth: { tenantName: project, passwordCredentials: { username: name, password: creds.key } } });
-  const res = await call(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body }, dispatcher);
-  if (res.statusCode < 200 || res.statusCode >= 300) return refused(res, url, 'the store user');
-  const data = (await res.body.json()) as { access?: { token?: { id?: string; expires?: string }; serviceCatalog?: unknown[] } };
-  const token = data.access?.token?.id;
-  if (!token) throw new BackendError(`${maskLocation(url)} answered without a token`);
-  const storageUrl = endpoint.override ?? selectEndpoint(data.access?.serviceCatalog ?? [], endpoint);
-  const expiresAt = Date.parse(data.access?.token?.expires ?? '');
-  return { token, storageUrl, ...(Number.isFinite(expiresAt) ? { expiresAt } : {}) };
-}
-
-function v3Url(authUrl: string): string {
-  const base = authUrl.replace(/\/+$/, '');
-  return `${/\/v3$/.test(base) ? base : `${base}/v3`}/auth/tokens`;
-}
-
-async function authV3(creds: PasswordCredentials, endpoint: EndpointChoice, dispatcher: Dispatcher): Promise<AuthResult> {
-  const { project, name } = splitProjectUser(creds.user);
-  const domain = (id?: string, domainName?: string) => (id ? { id } : { name: domainName ?? 'Default' });
-  const body = {
-    auth: {
-      identity: { methods: ['password'], password: { user: { name, password: creds.key, domain: domain(creds.userDomainId, creds.userDomainName) } } },
-      scope: { project: { name: project, domain: domain(creds.projectDomainId, creds.projectDomainName) } },
-    },
-  };
-  return keystoneV3(creds.authAddress, body, endpoint, dispatcher, 'the store user');
-}
-
-async function keystoneV3(authUrl: string, body: unknown, endpoint: EndpointChoice, dispatcher: Dispatcher, who: string): Promise<AuthResult> {
-  const url = v3Url(authUrl);
-  const res = await call(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) }, dispatcher);
-  if (res.statusCode < 200 || res.statusCode >= 300) return refused(res, url, who);
-  const token = headerValue(res, 'x-subject-token');
-  const data = (await res.body.json()) as { token?: { expires_at?: string; catalog?: unknown[] } };
-  if (!token) throw new BackendError(`${maskLocation(url)} answered without X-Subject-Token`);
-  const storageUrl = endpoint.override ?? selectEndpoint(data.token?.catalog ?? [], endpoint);
-  const expiresAt = Date.parse(data.token?.expires_at ?? '');
-  return { token, storageUrl, ...(Number.isFinite(expiresAt) ? { expiresAt } : {}) };
-}
-
-interface CatalogEntry {
-  type?: string;
-  endpoints?: {
-    interface?: string;
-    region?: string;
-    region_id?: string;
-    url?: string;
-    publicURL?: string;
-    internalURL?: string;
-    adminURL?: string;
-  }[];
-}
-
-/**
- * Swift's URL from a service catalog, in Keystone v3 form (`interface`,
- * `url`) or v2 form (`publicURL`...), as Glance's request context carries it.
- */
-export function selectEndpoint(catalog: readonly unknown[], choice: EndpointChoice): string {
-  const iface = choice.endpointType.replace(/URL$/, '');
-  const where = `${choice.serviceType} ${choice.endpointType} endpoint${choice.region ? ` in region ${choice.region}` : ''}`;
-  const matches: string[] = [];
-  for (const entry of catalog as CatalogEntry[]) {
-    if (entry?.type !== choice.serviceType) continue;
-    for (const ep of entry.endpoints ?? []) {
-      if (choice.region && ep.region !== choice.region && ep.region_id !== choice.region) continue;
-      const url = ep.url !== undefined ? (ep.interface === iface ? ep.url : undefined) : ep[choice.endpointType as 'publicURL'];
-      if (url) matches.push(url);
-    }
-  }
-  if (matches.length === 0) throw new BackendError(`The service catalog has no ${where}`);
-  if (new Set(matches).size > 1) throw new BackendError(`The service catalog has several ${where}s; set swift_store_region or swift_store_endpoint`);
-  return matches[0]!;
 }

@@ -1,15 +1,16 @@
 /**
- * One authenticated view of a Swift account: it keeps the token, asks for a
- * new one before it expires (swift_store_expire_soon_interval), and once more
- * when Swift answers 401 to a request that can be repeated. Requests go
- * through undici's `request`: fetch would decode gzip-encoded image bodies.
+ * One authenticated view of a Swift account: requests go out with a token the
+ * session keeps fresh (renewed swift_store_expire_soon_interval before it
+ * expires, and once more when Swift answers 401 to a request that can be
+ * repeated).
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { Readable } from 'node:stream';
-import { AuthenticationFailedError, BackendUnavailableError, GlanceStoreError } from '../../errors.js';
-import { maskLocation, maskText } from '../../location.js';
-import { discard, tlsFailureCode, type Response } from '../../net/response.js';
-import type { AuthResult, Authenticator } from './auth.js';
+import { AuthenticationFailedError } from '../../errors.js';
+import { maskLocation } from '../../location.js';
+import { discard, send, type Response } from '../../net/response.js';
+import { TokenSession } from '../../net/token-session.js';
+import type { AuthResult, AuthTransport, Authenticator } from './auth.js';
 import { pyQuote } from './location.js';
 
 export interface SwiftRequest {
@@ -27,34 +28,19 @@ export interface SwiftRequest {
 }
 
 export class SwiftConnection {
-  private session: AuthResult | undefined;
-  private pending: Promise<AuthResult> | undefined;
+  private readonly session: TokenSession<AuthResult>;
 
   /**
    * @param authenticate gets a token and storage URL; `undefined` for a fixed
    *   token (multi-tenant: the user's), which cannot be renewed.
    */
   constructor(
-    private readonly dispatcher: Dispatcher,
-    private readonly expireSoonMs: number,
-    private readonly authenticate: Authenticator | undefined,
+    private readonly transport: AuthTransport,
+    expireSoonMs: number,
+    authenticate: Authenticator | undefined,
     fixed?: AuthResult,
   ) {
-    this.session = fixed;
-  }
-
-  /** The current token and storage URL, renewed when it expires within swift_store_expire_soon_interval. */
-  async auth(force = false): Promise<AuthResult> {
-    const s = this.session;
-    const fresh = s && (s.expiresAt === undefined || s.expiresAt - Date.now() > this.expireSoonMs);
-    if (s && fresh && !force) return s;
-    if (!this.authenticate) {
-      if (s && !force) return s; // a user's token: use it until Swift refuses it
-      throw new AuthenticationFailedError('Swift refused the request token, and a request token cannot be renewed');
-    }
-    this.pending ??= this.authenticate().finally(() => (this.pending = undefined));
-    this.session = await this.pending;
-    return this.session;
+    this.session = new TokenSession(authenticate, expireSoonMs, fixed);
   }
 
   url(auth: AuthResult, container?: string, obj?: string, query?: Record<string, string>): string {
@@ -68,42 +54,28 @@ export class SwiftConnection {
   async request(req: SwiftRequest): Promise<Response> {
     const repeatable = req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body) || typeof req.body === 'function';
     for (let attempt = 0; ; attempt++) {
-      const auth = await this.auth(attempt > 0);
+      const auth = attempt === 0 ? await this.session.token() : await this.session.renew();
       const url = this.url(auth, req.container, req.obj, req.query);
       const body = typeof req.body === 'function' ? req.body() : req.body;
+      const shown = `${req.method} ${maskLocation(url)}`;
+      const what = `Swift ${shown}`;
       let res: Response;
       try {
-        res = await request(url, {
-          method: req.method,
-          headers: { ...req.headers, 'x-auth-token': auth.token },
-          body: body as Dispatcher.DispatchOptions['body'],
-          dispatcher: this.dispatcher,
-          signal: req.signal,
-        });
+        res = await send(
+          url,
+          { method: req.method, headers: { ...req.headers, 'x-auth-token': auth.token }, body: body as Dispatcher.DispatchOptions['body'], dispatcher: this.transport.dispatcher, signal: req.signal },
+          { what, signal: req.signal, ...(this.transport.tlsHint ? { tlsHint: this.transport.tlsHint } : {}) },
+        );
       } catch (err) {
         if (body instanceof Readable) body.destroy();
-        throw transportError(err, `Swift ${req.method} ${maskLocation(url)}`);
+        throw err;
       }
       if (res.statusCode === 401) {
         discard(res);
-        if (attempt === 0 && repeatable && this.authenticate) continue;
-        throw new AuthenticationFailedError(`Swift refused the token for ${req.method} ${maskLocation(url)} (HTTP 401)${attempt > 0 ? ' after a new token' : ''}`);
+        if (attempt === 0 && repeatable && this.session.renewable) continue;
+        throw new AuthenticationFailedError(`Swift refused the token for ${shown} (HTTP 401)${attempt > 0 ? ' after a new token' : ''}`);
       }
       return res;
     }
   }
-}
-
-/** A failure below HTTP: the source's own error when it caused it, else BackendUnavailable. */
-export function transportError(err: unknown, what: string): GlanceStoreError {
-  if (err instanceof GlanceStoreError) return err;
-  let cause: unknown = err;
-  // undici wraps a body stream's error; the add pipeline's own errors (size cap, abort...) must come out as they are.
-  while (cause && !(cause instanceof GlanceStoreError) && (cause as { cause?: unknown }).cause) cause = (cause as { cause?: unknown }).cause;
-  if (cause instanceof GlanceStoreError) return cause;
-  const e = err as { name?: string; code?: string; message?: string };
-  if (e?.name === 'AbortError') return new GlanceStoreError('Aborted', `${what}: aborted`, { cause: err });
-  const tls = tlsFailureCode(err);
-  if (tls) return new BackendUnavailableError(`${what}: TLS verification failed (${tls}); set swift_store_cacert to trust the server's CA`, { cause: err });
-  return new BackendUnavailableError(`${what} failed: ${maskText(`${e?.code ? `${e.code} ` : ''}${e?.message ?? String(err)}`)}`, { cause: err });
 }

@@ -58,3 +58,6 @@ export const SWIFT_OPTIONS = [
 
 /** The options a swift store's `create` receives. */
 export type SwiftStoreOptions = OptionsOf<typeof SWIFT_OPTIONS>;
+
+/** glance_store's "MB": it multiplies by 1000 * 1024. */
+export const ONE_MB = 1000 * 1024;

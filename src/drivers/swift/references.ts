@@ -4,6 +4,12 @@
  * auth_address under the name default_swift_reference (as glance_store does).
  */
 import { readFileSync } from 'node:fs';
+import type { SwiftStoreOptions } from './options.js';
+
+type ReferenceOptions = Pick<
+  SwiftStoreOptions,
+  'swift_store_multi_tenant' | 'swift_store_config_file' | 'swift_store_auth_version' | 'swift_store_user' | 'swift_store_key' | 'swift_store_auth_address' | 'default_swift_reference'
+>;
 
 export interface SwiftReference {
   authAddress: string;
@@ -101,4 +107,52 @@ function unquote(value: string, where: string): string {
 
 export function loadReferencesFile(file: string, defaultAuthVersion: string): LoadedReferences {
   return parseReferencesText(readFileSync(file, 'utf8'), defaultAuthVersion);
+}
+
+/**
+ * The account references (swift_store_config_file, or the one made of
+ * swift_store_user/key/auth_address) and the one new images are written
+ * with, checked as glance_store checks them at start-up.
+ */
+export function storeReferences(o: ReferenceOptions, warn: (message: string) => void): { references: Map<string, SwiftReference>; defaultReference: SwiftReference | undefined; problems: string[] } {
+  const problems: string[] = [];
+  let references = new Map<string, SwiftReference>();
+  if (o.swift_store_multi_tenant && o.swift_store_config_file) {
+    problems.push('swift_store_multi_tenant and swift_store_config_file cannot be used together (a multi-tenant store uses the request token, not account references)');
+  }
+  if (o.swift_store_config_file) {
+    try {
+      const loaded = loadReferencesFile(o.swift_store_config_file, o.swift_store_auth_version);
+      references = loaded.references;
+      for (const why of loaded.skipped) warn(`swift_store_config_file ${o.swift_store_config_file}: reference ${why}; skipped`);
+    } catch (err) {
+      problems.push(`swift_store_config_file ${o.swift_store_config_file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else if (o.swift_store_user && o.swift_store_key && o.swift_store_auth_address) {
+    references.set(o.default_swift_reference, {
+      authAddress: o.swift_store_auth_address,
+      user: o.swift_store_user,
+      key: o.swift_store_key,
+      authVersion: o.swift_store_auth_version,
+      userDomainId: 'default',
+      projectDomainId: 'default',
+    });
+  }
+  const defaultReference = references.get(o.default_swift_reference);
+  if (!o.swift_store_multi_tenant) {
+    if (!defaultReference) {
+      problems.push(
+        o.swift_store_config_file
+          ? `default_swift_reference ${o.default_swift_reference} is not a complete reference (auth_address, user, key) in ${o.swift_store_config_file}`
+          : 'swift_store_auth_address, swift_store_user and swift_store_key are required (or swift_store_config_file with account references)',
+      );
+    } else {
+      if (!['1', '2', '3'].includes(defaultReference.authVersion)) problems.push(`auth_version ${JSON.stringify(defaultReference.authVersion)} of reference ${o.default_swift_reference} must be 1, 2 or 3`);
+      if (defaultReference.authVersion !== '1' && !defaultReference.user.includes(':')) {
+        problems.push(`the user of reference ${o.default_swift_reference} must be project:user for Keystone (auth_version ${defaultReference.authVersion})`);
+      }
+      if (!/^https?:\/\//.test(defaultReference.authAddress)) problems.push(`the auth address of reference ${o.default_swift_reference} must be an http:// or https:// URL`);
+    }
+  }
+  return { references, defaultReference, problems };
 }
