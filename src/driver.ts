@@ -31,9 +31,15 @@ export interface RequestContext {
 }
 
 export interface DriverGetOptions {
-  /** First byte to return. */
+  /**
+   * A ranged get, as MultiStore checked it against the image's size:
+   * `offset` and `length` are both set, integers, `length >= 1` and
+   * `offset + length <= size`. Both are absent for the whole image. Only
+   * when `getSize` cannot tell the size (undefined) is the range passed as
+   * the caller asked it (`length` may then be absent or run past the end).
+   */
   offset?: number;
-  /** Number of bytes to return from `offset` (to the end when absent). */
+  /** Number of bytes to return from `offset`. */
   length?: number;
   context?: RequestContext;
   signal?: AbortSignal;
@@ -42,12 +48,12 @@ export interface DriverGetOptions {
 export interface DriverGetResult {
   /** The image bytes, or the requested range of them. */
   stream: Readable;
-  /** How many bytes `stream` yields. */
-  size: number;
+  /** How many bytes `stream` yields; undefined only when the backend does not say. */
+  size?: number;
 }
 
 export interface DriverAddOptions {
-  /** The declared image size in bytes; 0 or absent when unknown. */
+  /** The declared image size in bytes (0: an empty image); absent when unknown. */
   size?: number;
   /** Aborted when the add must stop; the driver cleans up and rejects. */
   signal: AbortSignal;
@@ -71,7 +77,8 @@ export interface StoreDriver {
   /** What the store can do now. */
   capabilities(): ReadonlySet<Capability>;
   get(location: string, options?: DriverGetOptions): Promise<DriverGetResult>;
-  getSize(location: string, options?: DriverCallOptions): Promise<number>;
+  /** The image's size in bytes; undefined when the backend cannot tell (an http server without Content-Length). */
+  getSize(location: string, options?: DriverCallOptions): Promise<number | undefined>;
   /**
    * Whether a location belongs to this store (same datadir, cluster, bucket...),
    * so that several stores of one scheme can be told apart. Optional: without
@@ -91,7 +98,9 @@ export interface WritableStoreDriver extends StoreDriver {
    * checked by the add pipeline: it throws mid-iteration on a size cap, size
    * mismatch, abort or source error. On any failure the driver removes what it
    * wrote before rejecting, and it never overwrites an existing image
-   * (`DuplicateError`).
+   * (`DuplicateError`), also when two adds of one id race. Once it has
+   * resolved, MultiStore owns the location: if the add still fails, MultiStore
+   * deletes it (docs/writing-a-driver.md, "When an add fails").
    */
   add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult>;
   delete(location: string, options?: DriverCallOptions): Promise<void>;

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'BadStoreConfiguration'
   | 'ReadOnlyStore'
   | 'RandomGetNotSupported'
+  | 'InvalidRange'
   | 'BackendUnavailable'
   | 'AuthenticationFailed'
   | 'InUse'
@@ -62,6 +63,8 @@ export class UnknownSchemeError extends kind('UnknownScheme') {}
 export class BadStoreUriError extends kind('BadStoreUri') {}
 export class ReadOnlyStoreError extends kind('ReadOnlyStore') {}
 export class RandomGetNotSupportedError extends kind('RandomGetNotSupported') {}
+/** A ranged get that starts past the end of the image. */
+export class InvalidRangeError extends kind('InvalidRange') {}
 export class BackendUnavailableError extends kind('BackendUnavailable') {}
 export class AuthenticationFailedError extends kind('AuthenticationFailed') {}
 export class InUseError extends kind('InUse') {}

@@ -43,8 +43,8 @@ export type {
 export * from './errors.js';
 export { maskLocation, maskText, maskDeep, schemeOf } from './location.js';
 export type { Logger } from './logger.js';
-export { runAddPipeline, checkAddOptions } from './pipeline/add.js';
-export type { AddProgress, AddDigest, AddPipelineOptions } from './pipeline/add.js';
+export { openAddPipeline, checkAddOptions } from './pipeline/add.js';
+export type { AddPipeline, AddProgress, AddDigest, AddPipelineOptions } from './pipeline/add.js';
 export type { ImageData } from './pipeline/source.js';
 export { fixedChunks, isAllZero, ByteReader } from './pipeline/chunks.js';
 export { readAhead } from './pipeline/read-ahead.js';

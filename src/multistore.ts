@@ -4,26 +4,34 @@
  * resolves locations to stores, copies images between stores, and keeps a
  * store that failed to start from taking the others down.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { readStoresConfig, type StoreSpec } from './config/stores.js';
 import type { ParsedConfig } from './config/parse.js';
 import { maskSecrets } from './config/options.js';
 import {
   BackendUnavailableError,
-  ChecksumMismatchError,
   ForbiddenError,
   GlanceStoreError,
   NotFoundError,
   RandomGetNotSupportedError,
   ReadOnlyStoreError,
-  SizeMismatchError,
   UnknownSchemeError,
   UnknownStoreError,
 } from './errors.js';
-import { isWritable, type AnyDriverDefinition, type ImageAcls, type LocationRecord, type RequestContext, type StoreDriver, type WritableStoreDriver } from './driver.js';
+import {
+  isWritable,
+  type AnyDriverDefinition,
+  type ImageAcls,
+  type LocationRecord,
+  type RequestContext,
+  type StoreDriver,
+  type WritableStoreDriver,
+} from './driver.js';
 import { decodeComponent, locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
 import { silentLogger, type Logger } from './logger.js';
-import { runAddPipeline, storedDespiteFailure, type AddProgress } from './pipeline/add.js';
+import type { AddDigest, AddProgress } from './pipeline/add.js';
+import { addImage, expectHashes, type AddResult } from './add-image.js';
+import { fitRange, requestedRange } from './range.js';
 import type { ImageData } from './pipeline/source.js';
 import { driverRegistry } from './drivers/index.js';
 import { checkImageId } from './image-id.js';
@@ -39,6 +47,7 @@ import {
 } from './arguments.js';
 
 export { checkImageId };
+export type { AddResult };
 
 export interface MultiStoreOptions {
   logger?: Logger;
@@ -80,7 +89,10 @@ export interface StoreState {
 export interface AddOptions {
   /** Store id; the default backend when absent. */
   store?: string;
-  /** Declared size in bytes; the add fails with SizeMismatch if the data differs. */
+  /**
+   * Declared size in bytes (0: an empty image); absent when unknown. The add
+   * fails with SizeMismatch if the data differs. A Uint8Array's size is its length.
+   */
   size?: number;
   hashAlgo?: string;
   signal?: AbortSignal;
@@ -88,17 +100,13 @@ export interface AddOptions {
   context?: RequestContext;
 }
 
-export interface AddResult {
-  location: string;
-  size: number;
-  checksum: string;
-  multihash: string;
-  hashAlgo: string;
-  metadata: { store: string; [key: string]: unknown };
-}
-
 export interface GetOptions {
+  /**
+   * First byte of a ranged get. A range that starts past the end of the
+   * image is an InvalidRange error; one that runs past it is cut at the end.
+   */
   offset?: number;
+  /** Bytes from `offset`; to the end of the image when absent. */
   length?: number;
   store?: string;
   context?: RequestContext;
@@ -107,8 +115,11 @@ export interface GetOptions {
 
 export interface GetResult {
   stream: Readable;
-  /** Bytes the stream yields (the range's length for a ranged get). */
-  size: number;
+  /**
+   * Bytes the stream yields (the range's length for a ranged get); absent
+   * when the backend does not say (an http server without Content-Length).
+   */
+  size?: number;
   /** The store that served it. */
   store: string;
 }
@@ -227,39 +238,28 @@ export class MultiStore {
   }
 
   async add(imageId: string, data: ImageData, options: AddOptions = {}): Promise<AddResult> {
-    checkImageId(imageId);
     checkAddOptions(options);
-    const storeId = options.store ?? this.defaultBackend;
-    // Checked before a byte is read: a read-only or unknown store costs nothing.
-    const driver = this.writableStore(storeId);
-    // A Buffer's length is its size: drivers then pick their whole-object path.
-    const size = options.size ?? (data instanceof Uint8Array && data.byteLength > 0 ? data.byteLength : undefined);
-    const run = await runAddPipeline(
-      data,
-      { size, sizeCap: this.imageSizeCap, hashAlgo: options.hashAlgo ?? this.hashAlgo, signal: options.signal, onProgress: options.onProgress },
-      (checked, signal) => driver.add(imageId, checked, { size, signal, context: options.context }),
-    ).catch(async (err: unknown) => {
-      const stored = storedDespiteFailure(err) as { location?: string } | undefined;
-      if (stored?.location) await driver.delete(stored.location, { context: options.context }).catch(() => undefined);
-      throw err;
-    });
-    const { location, metadata } = run.result;
-    this.logger.info({ store: storeId, image: imageId, size: run.digest.size }, `added image ${imageId} to store ${storeId}`);
-    return { location, ...run.digest, metadata: { ...(metadata ?? {}), store: storeId } };
+    return this.addChecked(imageId, data, options);
   }
 
   async get(location: string | LocationRecord, options: GetOptions = {}): Promise<GetResult> {
-    const ranged = options.offset !== undefined || options.length !== undefined;
     checkCallOptions(options);
     checkByteCount('offset', options.offset);
     checkByteCount('length', options.length);
-    return this.withStore(location, options.store, ranged ? 'read-random' : 'read', async (driver, id, url) => {
-      const r = await driver.get(url, { offset: options.offset, length: options.length, context: options.context, signal: options.signal });
-      return { ...r, store: id };
+    const range = requestedRange(options.offset, options.length);
+    return this.withStore(location, options.store, range ? 'read-random' : 'read', async (driver, id, url) => {
+      const call = { context: options.context, signal: options.signal };
+      if (!range) return { ...(await driver.get(url, call)), store: id };
+      const size = await driver.getSize(url, call);
+      // A store that cannot tell the size (an http server without Content-Length) gets the range as asked.
+      const fitted = size === undefined ? range : fitRange(range, size, maskLocation(url));
+      if (fitted.length === 0) return { stream: Readable.from([]), size: 0, store: id };
+      return { ...(await driver.get(url, { ...call, offset: fitted.offset, length: fitted.length })), store: id };
     });
   }
 
-  async getSize(location: string | LocationRecord, options: CallOptions = {}): Promise<number> {
+  /** The image's size in bytes; undefined when the backend does not say (an http server without Content-Length). */
+  async getSize(location: string | LocationRecord, options: CallOptions = {}): Promise<number | undefined> {
     checkCallOptions(options);
     return this.withStore(location, options.store, 'read', (driver, _id, url) => driver.getSize(url, { context: options.context, signal: options.signal }));
   }
@@ -288,9 +288,9 @@ export class MultiStore {
 
   /**
    * Glance's copy-image: streams the image from the store holding `location`
-   * into `toStoreId` through the add pipeline. The copy's size must equal the
-   * source's, and its hashes the expected ones when given; otherwise the copy
-   * is removed and the call rejects.
+   * into `toStoreId` through the add pipeline. The copy must have the
+   * source's size (when the source tells it) and the expected hashes (when
+   * given); otherwise it is removed and the call rejects.
    */
   async copy(location: string | LocationRecord, toStoreId: string, options: CopyOptions = {}): Promise<AddResult> {
     checkLocation(location);
@@ -301,34 +301,17 @@ export class MultiStore {
     const imageId = checkImageId(options.imageId ?? imageIdFromLocation(url));
     this.writableStore(toStoreId);
     const source = await this.get(location, { store: options.fromStore, context: options.context, signal: options.signal });
-    let result: AddResult;
     try {
-      result = await this.add(imageId, source.stream, {
-        store: toStoreId,
-        size: source.size,
-        hashAlgo: options.hashAlgo,
-        signal: options.signal,
-        onProgress: options.onProgress,
-        context: options.context,
-      });
+      // The source's size, when it has one, is the declared size: the pipeline holds the copy to it.
+      return await this.addChecked(
+        imageId,
+        source.stream,
+        { store: toStoreId, size: source.size, hashAlgo: options.hashAlgo, signal: options.signal, onProgress: options.onProgress, context: options.context },
+        expectHashes(options, `Copy of ${maskLocation(url)} to store ${toStoreId}`),
+      );
     } finally {
       source.stream.destroy();
     }
-    const mismatch =
-      options.checksum && options.checksum.toLowerCase() !== result.checksum
-        ? `checksum ${result.checksum} differs from the expected ${options.checksum}`
-        : options.multihash && options.multihash.toLowerCase() !== result.multihash
-          ? `multihash ${result.multihash} differs from the expected ${options.multihash}`
-          : undefined;
-    if (mismatch) {
-      await this.delete(result.location, { store: toStoreId, context: options.context }).catch(() => undefined);
-      throw new ChecksumMismatchError(`Copy of ${maskLocation(url)} to store ${toStoreId} was removed: ${mismatch}`);
-    }
-    if (result.size !== source.size) {
-      await this.delete(result.location, { store: toStoreId, context: options.context }).catch(() => undefined);
-      throw new SizeMismatchError(`Copy of ${maskLocation(url)} has ${result.size} bytes, the source ${source.size}`);
-    }
-    return result;
   }
 
   async close(): Promise<void> {
@@ -338,6 +321,17 @@ export class MultiStore {
   }
 
   // ---- internals ----
+
+  /** Every add and copy goes through here: addImage owns the cleanup after a driver. */
+  private addChecked(imageId: string, data: ImageData, options: AddOptions, expect?: (digest: AddDigest) => void): Promise<AddResult> {
+    checkImageId(imageId);
+    const storeId = options.store ?? this.defaultBackend;
+    // Checked before a byte is read: a read-only or unknown store costs nothing.
+    const driver = this.writableStore(storeId);
+    const { size, hashAlgo = this.hashAlgo, signal, onProgress, context } = options;
+    const pipeline = { size, sizeCap: this.imageSizeCap, hashAlgo, signal, onProgress };
+    return addImage({ driver, storeId, imageId, data, pipeline, context, logger: this.logger, expect });
+  }
 
   private visible(): StoreEntry[] {
     return [...this.entries.values()].filter((e) => !e.spec.reserved);

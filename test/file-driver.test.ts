@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { MultiStore, parseConfig } from '../src/index.js';
-import { runStoreConformance, readAll } from './conformance/index.js';
+import { runStoreConformance, readAll } from '../src/testing/index.js';
 
 const root = await mkdtemp(path.join(tmpdir(), 'gs-file-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -20,17 +20,21 @@ async function listTree(dir: string): Promise<string[]> {
 }
 
 const conformanceDir = path.join(root, 'conformance');
+const secondDir = path.join(root, 'conformance-second');
 runStoreConformance(
   { describe, it, beforeAll, afterAll },
   {
     name: 'file',
     storeId: 'shared',
+    secondStoreId: 'second',
     create: (opts) =>
       MultiStore.create(
-        parseConfig(`[DEFAULT]\nenabled_backends = shared:file\n[glance_store]\ndefault_backend = shared\n[shared]\nfilesystem_store_datadir = ${conformanceDir}\n`),
+        parseConfig(
+          `[DEFAULT]\nenabled_backends = shared:file, second:file\n[glance_store]\ndefault_backend = shared\n[shared]\nfilesystem_store_datadir = ${conformanceDir}\n[second]\nfilesystem_store_datadir = ${secondDir}\n`,
+        ),
         opts,
       ),
-    listStored: () => listTree(conformanceDir),
+    listStored: async () => [...(await listTree(conformanceDir)), ...(await listTree(secondDir)).map((n) => `second/${n}`)],
   },
 );
 
@@ -40,10 +44,11 @@ runStoreConformance(
   {
     name: 'file (thin provisioning, multiple datadirs)',
     storeId: 'thin',
+    secondStoreId: 'thick',
     create: (opts) =>
       MultiStore.create(
         parseConfig(
-          `[DEFAULT]\nenabled_backends = thin:file\n[glance_store]\ndefault_backend = thin\n[thin]\nfilesystem_thin_provisioning = true\nfilesystem_store_chunk_size = 4096\nfilesystem_store_datadirs = ${thinDir}/a:10\nfilesystem_store_datadirs = ${thinDir}/b:20\n`,
+          `[DEFAULT]\nenabled_backends = thin:file, thick:file\n[glance_store]\ndefault_backend = thin\n[thin]\nfilesystem_thin_provisioning = true\nfilesystem_store_chunk_size = 4096\nfilesystem_store_datadirs = ${thinDir}/a:10\nfilesystem_store_datadirs = ${thinDir}/b:20\n[thick]\nfilesystem_store_datadir = ${thinDir}/c\n`,
         ),
         opts,
       ),

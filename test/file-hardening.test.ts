@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, symlink, truncate, writeFile } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MultiStore, parseConfig } from '../src/index.js';
-import { readAll } from './conformance/index.js';
+import { readAll } from '../src/testing/index.js';
 
 const root = await mkdtemp(path.join(tmpdir(), 'gs-file-hard-'));
 afterAll(() => rm(root, { recursive: true, force: true }));

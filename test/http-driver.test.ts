@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { MultiStore, parseConfig } from '../src/index.js';
-import { runReadOnlyConformance, readAll } from './conformance/index.js';
+import { runReadOnlyConformance, readAll } from '../src/testing/index.js';
 import { selfSignedCertificate } from './tls.js';
 
 /**
@@ -53,6 +53,12 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(200, { 'content-length': String(body.length) });
     res.write(body.subarray(0, Math.floor(body.length / 2)));
     return void res.socket?.destroy();
+  }
+  if (kind === 'nolength') {
+    // Chunked, no Content-Length and no Range support: a server that never tells the size.
+    res.writeHead(200);
+    if (req.method !== 'HEAD') for (let i = 0; i < body.length; i += 65536) res.write(body.subarray(i, i + 65536));
+    return void res.end();
   }
   if (kind === 'nohead' && req.method === 'HEAD') {
     res.writeHead(405);
@@ -126,6 +132,8 @@ runReadOnlyConformance(
     storeId: 'web',
     create: (opts) => MultiStore.create(parseConfig(webConf()), opts),
     seed: async (_id, bytes) => `${base}/img/${seed(bytes)}`,
+    seedOfUnknownSize: async (_id, bytes) => `${base}/nolength/${seed(bytes)}`,
+    copyTarget: 'shared',
     missingLocation: () => `${base}/img/missing-${randomUUID()}`,
   },
 );

@@ -13,7 +13,7 @@ import {
   type StoreDriver,
   type Logger,
 } from '../src/index.js';
-import { readAll } from './conformance/index.js';
+import { readAll } from '../src/testing/index.js';
 
 const root = await mkdtemp(path.join(tmpdir(), 'gs-multi-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -211,23 +211,17 @@ weight = heavy
     await alone.close();
   });
 
-  it('removes what a driver stored when it finished an add whose data had failed', async () => {
-    // A driver that takes an error in the data for its end, as a careless one would.
-    const stored = new Set<string>();
-    const careless = defineDriver({
-      type: 'careless',
-      schemes: ['careless'],
+  /** A write-only driver type whose add and delete are given, to see what MultiStore does around them. */
+  function writer(type: string, add: (imageId: string, data: AsyncIterable<Uint8Array>) => Promise<void>, remove: (location: string) => Promise<void>) {
+    return defineDriver({
+      type,
+      schemes: [type],
       options: [],
       create: (ctx) => ({
         capabilities: () => new Set(['read', 'write'] as const),
         async add(imageId: string, data: AsyncIterable<Uint8Array>) {
-          try {
-            for await (const c of data) void c;
-          } catch {
-            // swallowed
-          }
-          stored.add(imageId);
-          return { location: `careless://${ctx.id}/${imageId}` };
+          await add(imageId, data);
+          return { location: `${type}://${ctx.id}/${imageId}` };
         },
         async get() {
           throw new Error('not used');
@@ -235,15 +229,56 @@ weight = heavy
         async getSize() {
           return 0;
         },
-        async delete(location: string) {
-          stored.delete(location.split('/').pop()!);
-        },
+        delete: remove,
         async close() {},
       }),
     });
+  }
+
+  it('removes what a driver stored when it finished an add whose data had failed', async () => {
+    // A driver that takes an error in the data for its end, as a careless one would.
+    const stored = new Set<string>();
+    const careless = writer(
+      'careless',
+      async (imageId, data) => {
+        try {
+          for await (const c of data) void c;
+        } catch {
+          // swallowed
+        }
+        stored.add(imageId);
+      },
+      async (location) => void stored.delete(location.split('/').pop()!),
+    );
     const ms = await MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends = c:careless\n[glance_store]\ndefault_backend = c\n'), { imageSizeCap: 1000, drivers: [careless] });
     await expect(ms.add(randomUUID(), [randomBytes(600), randomBytes(600)])).rejects.toMatchObject({ code: 'ImageSizeLimitExceeded' });
     expect([...stored]).toEqual([]);
+    await ms.close();
+  });
+
+  it('removes a location once when the driver resolved without reading all the data, and logs a removal that fails', async () => {
+    // A driver that stops after its first block.
+    const deletes: string[] = [];
+    let failDelete = false;
+    const hasty = writer(
+      'hasty',
+      async (_id, data) => {
+        for await (const c of data) if (c) break;
+      },
+      async (location) => {
+        deletes.push(location);
+        if (failDelete) throw new Error('backend said no');
+      },
+    );
+    const logger = recordingLogger();
+    const ms = await MultiStore.create(parseConfig('[DEFAULT]\nenabled_backends = h:hasty\n[glance_store]\ndefault_backend = h\n'), { logger, drivers: [hasty] });
+    const data = () => [randomBytes(2 * 1024 * 1024), randomBytes(2 * 1024 * 1024)];
+    await expect(ms.add('img-1', data())).rejects.toMatchObject({ code: 'BackendError', message: expect.stringMatching(/before reading all of the image data/) });
+    expect(deletes).toEqual(['hasty://h/img-1']);
+    failDelete = true;
+    await expect(ms.add('img-2', data(), { size: 4 * 1024 * 1024 })).rejects.toMatchObject({ code: 'BackendError' });
+    expect(deletes).toEqual(['hasty://h/img-1', 'hasty://h/img-2']);
+    expect(logger.lines.join('\n')).toMatch(/could not remove hasty:\/\/h\/img-2 after a failed add: backend said no/);
     await ms.close();
   });
 

@@ -1,13 +1,50 @@
 import { describe, it, expect } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { runAddPipeline, fixedChunks, isAllZero } from '../src/index.js';
+import { openAddPipeline, fixedChunks, isAllZero, type AddPipelineOptions, type ImageData } from '../src/index.js';
 import { readAhead } from '../src/pipeline/read-ahead.js';
 
 async function collect(data: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of data) parts.push(c);
   return Buffer.concat(parts);
+}
+
+/** Runs `write` as MultiStore runs a driver's add: the digest, or why the add failed. */
+async function runAddPipeline<T>(data: ImageData, options: AddPipelineOptions, write: (data: AsyncIterable<Buffer>) => Promise<T>) {
+  const add = openAddPipeline(data, options);
+  try {
+    let result: T;
+    try {
+      result = await write(add.data);
+    } catch (err) {
+      throw add.failed(err);
+    }
+    return { result, digest: await add.finish() };
+  } finally {
+    await add.close();
+  }
+}
+
+/** Reads `limit` bytes and stops, as an HTTP client stops at Content-Length. */
+async function readUpTo(data: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of data) {
+    parts.push(c);
+    n += c.length;
+    if (n >= limit) break;
+  }
+  return Buffer.concat(parts);
+}
+
+/** Yields `bytes` in 64 KiB chunks, then waits a moment before it ends or fails. */
+function slowToEnd(bytes: Buffer, end?: Error): AsyncIterable<Uint8Array> {
+  return (async function* () {
+    for (let i = 0; i < bytes.length; i += 65536) yield bytes.subarray(i, i + 65536);
+    await new Promise((r) => setTimeout(r, 50));
+    if (end) throw end;
+  })();
 }
 
 describe('add pipeline', () => {
@@ -77,7 +114,53 @@ describe('add pipeline', () => {
       for await (const _ of data) break;
       return 'partial';
     }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'BackendError', result: 'partial' });
+    expect(err).toMatchObject({ code: 'BackendError', message: expect.stringMatching(/before reading all of the image data/) });
+  });
+
+  it('has checked and hashed an image of declared size by the time its last byte is handed out', async () => {
+    // A writer that stops at the declared size, as an HTTP client stops at Content-Length.
+    for (const size of [1, 1024 * 1024, 3 * 1024 * 1024 + 5]) {
+      const bytes = randomBytes(size);
+      const run = await runAddPipeline(slowToEnd(bytes), { size }, (data) => readUpTo(data, size));
+      expect(run.result.equals(bytes)).toBe(true);
+      expect(run.digest).toMatchObject({ size, checksum: createHash('md5').update(bytes).digest('hex') });
+    }
+  });
+
+  it('fails within the iteration, before the last byte, on data longer than declared or a source that fails after its last byte', async () => {
+    const size = 2 * 1024 * 1024 + 3;
+    const got: number[] = [];
+    const write = async (data: AsyncIterable<Buffer>) => got.push((await readUpTo(data, size)).length);
+    await expect(runAddPipeline(slowToEnd(randomBytes(size + 1)), { size }, write)).rejects.toMatchObject({ code: 'SizeMismatch' });
+    await expect(runAddPipeline([randomBytes(size), Buffer.from('x')], { size }, write)).rejects.toMatchObject({ code: 'SizeMismatch' });
+    await expect(runAddPipeline(slowToEnd(randomBytes(size), new Error('reset after the last byte')), { size }, write)).rejects.toMatchObject({ code: 'SourceError' });
+    // The writer never received the whole image, so it could not have committed it.
+    expect(got).toEqual([]);
+  });
+
+  it('takes a declared size of 0 as an empty image, and no size as unknown', async () => {
+    const empty = await runAddPipeline([], { size: 0 }, collect);
+    expect(empty.digest).toMatchObject({ size: 0, checksum: createHash('md5').digest('hex') });
+    await expect(runAddPipeline([Buffer.from('x')], { size: 0 }, collect)).rejects.toMatchObject({ code: 'SizeMismatch' });
+    // A writer of 0 declared bytes need not ask for any: the end is checked once it is done.
+    expect((await runAddPipeline([], { size: 0 }, async () => 'nothing read')).digest.size).toBe(0);
+    await expect(runAddPipeline([Buffer.from('x')], { size: 0 }, async () => 'nothing read')).rejects.toMatchObject({ code: 'SizeMismatch' });
+    expect((await runAddPipeline([Buffer.from('xyz')], {}, collect)).digest.size).toBe(3);
+    const totals: Array<number | undefined> = [];
+    await runAddPipeline([], { size: 0, onProgress: (p) => totals.push(p.total) }, collect);
+    expect(totals).toEqual([0]);
+  });
+
+  it("reports an onProgress callback's own error as it threw it", async () => {
+    const mine = new Error('progress display broke');
+    const err = await runAddPipeline([randomBytes(100)], { onProgress: () => { throw mine; } }, async (data) => {
+      try {
+        for await (const _ of data) void _;
+      } catch (e) {
+        throw new Error(`backend wrapper: ${(e as Error).message}`);
+      }
+    }).catch((e: unknown) => e);
+    expect(err).toBe(mine);
   });
 
   it('rejects bad sizes before reading', async () => {

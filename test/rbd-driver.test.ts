@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MultiStore, parseConfig } from '../src/index.js';
 import { formatRbdLocation, parseRbdLocation } from '../src/drivers/rbd/location.js';
-import { runStoreConformance, readAll } from './conformance/index.js';
+import { runStoreConformance, readAll } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
 import { reference, referenceAvailable, type ReferenceAdd } from './interop/reference.js';
 
@@ -14,6 +14,11 @@ const ceph = serviceEnv('ceph');
 
 function conf(env: Record<string, string>, extra = ''): string {
   return `[DEFAULT]\nenabled_backends = fast:rbd\n[glance_store]\ndefault_backend = fast\n[fast]\nstore_description = Fast rbd backend\nrbd_store_pool = ${env['CEPH_POOL']}\nrbd_store_user = ${env['CEPH_USER']}\nrbd_store_ceph_conf = ${env['CEPH_CONF']}\nrbd_store_chunk_size = 1\nrados_connect_timeout = 10\n${extra}`;
+}
+
+/** With a second store `wide` in the same pool (the test user may use no other), of 4 MiB objects. */
+function twoStoresConf(env: Record<string, string>, extra = ''): string {
+  return `${conf(env, extra).replace('enabled_backends = fast:rbd', 'enabled_backends = fast:rbd, wide:rbd')}\n[wide]\nrbd_store_pool = ${env['CEPH_POOL']}\nrbd_store_user = ${env['CEPH_USER']}\nrbd_store_ceph_conf = ${env['CEPH_CONF']}\nrbd_store_chunk_size = 4\n`;
 }
 
 /** What the pool holds: images (and their snapshots) a failed add must not leave. */
@@ -40,11 +45,11 @@ describe('rbd locations', () => {
 if (ceph) {
   runStoreConformance(
     { describe, it, beforeAll, afterAll },
-    { name: 'rbd (Ceph)', storeId: 'fast', create: (opts) => MultiStore.create(parseConfig(conf(ceph)), opts), listStored: () => listStored(ceph), largeImageBytes: 5 * 1024 * 1024 + 7, timeout: 120_000 },
+    { name: 'rbd (Ceph)', storeId: 'fast', secondStoreId: 'wide', create: (opts) => MultiStore.create(parseConfig(twoStoresConf(ceph)), opts), listStored: () => listStored(ceph), largeImageBytes: 5 * 1024 * 1024 + 7, timeout: 120_000 },
   );
   runStoreConformance(
     { describe, it, beforeAll, afterAll },
-    { name: 'rbd (Ceph, thin provisioning)', storeId: 'fast', create: (opts) => MultiStore.create(parseConfig(conf(ceph, 'rbd_thin_provisioning = true\n')), opts), listStored: () => listStored(ceph), largeImageBytes: 3 * 1024 * 1024 + 7, timeout: 120_000 },
+    { name: 'rbd (Ceph, thin provisioning)', storeId: 'fast', secondStoreId: 'wide', create: (opts) => MultiStore.create(parseConfig(twoStoresConf(ceph, 'rbd_thin_provisioning = true\n')), opts), listStored: () => listStored(ceph), largeImageBytes: 3 * 1024 * 1024 + 7, timeout: 120_000 },
   );
 }
 

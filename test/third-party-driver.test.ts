@@ -8,7 +8,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { MultiStore, parseConfig, defineDriver, BUILTIN_DRIVERS, type StoreDriver } from '../src/index.js';
 import memoryDriver, { memoryImages } from './fixtures/memory-driver.mjs';
-import { runStoreConformance, readAll } from './conformance/index.js';
+import { runStoreConformance, readAll } from '../src/testing/index.js';
 
 const CONF = `
 [DEFAULT]
@@ -24,8 +24,9 @@ memory_store_label = first
 runStoreConformance({ describe, it, beforeAll, afterAll }, {
   name: 'memory (third-party)',
   storeId: 'mem',
+  secondStoreId: 'spare',
   create: (options) => MultiStore.create(parseConfig(CONF), { ...options, drivers: [memoryDriver] }),
-  listStored: async () => [...memoryImages.values()].flatMap((images) => [...images.keys()]),
+  listStored: async () => ['mem', 'spare'].flatMap((id) => [...(memoryImages.get(id)?.keys() ?? [])].map((k) => `${id}/${k}`)),
   // Every byte is held in memory by design: only the bound on the runtime is checked.
   streaming: { imageBytes: 16 * 1024 * 1024, maxGrowthBytes: 256 * 1024 * 1024 },
 });

@@ -87,8 +87,8 @@ export async function get(ctx: CommandContext, uri: string, opts: { output?: str
   const target = path.resolve(opts.output);
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.partial`);
   ctx.progress.start(r.size);
+  let n = 0;
   try {
-    let n = 0;
     r.stream.on('data', (c: Buffer) => ctx.progress.update((n += c.length)));
     await pipeline(r.stream, createWriteStream(tmp, { flags: 'wx' }), { signal: ctx.signal });
     await fs.rename(tmp, target);
@@ -98,12 +98,13 @@ export async function get(ctx: CommandContext, uri: string, opts: { output?: str
   } finally {
     ctx.progress.done();
   }
-  return { json: { file: target, size: r.size, store: r.store }, text: `wrote ${r.size} bytes to ${target}` };
+  return { json: { file: target, size: n, store: r.store }, text: `wrote ${n} bytes to ${target}` };
 }
 
 export async function size(ctx: CommandContext, uri: string, store?: string): Promise<Output> {
   const n = await ctx.ms.getSize(uri, { store });
-  return { json: { size: n }, text: String(n) };
+  // An http server without Content-Length does not say.
+  return { json: { size: n ?? null }, text: n === undefined ? 'unknown' : String(n) };
 }
 
 export async function remove(ctx: CommandContext, uri: string, store?: string): Promise<Output> {

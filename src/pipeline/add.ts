@@ -4,12 +4,15 @@
  * and the multihash (in parallel, see hash-worker.ts), enforces the image
  * size cap and the declared size, reports progress and honours an
  * AbortSignal. Every check fails *inside* the iteration the driver is
- * consuming, before the iterator reports the end, so a driver can never
+ * consuming, before the last byte is handed out, so a driver can never
  * commit an image that failed a check: it sees the error and cleans up.
+ * What is left (a driver that resolved although the add failed) is for the
+ * caller to remove: see `AddPipeline.finish`.
  */
 import { createHash, type Hash } from 'node:crypto';
 import {
   AbortedError,
+  BackendError,
   GlanceStoreError,
   ImageSizeLimitExceededError,
   SizeMismatchError,
@@ -34,7 +37,7 @@ export interface AddProgress {
 }
 
 export interface AddPipelineOptions {
-  /** Declared size in bytes; 0 or absent when unknown. */
+  /** Declared size in bytes (0: an empty image); absent when unknown. */
   size?: number;
   /** Largest image accepted, in bytes (Glance's image_size_cap); 0 means no cap. */
   sizeCap?: number;
@@ -49,14 +52,6 @@ export interface AddDigest {
   checksum: string;
   multihash: string;
   hashAlgo: string;
-}
-
-/** What a driver's add is called with by `runAddPipeline`. */
-export type PipelineWriter<T> = (data: AsyncIterable<Buffer>, signal: AbortSignal) => Promise<T>;
-
-export interface PipelineRun<T> {
-  result: T;
-  digest: AddDigest;
 }
 
 function abortReason(signal: AbortSignal): GlanceStoreError {
@@ -77,23 +72,47 @@ export function checkAddOptions(options: AddPipelineOptions): string {
   if (options.sizeCap !== undefined && (!Number.isSafeInteger(options.sizeCap) || options.sizeCap < 0)) {
     throw new TypeError(`image size cap must be a non-negative integer, got ${String(options.sizeCap)}`);
   }
-  if (options.size && options.sizeCap && options.size > options.sizeCap) {
+  if (options.size !== undefined && options.sizeCap && options.size > options.sizeCap) {
     throw new ImageSizeLimitExceededError(`Image size ${options.size} exceeds the image size cap of ${options.sizeCap} bytes`);
   }
   return algo;
 }
 
+/** One add's pass over the image data, from `openAddPipeline`. */
+export interface AddPipeline {
+  /** The checked image data, for the driver's add. */
+  readonly data: AsyncIterable<Buffer>;
+  /** Aborted when the add must stop (a failed check, the caller's abort): the driver's signal. */
+  readonly signal: AbortSignal;
+  /** The error to report when the driver rejected: the image's own failure, when it had one, explains more. */
+  failed(err: unknown): unknown;
+  /**
+   * Once the driver resolved: the digest, or rejects with why the add failed
+   * all the same (a check or the caller's abort after the last byte went out,
+   * or data the driver did not read to the end). The caller then removes what
+   * the driver stored.
+   */
+  finish(): Promise<AddDigest>;
+  /** Stops reading the source and releases it; call once the driver has settled. */
+  close(): Promise<void>;
+}
+
 /**
- * Runs `write` (a driver's add) over the checked data. Resolves with the
- * driver's result and the digest only when the driver consumed the whole,
- * valid stream; otherwise rejects with the error that stopped it. Callers
- * must remove what `write` stored if this rejects after `write` resolved
- * (`PipelineIncomplete` below tells them).
+ * Opens the pipeline over `data`; nothing is read until the driver iterates
+ * `data`. Options are checked first, and an already aborted signal rejects,
+ * so bad input costs nothing.
+ *
+ * With a declared size, every check and both hashes are done by the time
+ * the last byte is handed out: the pipeline reads the end of the source
+ * before it gives the driver the last block. A driver whose client stops
+ * reading at Content-Length (a single PUT) has then completed the add, and
+ * an image that is too long or fails right after its last byte fails while
+ * the driver still holds its iteration.
  */
-export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOptions, write: PipelineWriter<T>): Promise<PipelineRun<T>> {
+export function openAddPipeline(data: ImageData, options: AddPipelineOptions): AddPipeline {
   const hashAlgo = checkAddOptions(options);
   const nodeAlgo = nodeHashName(hashAlgo)!;
-  const declared = options.size || 0;
+  const declared = options.size;
   const cap = options.sizeCap || 0;
   const userSignal = options.signal;
   if (userSignal?.aborted) throw abortReason(userSignal);
@@ -103,10 +122,10 @@ export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOpt
   const onUserAbort = () => controller.abort(abortReason(userSignal!));
   userSignal?.addEventListener('abort', onUserAbort, { once: true });
 
-  let failure: GlanceStoreError | undefined;
+  let failure: unknown;
   let digest: AddDigest | undefined;
 
-  const fail = (err: GlanceStoreError): GlanceStoreError => {
+  const fail = (err: unknown): unknown => {
     failure ??= err;
     if (!controller.signal.aborted) controller.abort(err);
     return failure;
@@ -120,6 +139,14 @@ export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOpt
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
 
+    const progress = () => {
+      try {
+        options.onProgress?.({ bytes: count, ...(declared !== undefined ? { total: declared } : {}) });
+      } catch (err) {
+        // The caller's own error, as it threw it.
+        throw fail(err);
+      }
+    };
     const hashBlock = async (block: Buffer, last: boolean) => {
       md5.update(block);
       if (job === undefined && !multi) {
@@ -128,7 +155,7 @@ export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOpt
       }
       if (multi) multi.update(block);
       else await hashWorker.update(job!, block);
-      options.onProgress?.({ bytes: count, ...(declared ? { total: declared } : {}) });
+      progress();
     };
     const takePending = (): Buffer => {
       const block = pending.length === 1 ? toBuffer(pending[0]!) : Buffer.concat(pending, pendingBytes);
@@ -136,8 +163,8 @@ export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOpt
       pendingBytes = 0;
       return block;
     };
-
-    try {
+    /** The source's next non-empty chunk, checked; undefined at its end. */
+    const nextChunk = async (): Promise<Uint8Array | undefined> => {
       for (;;) {
         let step: IteratorResult<Uint8Array>;
         try {
@@ -146,21 +173,30 @@ export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOpt
           if (err instanceof GlanceStoreError) throw fail(err);
           throw fail(new SourceError(`Reading the image data failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
         }
-        if (step.done) break;
+        if (step.done) return undefined;
         const chunk = step.value as unknown;
         if (!(chunk instanceof Uint8Array)) {
           throw fail(new SourceError(`Image data chunks must be bytes (Buffer or Uint8Array), got ${typeof chunk === 'string' ? 'a string' : typeof chunk}`));
         }
-        if (chunk.byteLength === 0) continue;
+        if (chunk.byteLength > 0) return chunk;
+      }
+    };
+    const tooLong = () => fail(new SizeMismatchError(`Image data is longer than the declared size of ${declared} bytes`));
+
+    try {
+      for (let chunk = await nextChunk(); chunk; chunk = await nextChunk()) {
         count += chunk.byteLength;
         if (cap && count > cap) {
           throw fail(new ImageSizeLimitExceededError(`Image exceeds the image size cap of ${cap} bytes`));
         }
-        if (declared && count > declared) {
-          throw fail(new SizeMismatchError(`Image data is longer than the declared size of ${declared} bytes`));
-        }
+        if (declared !== undefined && count > declared) throw tooLong();
         pending.push(chunk);
         pendingBytes += chunk.byteLength;
+        if (count === declared) {
+          // The source must end here: its end is read before the last block goes out.
+          if (await nextChunk()) throw tooLong();
+          break;
+        }
         if (pendingBytes >= COALESCE_BYTES) {
           const block = takePending();
           await hashBlock(block, false);
@@ -168,71 +204,51 @@ export async function runAddPipeline<T>(data: ImageData, options: AddPipelineOpt
           yield block;
         }
       }
-      if (declared && count !== declared) {
+      if (declared !== undefined && count !== declared) {
         throw fail(new SizeMismatchError(`Image data is ${count} bytes, shorter than the declared size of ${declared} bytes`));
       }
-      if (pendingBytes > 0) {
-        const block = takePending();
-        await hashBlock(block, true);
-        yield block;
-      }
+      // The digest is complete before the last block is handed out.
+      const last = pendingBytes > 0 ? takePending() : undefined;
+      if (last) await hashBlock(last, true);
+      else if (count === 0) progress();
       if (controller.signal.aborted) throw fail(abortReason(controller.signal));
       const multihash = multi ? multi.digest('hex') : job !== undefined ? await hashWorker.digest(job) : createHash(nodeAlgo).digest('hex');
       job = undefined;
       digest = { size: count, checksum: md5.digest('hex'), multihash, hashAlgo };
-      if (count === 0) options.onProgress?.({ bytes: 0, ...(declared ? { total: declared } : {}) });
+      if (last) yield last;
+      if (controller.signal.aborted) throw fail(abortReason(controller.signal));
     } finally {
       if (job !== undefined) hashWorker.cancel(job);
-      if (!digest) await source.release(failure);
+      await source.release(failure);
     }
   }
 
-  try {
-    let result: T;
-    try {
-      result = await write(checkedData(), controller.signal);
-    } catch (err) {
-      throw failure ?? err;
-    }
-    if (controller.signal.aborted && !digest) {
-      // The store finished although the image failed (a driver that took an error for the
-      // end of the data): the caller removes what it stored.
-      throw markStored(failure ?? abortReason(controller.signal), result);
-    }
-    if (!digest) throw new PipelineIncomplete(result);
-    return { result, digest };
-  } finally {
-    userSignal?.removeEventListener('abort', onUserAbort);
-    if (!controller.signal.aborted) controller.abort(new AbortedError('add finished'));
-    await source.release();
-  }
-}
-
-const STORED = Symbol('stored');
-
-/** Notes on a failure what the driver stored all the same, for the caller to remove. */
-function markStored<E extends object>(err: E, result: unknown): E {
-  Object.defineProperty(err, STORED, { value: result, enumerable: false });
-  return err;
-}
-
-/**
- * What a driver stored for an add that failed anyway (it finished without
- * reading all the data, or despite an error in it): the caller removes it.
- */
-export function storedDespiteFailure(err: unknown): unknown {
-  return err && typeof err === 'object' ? (err as { [STORED]?: unknown })[STORED] : undefined;
-}
-
-/**
- * Thrown when a driver's add resolved without consuming the whole stream:
- * a driver bug, but the caller must still remove what was stored.
- */
-export class PipelineIncomplete<T = unknown> extends GlanceStoreError {
-  constructor(readonly result: T) {
-    super('BackendError', 'The store finished the add before reading all of the image data');
-    markStored(this, result);
-  }
+  const iterator = checkedData();
+  let closed = false;
+  return {
+    data: { [Symbol.asyncIterator]: () => iterator },
+    signal: controller.signal,
+    failed: (err) => failure ?? err,
+    async finish() {
+      // A driver with nothing to read (a declared size of 0) need not have asked for data: the
+      // end of the source is checked here.
+      if (declared === 0 && !digest && failure === undefined) await iterator.next().catch(() => undefined);
+      if (failure !== undefined) throw failure;
+      if (controller.signal.aborted) throw abortReason(controller.signal);
+      if (!digest) throw new BackendError('The store finished the add before reading all of the image data');
+      return digest;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      userSignal?.removeEventListener('abort', onUserAbort);
+      if (!controller.signal.aborted) controller.abort(new AbortedError('add finished'));
+      // Ends a generator the driver left suspended (its hash job, its source). Not awaited:
+      // a generator still inside a read finishes once the abort above reaches it.
+      iterator.return(undefined).catch(() => undefined);
+      await source.release();
+    },
+  };
 }
 
 /**

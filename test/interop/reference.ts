@@ -12,7 +12,7 @@ import path from 'node:path';
 import { MultiStore } from '../../src/multistore.js';
 import type { RequestContext } from '../../src/driver.js';
 import { parseConfig } from '../../src/config/parse.js';
-import { readAll } from '../conformance/index.js';
+import { readAll } from '../../src/testing/index.js';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';

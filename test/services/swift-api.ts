@@ -56,3 +56,15 @@ export function swiftStoreConf(auth: readonly string[], container: string, extra
     extra,
   ].join('\n');
 }
+
+/**
+ * The same config with a second swift store `copies`, configured as
+ * `objects` but writing to `container`: for copies between two stores.
+ */
+export function withCopiesStore(conf: string, container: string): string {
+  const lines = conf.split('\n');
+  const start = lines.indexOf('[objects]');
+  const end = lines.findIndex((l, i) => i > start && l.startsWith('['));
+  const section = lines.slice(start + 1, end === -1 ? undefined : end).map((l) => (l.startsWith('swift_store_container =') ? `swift_store_container = ${container}` : l));
+  return [...lines.map((l) => (l === 'enabled_backends = objects:swift' ? 'enabled_backends = objects:swift, copies:swift' : l)), '[copies]', ...section].join('\n');
+}

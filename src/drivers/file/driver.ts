@@ -155,9 +155,9 @@ export class FileStore implements WritableStoreDriver {
     try {
       const st = await handle.stat();
       if (!st.isFile()) throw new NotFoundError(`${shown} is not an image: it names a ${st.isDirectory() ? 'directory' : 'special file'}`);
-      const total = st.size;
-      const start = Math.min(options.offset ?? 0, total);
-      const size = options.length === undefined ? total - start : Math.min(options.length, total - start);
+      // MultiStore hands over a range inside the image.
+      const start = options.offset ?? 0;
+      const size = options.length ?? st.size - start;
       const readBytes = Math.max(this.options.filesystem_store_chunk_size, MIN_READ_BYTES);
       if (size === 0) {
         await handle.close();

@@ -2,12 +2,12 @@
  * The http store: reads images from http(s) URLs. It implements only
  * `StoreDriver` (no add, no delete), so writing to it does not compile.
  */
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { checkedLength, contentLength, discard, headerValue, send, type Response } from '../../net/response.js';
 import { statusError, transportError, type FailedCall } from '../../net/failure.js';
 import { readTls } from '../../net/tls.js';
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
-import { BackendUnavailableError, BadStoreConfigurationError, BadStoreUriError, NotFoundError } from '../../errors.js';
+import { BackendUnavailableError, BadStoreConfigurationError, BadStoreUriError, InvalidRangeError, NotFoundError } from '../../errors.js';
 import type { Capability, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, StoreDriver } from '../../driver.js';
 import { maskLocation } from '../../location.js';
 import { parseHttpLocation, type HttpTarget } from './location.js';
@@ -65,27 +65,26 @@ export class HttpStore implements StoreDriver {
   async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
     const ranged = options.offset !== undefined || options.length !== undefined;
     const offset = options.offset ?? 0;
-    if (options.length === 0) return { stream: Readable.from([]), size: 0 };
     const range = ranged ? `bytes=${offset}-${options.length !== undefined ? offset + options.length - 1 : ''}` : undefined;
     const { res, call } = await this.follow(location, 'GET', options.signal, range ? { range } : {});
     const declared = contentLength(res);
     if (!ranged) {
-      return { stream: checkedBody(res.body, declared, call), size: declared ?? 0 };
+      return { stream: checkedBody(res.body, declared, call), size: declared };
     }
     if (res.statusCode === 416) {
+      // Only a range asked of an image of unknown size gets here (MultiStore fits the others).
       discard(res);
-      return { stream: Readable.from([]), size: 0 };
+      throw new InvalidRangeError(`The range starts at byte ${offset}, past the end of ${maskLocation(location)}`);
     }
     if (res.statusCode === 206) {
-      return { stream: checkedBody(res.body, declared, call), size: declared ?? options.length ?? 0 };
+      return { stream: checkedBody(res.body, declared, call), size: declared };
     }
     // The server ignored Range and sent the whole image: cut the range out here.
-    const total = declared;
-    const size = total === undefined ? (options.length ?? 0) : Math.max(0, Math.min(options.length ?? Infinity, total - offset));
-    return { stream: checkedBody(res.body, total, call).pipe(new Slice(offset, size)), size };
+    const size = declared === undefined ? options.length : Math.max(0, Math.min(options.length ?? Infinity, declared - offset));
+    return { stream: checkedBody(res.body, declared, call).pipe(new Slice(offset, size ?? Infinity)), size };
   }
 
-  async getSize(location: string, options: DriverCallOptions = {}): Promise<number> {
+  async getSize(location: string, options: DriverCallOptions = {}): Promise<number | undefined> {
     let head: { res: Response } | undefined;
     try {
       head = await this.follow(location, 'HEAD', options.signal);
@@ -100,7 +99,7 @@ export class HttpStore implements StoreDriver {
     if (fromHead !== undefined) return fromHead;
     const got = await this.follow(location, 'GET', options.signal);
     discard(got.res);
-    return contentLength(got.res) ?? 0;
+    return contentLength(got.res);
   }
 
   async close(): Promise<void> {

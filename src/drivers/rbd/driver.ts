@@ -109,10 +109,10 @@ export class RbdStore implements WritableStoreDriver {
   async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
     const pool = this.options.rbd_store_pool;
     const io = await this.ioctx(pool);
-    const declared = options.size ?? 0;
+    const declared = options.size;
     const order = Math.log2(this.chunkBytes);
     try {
-      await this.rbd.create(io, imageId, declared, order, this.rbd.FEATURE_LAYERING);
+      await this.rbd.create(io, imageId, declared ?? 0, order, this.rbd.FEATURE_LAYERING);
     } catch (err) {
       if ((err as RbdError).code === 'EEXIST') throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`, { cause: err });
       throw this.mapError(err, `creating image ${imageId}`);
@@ -121,7 +121,7 @@ export class RbdStore implements WritableStoreDriver {
     try {
       image = await this.rbd.open(io, imageId, null);
       const written = await this.writeAll(image, data, declared);
-      if (!declared) await this.rbd.resize(image, written);
+      if (declared === undefined) await this.rbd.resize(image, written);
       options.signal.throwIfAborted();
       await this.rbd.snapCreate(image, SNAPSHOT_NAME);
       await this.rbd.snapProtect(image, SNAPSHOT_NAME);
@@ -138,11 +138,11 @@ export class RbdStore implements WritableStoreDriver {
   }
 
   /** Writes object-sized chunks, several in flight; grows an image of unknown size ahead of the writes. */
-  private async writeAll(image: Image, data: AsyncIterable<Uint8Array>, declared: number): Promise<number> {
+  private async writeAll(image: Image, data: AsyncIterable<Uint8Array>, declared: number | undefined): Promise<number> {
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     let offset = 0;
-    let size = declared;
+    let size = declared ?? 0;
     let step = this.chunkBytes;
     const settle = async () => {
       await Promise.allSettled(inFlight);
@@ -151,7 +151,7 @@ export class RbdStore implements WritableStoreDriver {
     try {
       for await (const chunk of fixedChunks(data, this.chunkBytes)) {
         if (failure) throw failure;
-        if (!declared && offset + chunk.length > size) {
+        if (declared === undefined && offset + chunk.length > size) {
           // Resizing waits for the writes in flight, and grows in doubling steps to keep resizes rare.
           await settle();
           size = Math.max(size + step, offset + chunk.length);
@@ -183,9 +183,9 @@ export class RbdStore implements WritableStoreDriver {
     const loc = parseRbdLocation(location);
     const image = await this.openImage(loc, location);
     try {
-      const total = await this.rbd.size(image);
-      const start = Math.min(options.offset ?? 0, total);
-      const size = options.length === undefined ? total - start : Math.min(options.length, total - start);
+      // MultiStore hands over a range inside the image.
+      const start = options.offset ?? 0;
+      const size = options.length ?? (await this.rbd.size(image)) - start;
       const stream = readAhead({
         start,
         length: size,

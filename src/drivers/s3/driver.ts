@@ -8,7 +8,6 @@
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
-  AbortedError,
   AuthenticationFailedError,
   BackendUnavailableError,
   BadStoreConfigurationError,
@@ -40,6 +39,9 @@ const S3_ERROR_NAMES: Readonly<Record<string, ErrorClass>> = {
   AccessDenied: AuthenticationFailedError,
   EntityTooLarge: StorageFullError,
   QuotaExceeded: StorageFullError,
+  // A conditional write refused: another add of this id finished first.
+  PreconditionFailed: DuplicateError,
+  ConditionalRequestConflict: DuplicateError,
 };
 
 /** Options without which an s3 store cannot start; `create` checks them. */
@@ -52,6 +54,8 @@ type Storage = typeof import('@aws-sdk/lib-storage');
 export class S3Store implements WritableStoreDriver {
   private readonly clients = new Map<string, S3Client>();
   private readonly endpoint: ReturnType<typeof splitHost>;
+  /** Whether the endpoint honours If-None-Match on writes; learnt by the first add (claimKey). */
+  private conditional: boolean | undefined;
 
   private constructor(
     readonly id: string,
@@ -170,53 +174,72 @@ export class S3Store implements WritableStoreDriver {
     await this.ensureBucket(client);
     if (await this.exists(client, o.s3_store_bucket, imageId, where)) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
 
-    const size = options.size ?? 0;
+    const size = options.size;
+    const whole = size !== undefined && size < o.s3_store_large_object_size * MiB;
+    // Of several adds of one id at once, only one may write (where the endpoint allows it).
+    const guard = whole && this.conditional === true ? 'condition' : await this.claimKey(client, imageId, where);
     const body = Readable.from(data, { objectMode: false });
     // The SDK reports the body's errors through the request; a listener keeps one
     // raised between requests from becoming an uncaught exception.
     body.on('error', () => undefined);
-    let uploadId: string | undefined;
+    let upload: InstanceType<Storage['Upload']> | undefined;
     try {
-      if (size > 0 && size < o.s3_store_large_object_size * MiB) {
-        await client.send(new this.sdk.PutObjectCommand({ Bucket: o.s3_store_bucket, Key: imageId, Body: body, ContentLength: size }), { abortSignal: options.signal });
+      if (whole) {
+        const put = { Bucket: o.s3_store_bucket, Key: imageId, Body: body, ContentLength: size, ...(guard === 'condition' ? { IfNoneMatch: '*' } : {}) };
+        await client.send(new this.sdk.PutObjectCommand(put), { abortSignal: options.signal });
       } else {
         // Unknown or large: parts of s3_store_large_object_chunk_size, at most s3_store_thread_pools in flight.
         // lib-storage sends a single PUT when the data fits in one part (a 0-byte image too).
-        const upload = new this.storage.Upload({
+        upload = new this.storage.Upload({
           client,
           params: { Bucket: o.s3_store_bucket, Key: imageId, Body: body },
           partSize: o.s3_store_large_object_chunk_size * MiB,
           queueSize: o.s3_store_thread_pools,
           leavePartsOnError: false,
         });
-        upload.on('httpUploadProgress', () => {
-          uploadId ??= (upload as unknown as { uploadId?: string }).uploadId;
-        });
         await upload.done();
       }
     } catch (err) {
       body.destroy();
-      await this.cleanupFailedAdd(client, imageId, uploadId);
+      // Only this add's own upload and key: another add of this id may have written the key.
+      if (upload?.uploadId) await this.abortUpload(client, imageId, upload.uploadId);
+      if (guard === 'claimed') await this.deleteObject(client, o.s3_store_bucket, imageId).catch(() => undefined);
       throw this.mapError(err, where, options.signal);
-    }
-    if (options.signal.aborted) {
-      await this.deleteObject(client, o.s3_store_bucket, imageId).catch(() => undefined);
-      throw new AbortedError(`The add of ${imageId} was aborted`);
     }
     return { location: formatS3Location(loc) };
   }
 
-  /** Nothing of a failed add may remain: pending multipart uploads of the key are aborted. */
-  private async cleanupFailedAdd(client: S3Client, key: string, knownUploadId: string | undefined): Promise<void> {
-    const bucket = this.options.s3_store_bucket;
-    const ids = new Set<string>(knownUploadId ? [knownUploadId] : []);
+  /** Nothing of a failed add may remain: lib-storage aborts its upload, and this makes sure. */
+  private async abortUpload(client: S3Client, key: string, UploadId: string): Promise<void> {
+    const Bucket = this.options.s3_store_bucket;
+    await client.send(new this.sdk.AbortMultipartUploadCommand({ Bucket, Key: key, UploadId })).catch(() => undefined);
+  }
+
+  /**
+   * Makes this add the only one writing `key`, with a zero-byte object written
+   * with If-None-Match: * (atomic in Ceph RGW and AWS S3) that the upload then
+   * replaces: another add of the id at once gets 412 (Duplicate) before it
+   * sends any data. A single PUT can carry the condition itself once the
+   * endpoint is known to honour it; a multipart upload needs the claim, as
+   * RGW ignores the condition on CompleteMultipartUpload. Swift's s3api
+   * refuses conditional writes (501): the first claim tells, and its adds are
+   * then not serialised (docs/s3.md).
+   */
+  private async claimKey(client: S3Client, key: string, where: string): Promise<'claimed' | 'unguarded'> {
+    if (this.conditional === false) return 'unguarded';
     try {
-      const listed = await client.send(new this.sdk.ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
-      for (const u of listed.Uploads ?? []) if (u.Key === key && u.UploadId) ids.add(u.UploadId);
-    } catch {
-      // Listing is a safety net; lib-storage has already aborted its own upload.
+      // Without the add's signal: an abort must not leave it unknown whether the claim was written.
+      await client.send(new this.sdk.PutObjectCommand({ Bucket: this.options.s3_store_bucket, Key: key, Body: '', IfNoneMatch: '*' }));
+    } catch (err) {
+      if (statusOf(err) !== 501 && (err as { name?: string }).name !== 'NotImplemented') throw this.mapError(err, where);
+      if (this.conditional === undefined) {
+        this.logger.warn({ store: this.id }, `store ${this.id}: the S3 endpoint refuses conditional writes (If-None-Match), so adds of one image id at once are not serialised (docs/s3.md)`);
+      }
+      this.conditional = false;
+      return 'unguarded';
     }
-    await Promise.all([...ids].map((UploadId) => client.send(new this.sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId })).catch(() => undefined)));
+    this.conditional = true;
+    return 'claimed';
   }
 
   private async ensureBucket(client: S3Client): Promise<void> {
@@ -260,22 +283,17 @@ export class S3Store implements WritableStoreDriver {
   async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
     const loc = parseS3Location(location);
     const client = this.clientFor(loc);
-    if (options.length === 0) {
-      await this.getSize(location, options);
-      return { stream: Readable.from([]), size: 0 };
-    }
-    const ranged = options.offset !== undefined || options.length !== undefined;
-    const start = options.offset ?? 0;
-    const range = ranged ? `bytes=${start}-${options.length !== undefined ? start + options.length - 1 : ''}` : undefined;
+    // MultiStore hands over a range inside the image, never an empty one.
+    const start = options.offset;
+    const range = start !== undefined && options.length !== undefined ? `bytes=${start}-${start + options.length - 1}` : undefined;
     try {
       const r = await client.send(new this.sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(range ? { Range: range } : {}) }), {
         abortSignal: options.signal,
       });
       const call = this.failedCall(`Reading ${maskLocation(location)}`, options.signal);
       const stream = checkedLength(r.Body as Readable, r.ContentLength, (seen) => new BackendUnavailableError(`${call.what}: the S3 server sent ${seen} of ${r.ContentLength} bytes`), (err) => transportError(err, call));
-      return { stream, size: r.ContentLength ?? 0 };
+      return { stream, size: r.ContentLength };
     } catch (err) {
-      if (statusOf(err) === 416) return { stream: Readable.from([]), size: 0 };
       throw this.mapError(err, maskLocation(location), options.signal);
     }
   }

@@ -8,7 +8,6 @@ import { BackendUnavailableError, DuplicateError } from '../../errors.js';
 import { STATUS_ERRORS, type ErrorClass } from '../../net/failure.js';
 import { discard, expectOk as expectStatus, headerValue, type Response } from '../../net/response.js';
 import type { SwiftConnection } from './connection.js';
-import type { SwiftLocation } from './location.js';
 
 const DELETES_IN_FLIGHT = 8;
 
@@ -119,14 +118,6 @@ export async function removeObjectAndSegments(conn: SwiftConnection, container: 
   const res = await conn.request({ method: 'DELETE', container, obj, signal });
   discard(res);
   if (res.statusCode !== 404) await expectOk(res, `DELETE of ${container}/${obj}`);
-}
-
-/** Removes an image (and its segments) if it exists. */
-export async function removeImage(conn: SwiftConnection, loc: SwiftLocation): Promise<void> {
-  const head = await conn.request({ method: 'HEAD', container: loc.container, obj: loc.obj });
-  discard(head);
-  if (head.statusCode === 404) return;
-  await removeObjectAndSegments(conn, loc.container, loc.obj, head);
 }
 
 /** Removes an emptied container; a listing that still counts just-deleted objects (409) gets a few more tries. */

@@ -6,7 +6,7 @@
  * never leaving anything behind when the add fails.
  */
 import { Readable } from 'node:stream';
-import { AbortedError, BackendError, DuplicateError, SizeMismatchError } from '../../errors.js';
+import { BackendError, DuplicateError } from '../../errors.js';
 import type { DriverAddOptions } from '../../driver.js';
 import type { Logger } from '../../logger.js';
 import { transportError } from '../../net/failure.js';
@@ -14,7 +14,7 @@ import { discard, headerValue } from '../../net/response.js';
 import { ByteReader } from '../../pipeline/chunks.js';
 import type { SwiftConnection } from './connection.js';
 import type { SwiftLocation } from './location.js';
-import { deleteNames, deleteQuietly, expectOk, listNames, objectExists, removeImage, splitManifest } from './objects.js';
+import { deleteNames, deleteQuietly, expectOk, listNames, objectExists, splitManifest } from './objects.js';
 import { ONE_MB, type SwiftStoreOptions } from './options.js';
 import { putSegmented, UploadGuard, type SegmentSettings } from './segments.js';
 
@@ -42,8 +42,9 @@ export class SwiftUploader {
     const where = `image ${imageId} in store ${this.storeId}`;
     const { exists, stale } = await this.inspectName(conn, loc, signal);
     if (exists) throw new DuplicateError(`Image ${imageId} already exists in store ${this.storeId}`);
+    // Below here a size of 0 means unknown: a known size below the threshold (0 too) goes whole.
     const size = options.size ?? 0;
-    const whole = size > 0 && size < this.o.swift_store_large_object_size * ONE_MB;
+    const whole = options.size !== undefined && size < this.o.swift_store_large_object_size * ONE_MB;
     // Listings may lag: before segments are removed or written, ask for the image itself.
     if ((stale.length || !whole) && (await objectExists(conn, loc.container, loc.obj, signal))) {
       throw new DuplicateError(`Image ${imageId} already exists in store ${this.storeId}`);
@@ -60,10 +61,6 @@ export class SwiftUploader {
       reader.cancel();
       throw transportError(err, { what: where, service: 'Swift', signal });
     }
-    if (signal.aborted) {
-      await removeImage(conn, loc).catch(() => undefined);
-      throw new AbortedError(`The add of ${imageId} was aborted`);
-    }
   }
 
   /** One PUT, never over an existing object (If-None-Match). */
@@ -76,9 +73,8 @@ export class SwiftUploader {
           sent += chunk.byteLength;
           yield chunk;
         }
+        // The pipeline has checked the end of the data by the time it hands out the last byte.
         guard.markSent();
-        // Reading past the end lets the pipeline check the size and finish its hashes.
-        if (await reader.more()) throw new SizeMismatchError(`Image data is longer than the declared size of ${size} bytes`);
       })(),
     );
     try {
@@ -91,9 +87,6 @@ export class SwiftUploader {
         signal: guard.signal,
       });
       await expectOk(res, `PUT of ${loc.container}/${loc.obj}`);
-      // The HTTP client may stop reading once Content-Length bytes went out; the
-      // pipeline still needs to see the end of the data to check it and finish its hashes.
-      if (await reader.more()) throw new SizeMismatchError(`Image data is longer than the declared size of ${size} bytes`);
     } catch (err) {
       // The whole body went out but the answer was lost: the object may exist, and it is ours.
       if (sent === size && !(err instanceof DuplicateError)) await deleteQuietly(conn, loc.container, loc.obj);

@@ -1,0 +1,70 @@
+/** What a driver's test gives the conformance suite. */
+import type { MultiStore, MultiStoreOptions } from '../multistore.js';
+
+export interface WritableFixture {
+  /** Shown in test names. */
+  name: string;
+  /** Id of the store under test inside the MultiStore that `create` returns. */
+  storeId: string;
+  /**
+   * Optional: a second store of the same driver in that MultiStore (another
+   * datadir, bucket, container or chunk size), to copy images between. The
+   * copy cases run only when it is given.
+   */
+  secondStoreId?: string;
+  /**
+   * Builds a MultiStore holding the store(s); the suite passes a size cap etc.
+   * It is called several times: each call must give a new, independent instance.
+   */
+  create(options: MultiStoreOptions): Promise<MultiStore>;
+  /**
+   * Everything the backend holds for the store(s) (file names, objects, rbd
+   * images, segments, pending multipart uploads...), so the suite can assert
+   * that failures leave nothing behind. Order does not matter.
+   */
+  listStored(): Promise<string[]>;
+  /** A size that crosses the driver's chunk, part or segment boundaries (default 9 MiB + 7). */
+  largeImageBytes?: number;
+  /** Per-test timeout in ms (default 60 s). */
+  timeout?: number;
+  /**
+   * Streams an image of this many bytes, of unknown size, and checks that the
+   * process grows by less than `maxGrowthBytes` meanwhile (default: 64 MiB
+   * image, 32 MiB growth). Drivers that must buffer set what they hold in
+   * flight (parts x part size) plus room for the runtime.
+   */
+  streaming?: { imageBytes?: number; maxGrowthBytes?: number };
+  /**
+   * What the backend guarantees when adds of one image id overlap, from
+   * separate store instances as separate Glance workers would run them.
+   * `exclusive` (the default): exactly one add succeeds, the others fail with
+   * Duplicate, the winner's bytes are intact and nothing else is left, for
+   * single-object and chunked images alike. `unserialised`: the backend
+   * checks for an existing object only when an upload starts and has no
+   * conditional write (Swift, Swift's s3api), so overlapping adds may all
+   * succeed; for an image stored as one object each add must succeed or fail
+   * with Duplicate and the image left is one add's bytes, intact. Overlapping
+   * adds of a segmented or multipart image are then not safe and not run:
+   * say so in the driver's docs.
+   */
+  concurrentAdds?: 'exclusive' | 'unserialised';
+}
+
+export interface ReadOnlyFixture {
+  name: string;
+  storeId: string;
+  create(options: MultiStoreOptions): Promise<MultiStore>;
+  /** Makes `bytes` readable through the store and returns its location. */
+  seed(imageId: string, bytes: Buffer): Promise<string>;
+  /**
+   * Optional: like `seed`, but the backend does not tell the image's size
+   * (an http server that sends no Content-Length). Cases for images of
+   * unknown size run only when it is given.
+   */
+  seedOfUnknownSize?(imageId: string, bytes: Buffer): Promise<string>;
+  /** Optional: a writable store in the same MultiStore to copy images into. */
+  copyTarget?: string;
+  /** A location of the store's scheme that holds nothing. */
+  missingLocation(): string;
+  timeout?: number;
+}

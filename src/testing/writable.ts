@@ -1,0 +1,62 @@
+/**
+ * The conformance suite for stores that can be written: what every
+ * writable driver must do, checked against its real backend.
+ */
+import assert from 'node:assert/strict';
+import type { MultiStore } from '../multistore.js';
+import type { WritableFixture } from './fixtures.js';
+import { failsCleanly, type TestApi } from './helpers.js';
+import { dataCases } from './writable-data.js';
+import { failureCases } from './writable-failures.js';
+
+/** What the case groups share inside one `runStoreConformance`. */
+export interface SuiteContext {
+  t: TestApi;
+  fixture: WritableFixture;
+  store: string;
+  timeout: number;
+  /** Bytes of an image that crosses the driver's chunk boundaries. */
+  large: number;
+  /** The size cap of `capped()`. */
+  cap: number;
+  /** A MultiStore without a size cap, for the whole suite. */
+  ms(): MultiStore;
+  /** A MultiStore whose image size cap is `cap`. */
+  capped(): MultiStore;
+  /** Runs a failing call and checks that the backend holds what it held before. */
+  failsCleanly(run: () => Promise<unknown>, code: string): Promise<void>;
+}
+
+export function runStoreConformance(t: TestApi, fixture: WritableFixture): void {
+  let ms: MultiStore | undefined;
+  let capped: MultiStore | undefined;
+  const ctx: SuiteContext = {
+    t,
+    fixture,
+    store: fixture.storeId,
+    timeout: fixture.timeout ?? 60_000,
+    large: fixture.largeImageBytes ?? 9 * 1024 * 1024 + 7,
+    cap: 3 * 1024 * 1024,
+    ms: () => ms!,
+    capped: () => capped!,
+    failsCleanly: (run, code) => failsCleanly(() => fixture.listStored(), run, code),
+  };
+
+  t.describe(`conformance: ${fixture.name}`, () => {
+    t.beforeAll(async () => {
+      ms = await fixture.create({});
+      capped = await fixture.create({ imageSizeCap: ctx.cap });
+    }, 120_000);
+    t.afterAll(async () => {
+      await ms?.close();
+      await capped?.close();
+    });
+
+    dataCases(ctx);
+    failureCases(ctx);
+
+    t.it('leaves the backend as it found it', async () => {
+      assert.deepEqual(await fixture.listStored(), [], 'images or partial data remain in the backend after the suite');
+    }, ctx.timeout);
+  });
+}
