@@ -2,7 +2,7 @@
  * glance-store: multi-store image storage configured by glance-api.conf.
  * This module only re-exports the public API.
  */
-export { MultiStore, checkImageId, imageIdFromLocation } from './multistore.js';
+export { MultiStore, checkImageId } from './multistore.js';
 export type {
   MultiStoreOptions,
   StoreInfo,
@@ -41,7 +41,7 @@ export type {
   ImageAcls,
 } from './driver.js';
 export * from './errors.js';
-export { maskLocation, maskText, maskDeep, schemeOf } from './location.js';
+export { maskLocation, maskText, maskDeep, schemeOf, imageIdFromLocation } from './location.js';
 export type { Logger } from './logger.js';
 export { openAddPipeline, checkAddOptions } from './pipeline/add.js';
 export type { AddPipeline, AddProgress, AddDigest, AddPipelineOptions } from './pipeline/add.js';

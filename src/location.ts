@@ -92,3 +92,10 @@ export function maskDeep<T>(value: T): T {
   }
   return value;
 }
+
+/** The image id a location names: its last path segment, as glance_store's locations end in the id. */
+export function imageIdFromLocation(url: string): string {
+  const path = url.replace(/[?#].*$/, '').replace(/\/snap$/, '');
+  const last = path.split('/').filter(Boolean).pop() ?? '';
+  return decodeComponent(last, url);
+}

@@ -27,7 +27,7 @@ import {
   type StoreDriver,
   type WritableStoreDriver,
 } from './driver.js';
-import { decodeComponent, locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
+import { imageIdFromLocation, locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { AddDigest, AddProgress } from './pipeline/add.js';
 import { addImage, expectHashes, type AddResult } from './add-image.js';
@@ -436,13 +436,6 @@ function checkAddOptions(options: AddOptions | CopyOptions): void {
   checkByteCount('size', (options as AddOptions).size);
   checkOptionalString('hashAlgo', options.hashAlgo);
   checkOptionalFunction('onProgress', options.onProgress);
-}
-
-/** The image id a location names: its last path segment, as glance_store's locations end in the id. */
-export function imageIdFromLocation(url: string): string {
-  const path = url.replace(/[?#].*$/, '').replace(/\/snap$/, '');
-  const last = path.split('/').filter(Boolean).pop() ?? '';
-  return decodeComponent(last, url);
 }
 
 function stripSecrets(props: Record<string, unknown>, spec: StoreSpec): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { maskLocation, maskText, schemeOf } from '../src/index.js';
 import { splitCredentials } from '../src/location.js';
-import { imageIdFromLocation } from '../src/multistore.js';
+import { imageIdFromLocation } from '../src/location.js';
 
 describe('locations', () => {
   it('masks credentials inside URIs, up to the last @ as glance_store splits them', () => {
