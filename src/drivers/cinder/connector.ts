@@ -168,7 +168,10 @@ class RbdConnector implements Connector {
         });
       }
       const conf = path.join(dir, `${cluster}.conf`);
-      await writeFile(conf, `[global]\nmon_host = ${monHost}\n${keyring ? `keyring = ${keyring}\n` : ''}`, { mode: 0o600 });
+      // No librbd cache: the store writes and reads ahead itself, and a cache per open volume would grow memory with concurrency.
+      // No admin socket: many connections of one process would collide on its path.
+      const settings = [`mon_host = ${monHost}`, ...(keyring ? [`keyring = ${keyring}`] : []), 'rbd_cache = false', 'admin_socket =', ''];
+      await writeFile(conf, `[global]\n${settings.join('\n')}`, { mode: 0o600 });
       try {
         const handle = await rbd.connect({ confFile: conf, ...(user ? { user } : {}), connectTimeout: 30 });
         return { cluster: handle, pools: new Map() };

@@ -6,7 +6,7 @@
  * api.ts, the volume's states in volume.ts, the writing in writer.ts.
  */
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import type {
   Capability,
@@ -144,7 +144,9 @@ export class CinderStore implements WritableStoreDriver {
     // Detaching after the read must not be cut short by the caller's signal.
     const quiet = this.api(options.context);
     const attached = await this.lifecycle.acquireForRead(api, volumeId, options.signal);
-    const stream = readAhead({
+    let released: Promise<void> | undefined;
+    const release = () => (released ??= this.lifecycle.release(quiet, attached));
+    const reads = readAhead({
       start,
       length: size,
       chunk: READ_CHUNK,
@@ -154,8 +156,14 @@ export class CinderStore implements WritableStoreDriver {
         if (buf.length !== len) throw new BackendError(`Short read from volume ${volumeId} at ${at}: ${buf.length} of ${len} bytes`);
         return buf;
       },
-      close: () => this.lifecycle.release(quiet, attached),
+      close: release,
     });
+    // The stream ends only once the volume is detached, so a delete right after a read does not find it attached.
+    const detachBeforeEnd = new Transform({
+      transform: (chunk: Buffer, _enc, cb: TransformCallback) => cb(null, chunk),
+      flush: (cb: TransformCallback) => void release().then(() => cb(), () => cb()),
+    });
+    const stream = pipeline(reads, detachBeforeEnd, () => undefined);
     return { stream, size };
   }
 

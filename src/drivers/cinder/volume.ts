@@ -56,7 +56,14 @@ export class VolumeLifecycle {
 
   /** Deletes a volume and waits until Cinder no longer lists it (its rbd image is gone by then). */
   async remove(api: CinderApi, volumeId: string): Promise<void> {
-    await api.deleteVolume(volumeId);
+    try {
+      await api.deleteVolume(volumeId);
+    } catch (err) {
+      // A volume still detaching from a read that just ended is not in use: wait for it, once.
+      if (!(err instanceof InUseError) || (await api.volume(volumeId)).status !== 'detaching') throw err;
+      await this.waitFor(api, volumeId, ['detaching'], 'available');
+      await api.deleteVolume(volumeId);
+    }
     const deadline = Date.now() + this.timeoutMs;
     let pause = FIRST_POLL_MS;
     for (;;) {
