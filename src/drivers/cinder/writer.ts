@@ -12,10 +12,13 @@ import type { VolumeDevice } from './connector.js';
 import type { VolumeLifecycle } from './volume.js';
 
 export const GiB = 2 ** 30;
-/** Bytes per write: Cinder's RBD volumes are striped over 4 MiB objects, and a GiB is a whole number of them. */
-const CHUNK = 4 * 2 ** 20;
-/** Writes in flight. */
-const IN_FLIGHT = 4;
+/**
+ * Bytes per write (a GiB is a whole number of them, so a full volume ends on
+ * a write), and writes in flight: 8 MiB in flight keeps librbd busy while
+ * memory stays flat.
+ */
+const CHUNK = 2 ** 20;
+const IN_FLIGHT = 8;
 
 export interface WriteJob {
   api: CinderApi;
