@@ -111,7 +111,7 @@ export class CinderStore implements WritableStoreDriver {
       await api.setReadonly(volume.id, true);
     } catch (err) {
       // Cleanup must not be cut short by the add's own abort.
-      await this.lifecycle.discard(this.api(context), created.id);
+      await this.lifecycle.discard(this.api(context), created.id).catch(() => undefined);
       throw err;
     }
     return { location: formatCinderLocation({ storeId: this.id, volumeId: created.id }) };

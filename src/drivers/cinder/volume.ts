@@ -81,14 +81,27 @@ export class VolumeLifecycle {
     }
   }
 
-  /** Removes a volume the store created for a failed add, whatever state it got to. */
+  /**
+   * Removes a volume the store created for a failed add, whatever state it
+   * got to: a volume still creating, or still in-use while its attachment
+   * goes, is waited for until Cinder lets it be deleted.
+   */
   async discard(api: CinderApi, volumeId: string): Promise<void> {
-    try {
-      await this.waitFor(api, volumeId, ['creating', 'extending', 'detaching', 'attaching'], 'available').catch(() => undefined);
-      await this.remove(api, volumeId);
-    } catch (err) {
-      if (err instanceof NotFoundError) return;
-      this.logger.error({ store: this.storeId, volume: volumeId, err }, `could not remove volume ${volumeId} of a failed add`);
+    const deadline = Date.now() + this.timeoutMs;
+    let pause = FIRST_POLL_MS;
+    for (;;) {
+      try {
+        await this.remove(api, volumeId);
+        return;
+      } catch (err) {
+        if (err instanceof NotFoundError) return;
+        if (!(err instanceof InUseError) || Date.now() >= deadline) {
+          this.logger.error({ store: this.storeId, volume: volumeId, err }, `could not remove volume ${volumeId} of a failed add`);
+          throw err;
+        }
+      }
+      await sleep(pause);
+      pause = Math.min(pause * 2, MAX_POLL_MS);
     }
   }
 
