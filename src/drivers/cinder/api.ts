@@ -81,6 +81,11 @@ export class CinderApi {
     private readonly signal?: AbortSignal,
   ) {}
 
+  /** The same client without the caller's signal: for detaching and cleaning up after an abort. */
+  unbounded(): CinderApi {
+    return this.signal ? new CinderApi(this.source, this.dispatcher, this.retries) : this;
+  }
+
   async createVolume(spec: { size: number; name: string; metadata: Record<string, string>; volumeType?: string }): Promise<Volume> {
     const volume = { size: spec.size, name: spec.name, metadata: spec.metadata, ...(spec.volumeType ? { volume_type: spec.volumeType } : {}) };
     return (await this.call<{ volume: Volume }>('POST', '/volumes', { body: { volume }, what: `a ${spec.size} GiB volume for ${spec.name}` })).volume;

@@ -110,8 +110,8 @@ export class CinderStore implements WritableStoreDriver {
       if (!declared) await api.setMetadata(volume.id, { ...metadata, image_size: String(written) });
       await api.setReadonly(volume.id, true);
     } catch (err) {
-      // Cleanup must not be cut short by the add's own abort.
-      await this.lifecycle.discard(this.api(context), created.id).catch(() => undefined);
+      // Cleanup runs without the add's signal, which may be what stopped it.
+      await this.lifecycle.discard(api, created.id).catch(() => undefined);
       throw err;
     }
     return { location: formatCinderLocation({ storeId: this.id, volumeId: created.id }) };
@@ -142,7 +142,7 @@ export class CinderStore implements WritableStoreDriver {
     const size = options.length === undefined ? total - start : Math.min(options.length, total - start);
     if (size === 0) return { stream: Readable.from([]), size };
     // Detaching after the read must not be cut short by the caller's signal.
-    const quiet = this.api(options.context);
+    const quiet = api.unbounded();
     const attached = await this.lifecycle.acquireForRead(api, volumeId, options.signal);
     let released: Promise<void> | undefined;
     const release = () => (released ??= this.lifecycle.release(quiet, attached));

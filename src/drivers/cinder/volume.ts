@@ -86,7 +86,8 @@ export class VolumeLifecycle {
    * got to: a volume still creating, or still in-use while its attachment
    * goes, is waited for until Cinder lets it be deleted.
    */
-  async discard(api: CinderApi, volumeId: string): Promise<void> {
+  async discard(bounded: CinderApi, volumeId: string): Promise<void> {
+    const api = bounded.unbounded();
     const deadline = Date.now() + this.timeoutMs;
     let pause = FIRST_POLL_MS;
     for (;;) {
@@ -111,7 +112,8 @@ export class VolumeLifecycle {
    * state transition timeout.
    */
   async attach(api: CinderApi, volumeId: string, mode: 'rw' | 'ro', signal?: AbortSignal): Promise<Attached> {
-    const deadline = Date.now() + this.timeoutMs;
+    const started = Date.now();
+    const deadline = started + this.timeoutMs;
     let pause = FIRST_POLL_MS * 4;
     let attachment;
     for (;;) {
@@ -134,9 +136,10 @@ export class VolumeLifecycle {
         await device.close().catch(() => undefined);
         throw err;
       }
+      this.logger.debug({ store: this.storeId, volume: volumeId, mode, ms: Date.now() - started }, `attached volume ${volumeId}`);
       return { volumeId, attachmentId: attachment.id, device };
     } catch (err) {
-      await api.deleteAttachment(attachment.id).catch(() => undefined);
+      await api.unbounded().deleteAttachment(attachment.id).catch(() => undefined);
       throw err;
     }
   }
@@ -144,7 +147,7 @@ export class VolumeLifecycle {
   /** Closes the device and deletes the attachment; the volume is then `available` again. */
   async detach(api: CinderApi, attached: Attached): Promise<void> {
     await attached.device.close().catch((err: unknown) => this.logger.warn({ store: this.storeId, volume: attached.volumeId, err }, 'closing the volume device failed'));
-    await api.deleteAttachment(attached.attachmentId);
+    await api.unbounded().deleteAttachment(attached.attachmentId);
   }
 
   /** Detaches, grows the volume to `sizeGib`, waits until it is available again. */
