@@ -241,7 +241,7 @@ describe.skipIf(!cinder)('cinder store on a real Cinder (noauth)', () => {
     }
   }, 300_000);
 
-  it('refuses to delete a volume attached elsewhere (InUse) and leaves it readable', async () => {
+  it('refuses to delete or read a volume attached elsewhere (InUse), and leaves it as it was', async () => {
     const bytes = randomBytes(5000);
     const r = await ms.add(randomUUID(), bytes, { ...opts, size: bytes.length });
     const volumeId = parseCinderLocation(r.location).volumeId;
@@ -260,6 +260,8 @@ describe.skipIf(!cinder)('cinder store on a real Cinder (noauth)', () => {
       expect((await cinderCall(env, 'POST', `/attachments/${attachment}/action`, { 'os-complete': null })).status).toBe(204);
       await expect(ms.delete(r.location, opts)).rejects.toMatchObject({ code: 'InUse', message: expect.stringMatching(/Cinder refused DELETE volume/) });
       expect(await ms.getSize(r.location, opts)).toBe(bytes.length);
+      // Reading needs an attachment of its own, which Cinder refuses while another host has the volume.
+      await expect(ms.get(r.location, opts)).rejects.toMatchObject({ code: 'InUse', message: expect.stringMatching(/attachment of volume/) });
     } finally {
       await cinderCall(env, 'DELETE', `/attachments/${attachment}`);
     }

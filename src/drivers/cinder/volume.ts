@@ -15,6 +15,9 @@ import { connectorProperties, type Connectors, type VolumeDevice } from './conne
 /** First pause between status polls; doubled up to MAX_POLL_MS. Cinder's RBD volumes change state in well under a second. */
 const FIRST_POLL_MS = 50;
 const MAX_POLL_MS = 1000;
+/** Attempts at attaching a busy volume, and the first pause between them (doubled each time): about 7.5 s in all. */
+const ATTACH_TRIES = 5;
+const ATTACH_PAUSE_MS = 500;
 
 export interface Attached {
   volumeId: string;
@@ -108,22 +111,20 @@ export class VolumeLifecycle {
 
   /**
    * Attaches a volume to this host. Cinder refuses a second attachment of a
-   * busy volume with 400 (glance_store retries that too): retried until the
-   * state transition timeout.
+   * volume that is not multiattach with 400 while another host has it;
+   * as glance_store, that is tried ATTACH_TRIES times with growing pauses
+   * (a detach elsewhere may be finishing), then it is InUse.
    */
   async attach(api: CinderApi, volumeId: string, mode: 'rw' | 'ro', signal?: AbortSignal): Promise<Attached> {
     const started = Date.now();
-    const deadline = started + this.timeoutMs;
-    let pause = FIRST_POLL_MS * 4;
     let attachment;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         attachment = await api.createAttachment(volumeId, mode);
         break;
       } catch (err) {
-        if (!(err instanceof InUseError) || Date.now() >= deadline) throw err;
-        await pauseFor(pause, signal);
-        pause = Math.min(pause * 2, MAX_POLL_MS * 2);
+        if (!(err instanceof InUseError) || attempt >= ATTACH_TRIES) throw err;
+        await pauseFor(ATTACH_PAUSE_MS * 2 ** (attempt - 1), signal);
       }
     }
     try {
