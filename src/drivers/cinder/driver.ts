@@ -101,7 +101,8 @@ export class CinderStore implements WritableStoreDriver {
       ...(context?.projectId ? { image_owner: context.projectId } : {}),
     };
     signal.throwIfAborted();
-    const created = await api.createVolume({ size: Math.max(1, Math.ceil(declared / GiB)), name, metadata, ...(this.o.cinder_volume_type ? { volumeType: this.o.cinder_volume_type } : {}) });
+    // Not cut short by an abort: a volume Cinder created for a request we stopped listening to would be left behind.
+    const created = await api.unbounded().createVolume({ size: Math.max(1, Math.ceil(declared / GiB)), name, metadata, ...(this.o.cinder_volume_type ? { volumeType: this.o.cinder_volume_type } : {}) });
     try {
       const volume = await this.lifecycle.waitFor(api, created.id, ['creating'], 'available', signal);
       await this.refuseRace(api, name, volume, imageId);
