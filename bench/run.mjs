@@ -60,14 +60,17 @@ function makeSource(gib) {
   return file;
 }
 
+// A store that needs a request context (cinder) names it once; both libraries get it.
+const contextEnv = target.context ? { ...process.env, GLANCE_STORE_REFERENCE_CONTEXT: JSON.stringify(target.context) } : process.env;
+
 function node(...args) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bench/worker.mjs'), confFile, target.store, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [path.join(root, 'bench/worker.mjs'), confFile, target.store, ...args], { encoding: 'utf8', maxBuffer: 1 << 24, env: contextEnv });
   if (r.status !== 0) throw new Error(`worker ${args[0]} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
 function py(...args) {
-  const r = spawnSync(PY, [path.join(root, 'bench/python/reference_bench.py'), confFile, target.store, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(PY, [path.join(root, 'bench/python/reference_bench.py'), confFile, target.store, ...args], { encoding: 'utf8', maxBuffer: 1 << 24, env: contextEnv });
   if (r.status !== 0) throw new Error(`python ${args[0]} failed: ${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }

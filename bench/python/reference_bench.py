@@ -12,25 +12,27 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'test', 'interop'))
-from reference_store import open_store  # noqa: E402
+from reference_store import open_store, request_context  # noqa: E402
 
 
 def main(argv):
     conf_file, store_id, op = argv[1], argv[2], argv[3]
     args = argv[4:]
     store, loc = open_store(conf_file, store_id)
+    # The request context run.mjs passes for stores that need one (cinder); None otherwise.
+    ctx = request_context()
 
     out = {}
     if op == 'add':
         size = os.path.getsize(args[0])
         t = time.perf_counter()
         with open(args[0], 'rb') as f:
-            url, written, checksum, multihash, _ = store.add(str(uuid.uuid4()), f, size, 'sha512')
+            url, written, checksum, multihash, _ = store.add(str(uuid.uuid4()), f, size, 'sha512', context=ctx)
         out = {'seconds': time.perf_counter() - t, 'bytes': written, 'location': url,
                'checksum': checksum, 'multihash': multihash}
     elif op == 'get':
         t = time.perf_counter()
-        it, _ = store.get(loc(args[0]))
+        it, _ = store.get(loc(args[0]), context=ctx)
         n = 0
         for chunk in it:
             n += len(chunk)
@@ -42,7 +44,7 @@ def main(argv):
 
         def one(_):
             s = time.perf_counter()
-            url = store.add(str(uuid.uuid4()), io.BytesIO(data), size, 'sha512')[0]
+            url = store.add(str(uuid.uuid4()), io.BytesIO(data), size, 'sha512', context=ctx)[0]
             lat.append((time.perf_counter() - s) * 1000)
             return url
 
@@ -51,11 +53,11 @@ def main(argv):
             urls = list(pool.map(one, range(count)))
         seconds = time.perf_counter() - t
         for u in urls:
-            store.delete(loc(u))
+            store.delete(loc(u), context=ctx)
         lat.sort()
         out = {'seconds': seconds, 'count': count, 'p50': lat[int(count * 0.5)], 'p99': lat[int(count * 0.99)]}
     elif op == 'delete':
-        store.delete(loc(args[0]))
+        store.delete(loc(args[0]), context=ctx)
     out['peakRssMB'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 

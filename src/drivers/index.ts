@@ -6,13 +6,14 @@
  */
 import { isDriverDefinition, type AnyDriverDefinition } from '../driver.js';
 import { BadStoreConfigurationError } from '../errors.js';
+import { cinderDriver } from './cinder/index.js';
 import { fileDriver } from './file/index.js';
 import { httpDriver } from './http/index.js';
 import { rbdDriver } from './rbd/index.js';
 import { s3Driver } from './s3/index.js';
 import { swiftDriver } from './swift/index.js';
 
-export const BUILTIN_DRIVERS: readonly AnyDriverDefinition[] = Object.freeze([fileDriver, httpDriver, rbdDriver, swiftDriver, s3Driver]);
+export const BUILTIN_DRIVERS: readonly AnyDriverDefinition[] = Object.freeze([fileDriver, httpDriver, rbdDriver, swiftDriver, s3Driver, cinderDriver]);
 
 /** Driver types by name: the built-in ones and those passed to `MultiStore.create`. */
 export type DriverRegistry = ReadonlyMap<string, AnyDriverDefinition>;

@@ -1,0 +1,212 @@
+/**
+ * The cinder store: each image is a Cinder volume of its own, named
+ * `image-<image id>`, with metadata glance_image_id, image_owner and
+ * image_size, as glance_store's cinder store lays it out. Data goes through
+ * an attachment's connection (RBD, with librbd); the REST calls are in
+ * api.ts, the volume's states in volume.ts, the writing in writer.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import { Agent, type Dispatcher } from 'undici';
+import type {
+  Capability,
+  DriverAddOptions,
+  DriverAddResult,
+  DriverCallOptions,
+  DriverContext,
+  DriverGetOptions,
+  DriverGetResult,
+  RequestContext,
+  WritableStoreDriver,
+} from '../../driver.js';
+import { BadStoreConfigurationError, BackendError, DuplicateError, GlanceStoreError, NotFoundError } from '../../errors.js';
+import { readAhead } from '../../pipeline/read-ahead.js';
+import { CinderApi, type Volume } from './api.js';
+import { Connectors } from './connector.js';
+import { formatCinderLocation, parseCinderLocation } from './location.js';
+import type { CinderStoreOptions } from './options.js';
+import { CinderSessions } from './session.js';
+import { VolumeLifecycle } from './volume.js';
+import { GiB, writeImage } from './writer.js';
+
+/** Bytes per read, and reads in flight. */
+const READ_CHUNK = 4 * 2 ** 20;
+const READS_IN_FLIGHT = 4;
+/** States of a volume that is being removed: it no longer holds an image. */
+const GONE = new Set(['deleting', 'deleted']);
+/** States of a volume that will never hold an image (a failed create): not a duplicate. */
+const FAILED = new Set(['error', 'error_deleting', ...GONE]);
+
+export class CinderStore implements WritableStoreDriver {
+  private constructor(
+    readonly id: string,
+    private readonly o: CinderStoreOptions,
+    private readonly dispatcher: Dispatcher,
+    private readonly sessions: CinderSessions,
+    private readonly connectors: Connectors,
+    private readonly lifecycle: VolumeLifecycle,
+  ) {}
+
+  static create(ctx: DriverContext<CinderStoreOptions>): CinderStore {
+    const o = ctx.options;
+    let ca: Buffer | undefined;
+    if (o.cinder_ca_certificates_file && !o.cinder_api_insecure) {
+      try {
+        ca = readFileSync(o.cinder_ca_certificates_file);
+      } catch (err) {
+        throw new BadStoreConfigurationError(`[${ctx.id}] cinder_ca_certificates_file ${o.cinder_ca_certificates_file} cannot be read: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    const dispatcher = new Agent({ connect: { rejectUnauthorized: !o.cinder_api_insecure, ...(ca ? { ca } : {}) } });
+    const sessions = new CinderSessions(ctx.id, o, dispatcher, ctx.logger);
+    const connectors = new Connectors(o.cinder_rbd_keyring);
+    return new CinderStore(ctx.id, o, dispatcher, sessions, connectors, new VolumeLifecycle(connectors, o.cinder_state_transition_timeout * 1000, ctx.logger, ctx.id));
+  }
+
+  capabilities(): ReadonlySet<Capability> {
+    return new Set<Capability>(['read', 'read-random', 'write']);
+  }
+
+  properties(): Record<string, unknown> {
+    return {
+      auth: this.sessions.ownUser ? 'store user' : 'request context',
+      ...(this.o.cinder_volume_type ? { volume_type: this.o.cinder_volume_type } : {}),
+      ...(this.o.cinder_os_region_name ? { region: this.o.cinder_os_region_name } : {}),
+    };
+  }
+
+  /** A multi-store location names its store; a legacy one may be any cinder store's (the one whose Cinder has the volume reads it). */
+  ownsLocation(location: string): boolean {
+    try {
+      const loc = parseCinderLocation(location);
+      return loc.storeId === undefined || loc.storeId === this.id;
+    } catch {
+      return false;
+    }
+  }
+
+  private api(context: RequestContext | undefined, signal?: AbortSignal): CinderApi {
+    return new CinderApi(this.sessions.source(context), this.dispatcher, this.o.cinder_http_retries, signal);
+  }
+
+  async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
+    const { signal, context } = options;
+    const api = this.api(context, signal);
+    const name = `image-${imageId}`;
+    if ((await this.holders(api, name)).length > 0) throw new DuplicateError(`Image ${imageId} already has a volume in store ${this.id}`);
+    const declared = options.size ?? 0;
+    const metadata: Record<string, string> = {
+      glance_image_id: imageId,
+      image_size: String(declared),
+      ...(context?.projectId ? { image_owner: context.projectId } : {}),
+    };
+    signal.throwIfAborted();
+    // Not cut short by an abort: a volume Cinder created for a request we stopped listening to would be left behind.
+    const created = await api.unbounded().createVolume({ size: Math.max(1, Math.ceil(declared / GiB)), name, metadata, ...(this.o.cinder_volume_type ? { volumeType: this.o.cinder_volume_type } : {}) });
+    try {
+      const volume = await this.lifecycle.waitFor(api, created.id, ['creating'], 'available', signal);
+      await this.refuseRace(api, name, volume, imageId);
+      const written = await writeImage({ api, lifecycle: this.lifecycle, volume, data, declared, extendAttached: this.o.cinder_do_extend_attached, signal });
+      signal.throwIfAborted();
+      if (!declared) await api.setMetadata(volume.id, { ...metadata, image_size: String(written) });
+      await api.setReadonly(volume.id, true);
+    } catch (err) {
+      // Cleanup runs without the add's signal, which may be what stopped it.
+      await this.lifecycle.discard(api, created.id).catch(() => undefined);
+      throw err;
+    }
+    return { location: formatCinderLocation({ storeId: this.id, volumeId: created.id }) };
+  }
+
+  /** The volumes that hold (or are being written with) an image of this name. */
+  private async holders(api: CinderApi, name: string): Promise<Volume[]> {
+    return (await api.volumesNamed(name)).filter((v) => v.name === name && !FAILED.has(v.status));
+  }
+
+  /**
+   * Two adds of one image id may both pass the first check: the volume
+   * created first (by creation time, then id) keeps the image, the other
+   * add removes its own volume.
+   */
+  private async refuseRace(api: CinderApi, name: string, ours: Volume, imageId: string): Promise<void> {
+    const key = (v: Volume) => `${v.created_at ?? ''} ${v.id}`;
+    const earlier = (await this.holders(api, name)).filter((v) => v.id !== ours.id && key(v) < key(ours));
+    if (earlier.length > 0) throw new DuplicateError(`Image ${imageId} already has a volume in store ${this.id} (${earlier[0]!.id})`);
+  }
+
+  async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
+    const { volumeId } = parseCinderLocation(location);
+    const api = this.api(options.context, options.signal);
+    const volume = await this.volume(api, volumeId);
+    const total = imageSize(volume);
+    const start = Math.min(options.offset ?? 0, total);
+    const size = options.length === undefined ? total - start : Math.min(options.length, total - start);
+    if (size === 0) return { stream: Readable.from([]), size };
+    // Detaching after the read must not be cut short by the caller's signal.
+    const quiet = api.unbounded();
+    const attached = await this.lifecycle.acquireForRead(api, volumeId, options.signal);
+    let released: Promise<void> | undefined;
+    const release = () => (released ??= this.lifecycle.release(quiet, attached));
+    const reads = readAhead({
+      start,
+      length: size,
+      chunk: READ_CHUNK,
+      inFlight: READS_IN_FLIGHT,
+      readAt: async (at, len) => {
+        const buf = await attached.device.read(at, len);
+        if (buf.length !== len) throw new BackendError(`Short read from volume ${volumeId} at ${at}: ${buf.length} of ${len} bytes`);
+        return buf;
+      },
+      close: release,
+    });
+    // The stream ends only once the volume is detached, so a delete right after a read does not find it attached.
+    const detachBeforeEnd = new Transform({
+      transform: (chunk: Buffer, _enc, cb: TransformCallback) => cb(null, chunk),
+      flush: (cb: TransformCallback) => void release().then(() => cb(), () => cb()),
+    });
+    const stream = pipeline(reads, detachBeforeEnd, () => undefined);
+    return { stream, size };
+  }
+
+  async getSize(location: string, options: DriverCallOptions = {}): Promise<number> {
+    const { volumeId } = parseCinderLocation(location);
+    return imageSize(await this.volume(this.api(options.context, options.signal), volumeId));
+  }
+
+  async delete(location: string, options: DriverCallOptions = {}): Promise<void> {
+    const { volumeId } = parseCinderLocation(location);
+    const api = this.api(options.context, options.signal);
+    await this.volume(api, volumeId);
+    await this.lifecycle.remove(api, volumeId);
+  }
+
+  /** The volume, NotFound when it is gone or being deleted. */
+  private async volume(api: CinderApi, volumeId: string): Promise<Volume> {
+    let volume: Volume;
+    try {
+      volume = await api.volume(volumeId);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new NotFoundError(`Volume ${volumeId} was not found in store ${this.id}`, { cause: err });
+      throw err;
+    }
+    if (GONE.has(volume.status)) throw new NotFoundError(`Volume ${volumeId} is being deleted from store ${this.id}`);
+    return volume;
+  }
+
+  async close(): Promise<void> {
+    await this.lifecycle.settle();
+    await this.connectors.close();
+    await this.dispatcher.close().catch(() => undefined);
+  }
+}
+
+/** The image's size: the volume's image_size metadata, else the whole volume (as glance_store). */
+function imageSize(volume: Volume): number {
+  const recorded = volume.metadata?.['image_size'];
+  if (recorded !== undefined) {
+    const n = Number(recorded);
+    if (!Number.isSafeInteger(n) || n < 0) throw new GlanceStoreError('BackendError', `Volume ${volume.id} has an invalid image_size ${JSON.stringify(recorded)}`);
+    return n;
+  }
+  return volume.size * GiB;
+}

@@ -1,0 +1,129 @@
+/**
+ * Where Cinder is and which token to show it, as glance_store decides:
+ * with all of cinder_store_auth_address, _user_name, _password and
+ * _project_name set, the store logs in to Keystone v3 as its own user and
+ * takes Cinder's URL from that user's catalog; otherwise each call uses the
+ * caller's RequestContext (its token, or `user:project` for Cinder's noauth)
+ * and Cinder's URL from cinder_endpoint_template or the context's catalog.
+ */
+import type { Dispatcher } from 'undici';
+import type { RequestContext } from '../../driver.js';
+import { BadStoreConfigurationError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { catalogEndpoint, serviceLogin, type EndpointChoice, type ServiceToken } from '../../net/keystone.js';
+import { TokenSession } from '../../net/token-session.js';
+import type { CinderSession, SessionSource } from './api.js';
+import type { CinderStoreOptions } from './options.js';
+
+/** A store token is renewed this long before Keystone says it expires. */
+const EXPIRE_SOON_MS = 60_000;
+
+const STORE_CREDENTIALS = ['cinder_store_auth_address', 'cinder_store_user_name', 'cinder_store_password', 'cinder_store_project_name'] as const;
+
+export class CinderSessions {
+  private readonly endpoint: EndpointChoice;
+  private readonly login: TokenSession<ServiceToken> | undefined;
+
+  constructor(
+    private readonly storeId: string,
+    private readonly o: CinderStoreOptions,
+    dispatcher: Dispatcher,
+    logger: Logger,
+  ) {
+    this.endpoint = catalogChoice(storeId, o);
+    const set = STORE_CREDENTIALS.filter((name) => o[name]);
+    if (set.length === STORE_CREDENTIALS.length) {
+      const auth = {
+        version: 3 as const,
+        method: 'password' as const,
+        user: o.cinder_store_user_name!,
+        password: o.cinder_store_password!,
+        userDomain: { name: o.cinder_store_user_domain_name ?? 'Default' },
+        project: { name: o.cinder_store_project_name!, domain: { name: o.cinder_store_project_domain_name ?? 'Default' } },
+      };
+      const login = serviceLogin(o.cinder_store_auth_address!, auth, this.endpoint, { dispatcher, who: 'the cinder store user', tlsHint: "set cinder_ca_certificates_file to trust the server's CA" });
+      this.login = new TokenSession(login, EXPIRE_SOON_MS);
+    } else if (set.length > 0) {
+      // glance_store silently falls back to the request context too; say so.
+      const missing = STORE_CREDENTIALS.filter((name) => !o[name]);
+      logger.warn({ store: storeId, missing }, `[${storeId}] ${set.join(', ')} set without ${missing.join(', ')}: the store uses the request context's credentials`);
+    }
+  }
+
+  /** Whether the store authenticates as its own user (the request context is then optional). */
+  get ownUser(): boolean {
+    return this.login !== undefined;
+  }
+
+  /** The session for one call. */
+  source(context: RequestContext | undefined): SessionSource {
+    if (this.login) {
+      return { session: () => this.storeSession(false), renew: () => this.storeSession(true) };
+    }
+    const session = this.contextSession(context);
+    return { session: () => Promise.resolve(session) };
+  }
+
+  private async storeSession(renew: boolean): Promise<CinderSession> {
+    const t = renew ? await this.login!.renew() : await this.login!.token();
+    return { endpoint: t.endpoint, token: t.token };
+  }
+
+  private contextSession(context: RequestContext | undefined): CinderSession {
+    const where = `Store ${this.storeId}`;
+    if (!context) {
+      throw new BadStoreConfigurationError(`${where}: Cinder storage requires a request context (a token and project id), or the cinder_store_* credentials in the store's section`);
+    }
+    const token = context.authToken ?? `${context.userId ?? ''}:${context.projectId ?? ''}`;
+    const template = this.o.cinder_endpoint_template;
+    if (template) return { endpoint: fillTemplate(template, context, this.storeId), token };
+    if (!Array.isArray(context.serviceCatalog)) {
+      throw new BadStoreConfigurationError(`${where}: Cinder storage requires a service catalog in the request context, or cinder_endpoint_template`);
+    }
+    try {
+      return { endpoint: catalogEndpoint(context.serviceCatalog, this.endpoint), token };
+    } catch (err) {
+      throw new BadStoreConfigurationError(`${where}: failed to find Cinder in the request context's service catalog (${(err as Error).message})`, { cause: err });
+    }
+  }
+}
+
+/** cinder_catalog_info (`type:name:interface`) as a catalog choice; the name is not used to match, as in keystoneauth when empty. */
+function catalogChoice(storeId: string, o: CinderStoreOptions): EndpointChoice {
+  const parts = o.cinder_catalog_info.split(':');
+  if (parts.length !== 3 || !parts[0] || !parts[2]) {
+    throw new BadStoreConfigurationError(`[${storeId}] cinder_catalog_info ${JSON.stringify(o.cinder_catalog_info)} must be <service_type>:<service_name>:<interface>, e.g. volumev3::publicURL`);
+  }
+  const iface = parts[2];
+  return {
+    serviceType: parts[0],
+    ...(parts[1] ? { serviceName: parts[1] } : {}),
+    interface: iface,
+    ...(o.cinder_os_region_name ? { region: o.cinder_os_region_name } : {}),
+    ambiguityHint: 'set cinder_os_region_name or cinder_endpoint_template',
+  };
+}
+
+/** The context's fields a template may name, as oslo.context's to_dict gives them (never the token). */
+function templateFields(context: RequestContext): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [key, value] of Object.entries(context)) {
+    if (typeof value === 'string' && !/token/i.test(key)) fields[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
+  }
+  if (context.projectId) fields['tenant'] = fields['project'] = fields['project_id'] = context.projectId;
+  if (context.userId) fields['user'] = fields['user_id'] = context.userId;
+  return fields;
+}
+
+/** Python's `template % context.to_dict()`: `%(name)s` replaced, `%%` a literal `%`. */
+export function fillTemplate(template: string, context: RequestContext, storeId: string): string {
+  const fields = templateFields(context);
+  return template.replace(/%\(([^)]*)\)s|%%/g, (match, name: string | undefined) => {
+    if (match === '%%') return '%';
+    const value = fields[name!];
+    if (value === undefined) {
+      throw new BadStoreConfigurationError(`[${storeId}] cinder_endpoint_template names %(${name})s, which the request context does not have`);
+    }
+    return value;
+  });
+}
