@@ -8,17 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
-import type {
-  Capability,
-  DriverAddOptions,
-  DriverAddResult,
-  DriverCallOptions,
-  DriverContext,
-  DriverGetOptions,
-  DriverGetResult,
-  RequestContext,
-  WritableStoreDriver,
-} from '../../driver.js';
+import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, RequestContext, WritableStoreDriver } from '../../driver.js';
 import { BadStoreConfigurationError, BackendError, DuplicateError, GlanceStoreError, NotFoundError } from '../../errors.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
 import { CinderApi, type Volume } from './api.js';
