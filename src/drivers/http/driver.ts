@@ -173,7 +173,4 @@ class Slice extends Transform {
     }
     cb();
   }
-  override _flush(cb: TransformCallback): void {
-    cb();
-  }
 }
