@@ -1,1 +1,0 @@
-cmd_Release/glance_store_rbd.node := ln -f "Release/obj.target/glance_store_rbd.node" "Release/glance_store_rbd.node" 2>/dev/null || (rm -rf "Release/glance_store_rbd.node" && cp -af "Release/obj.target/glance_store_rbd.node" "Release/glance_store_rbd.node")

@@ -1,1 +1,0 @@
-cmd_Release/obj.target/glance_store_rbd.node := g++ -o Release/obj.target/glance_store_rbd.node -shared -pthread -rdynamic -m64  -Wl,-soname=glance_store_rbd.node -Wl,--start-group Release/obj.target/glance_store_rbd/src/binding.o -Wl,--end-group -lrbd -lrados
