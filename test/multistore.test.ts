@@ -139,15 +139,19 @@ weight = heavy
     await ms.close();
   });
 
-  it('keeps working when one store cannot start, and says why', async () => {
-    const flaky = defineDriver({
-      type: 'flaky',
-      schemes: ['flaky'],
+  /** A driver type whose stores never start: their cluster cannot be reached. */
+  const unreachable = (type: string, scheme: string) =>
+    defineDriver({
+      type,
+      schemes: [scheme],
       options: [],
       create: (): StoreDriver => {
         throw new Error('cluster at 127.0.0.1:1 is unreachable');
       },
     });
+
+  it('keeps working when one store cannot start, and says why', async () => {
+    const flaky = unreachable('flaky', 'flaky');
     const text = `[DEFAULT]\nenabled_backends = a:file, down:flaky\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${root}/a\n`;
     const ms = await MultiStore.create(parseConfig(text), { drivers: [flaky] });
     expect(ms.states().find((s) => s.id === 'down')).toMatchObject({ ok: false, error: expect.stringMatching(/unreachable/) });
@@ -161,14 +165,7 @@ weight = heavy
 
   it('skips a store that failed to start when resolving a location by scheme', async () => {
     const images = new Map<string, Buffer>();
-    const down = defineDriver({
-      type: 'down',
-      schemes: ['mem'],
-      options: [],
-      create: (): StoreDriver => {
-        throw new Error('cluster unreachable');
-      },
-    });
+    const down = unreachable('down', 'mem');
     // A store that cannot tell its locations from others' (no ownsLocation).
     const up = defineDriver({
       type: 'up',
