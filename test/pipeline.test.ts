@@ -1,7 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { openAddPipeline, fixedChunks, isAllZero, type AddPipelineOptions, type ImageData } from '../src/index.js';
+import { openAddPipeline, type AddPipelineOptions } from '../src/pipeline/add.js';
+import { fixedChunks, isAllZero } from '../src/pipeline/chunks.js';
+import type { ImageData } from '../src/pipeline/source.js';
 import { readAhead } from '../src/pipeline/read-ahead.js';
 
 async function collect(data: AsyncIterable<Buffer>): Promise<Buffer> {
