@@ -1,5 +1,8 @@
 import { describe, it, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
   exports: Record<string, { types: string; import: string }>;
@@ -23,5 +26,48 @@ describe('package', () => {
       const code = await readFile(new URL(file, dir), 'utf8');
       expect(code, file).not.toMatch(/^import .* from '(vitest|mocha|jest|@jest\/.*)';/m);
     }
+  });
+});
+
+const root = new URL('..', import.meta.url);
+
+/** What `import(specifier)` gives a user of the built package (Node resolving the package's own exports). */
+function exportsOf(specifier: string): string[] {
+  const code = `const m = await import(${JSON.stringify(specifier)}); console.log(JSON.stringify(Object.keys(m)));`;
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: fileURLToPath(root), encoding: 'utf8' })) as string[];
+}
+
+describe('entry points', () => {
+  const internals = ['readOptions', 'openAddPipeline', 'checkAddOptions', 'fixedChunks', 'isAllZero', 'ByteReader', 'readAhead', 'FileStore', 'FILE_OPTIONS', 'SWIFT_OPTIONS', 'formatSwiftLocation', 'parseSwiftLocation', 'readStoresConfig', 'readConfig', 'defineDriver', 'BUILTIN_DRIVERS', 'isWritable', 'maskSecrets', 'suggest'];
+
+  it('keeps the root for services: MultiStore, config parsing, errors, masking, and no internals', () => {
+    const root = exportsOf('glance-store');
+    for (const name of ['MultiStore', 'parseConfig', 'mergeConfigs', 'ConfigParseError', 'checkImageId', 'maskLocation', 'GlanceStoreError', 'NotFoundError', 'ReadOnlyStoreError']) expect(root).toContain(name);
+    for (const name of internals) expect(root, name).not.toContain(name);
+  });
+
+  it('gives driver authors glance-store/driver: defineDriver, option reading, the stream helpers, errors', () => {
+    expect(pkg.exports['./driver']).toEqual({ types: './dist/src/driver-kit.d.ts', import: './dist/src/driver-kit.js' });
+    const driver = exportsOf('glance-store/driver');
+    for (const name of ['defineDriver', 'isDriverDefinition', 'isWritable', 'BUILTIN_DRIVERS', 'readOptions', 'maskSecrets', 'fixedChunks', 'isAllZero', 'ByteReader', 'readAhead', 'fromSystemError', 'NotFoundError', 'maskLocation', 'checkImageId']) {
+      expect(driver, name).toContain(name);
+    }
+    // MultiStore's own machinery is not a driver's to call: drivers never hash.
+    for (const name of ['MultiStore', 'openAddPipeline', 'checkAddOptions', 'FileStore', 'SWIFT_OPTIONS']) expect(driver, name).not.toContain(name);
+  });
+
+  it('publishes the Apache-2.0 LICENSE, and every source map points at files that are published', async () => {
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: fileURLToPath(root), encoding: 'utf8' })) as Array<{ files: Array<{ path: string }> }>;
+    const files = new Set(packed[0]!.files.map((f) => f.path));
+    expect(files).toContain('LICENSE');
+    expect(await readFile(new URL('LICENSE', root), 'utf8')).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
+    const maps = [...files].filter((f) => f.endsWith('.js.map'));
+    expect(maps.length).toBeGreaterThan(20);
+    for (const map of maps) {
+      const { sources } = JSON.parse(await readFile(new URL(map, root), 'utf8')) as { sources: string[] };
+      for (const source of sources) expect(files, `${map} -> ${source}`).toContain(path.posix.join(path.posix.dirname(map), source));
+    }
+    // And every built module that is published has its map.
+    for (const f of files) if (f.endsWith('.js')) expect(files, f).toContain(`${f}.map`);
   });
 });
