@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -70,4 +71,39 @@ describe('entry points', () => {
     // And every built module that is published has its map.
     for (const f of files) if (f.endsWith('.js')) expect(files, f).toContain(`${f}.map`);
   });
+});
+
+describe('README', () => {
+  it("shows a tsconfig that compiles a service and a driver against the built package (ESM, nodenext)", async () => {
+    const readme = await readFile(new URL('README.md', root), 'utf8');
+    expect(readme).toMatch(/\*\*ESM only\*\*/);
+    const tsconfig = /```json\n(\{\n {2}"compilerOptions"[\s\S]*?)```/.exec(readme)?.[1];
+    expect(tsconfig).toBeDefined();
+    const dir = await mkdtemp(path.join(tmpdir(), 'gs-consumer-'));
+    try {
+      await mkdir(path.join(dir, 'node_modules/@types'), { recursive: true });
+      await symlink(fileURLToPath(root), path.join(dir, 'node_modules/glance-store'));
+      await symlink(fileURLToPath(new URL('node_modules/@types/node', root)), path.join(dir, 'node_modules/@types/node'));
+      await writeFile(path.join(dir, 'package.json'), '{ "type": "module" }\n');
+      await writeFile(path.join(dir, 'tsconfig.json'), tsconfig!.replace('"strict": true', '"strict": true, "noEmit": true, "types": ["node"]'));
+      await writeFile(
+        path.join(dir, 'main.ts'),
+        [
+          "import { MultiStore, parseConfig, type WritableStoreHandle } from 'glance-store';",
+          "import { defineDriver, fixedChunks } from 'glance-store/driver';",
+          "import { runStoreConformance } from 'glance-store/testing';",
+          "const ms = await MultiStore.create(parseConfig('[DEFAULT]\\n'));",
+          "const store: WritableStoreHandle = ms.writableStore('local');",
+          "void [store, defineDriver, fixedChunks, runStoreConformance];",
+          '',
+        ].join('\n'),
+      );
+      const tsc = fileURLToPath(new URL('node_modules/typescript/bin/tsc', root));
+      const r = spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' });
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
