@@ -59,17 +59,7 @@ import {
 
 export { checkImageId };
 export type { AddResult };
-export type {
-  MultiStoreOptions,
-  StoreInfo,
-  StoreInfoDetail,
-  StoreState,
-  AddOptions,
-  GetOptions,
-  GetResult,
-  CallOptions,
-  CopyOptions,
-} from './multistore-types.js';
+export type * from './multistore-types.js';
 export type { StoreHandle, ReadOnlyStoreHandle, WritableStoreHandle, StoreHandleBase } from './store-handle.js';
 
 interface StoreEntry {

@@ -38,7 +38,7 @@ export async function rawDriversAreReadOnlyUntilNarrowed(ms: MultiStore, http: H
   // @ts-expect-error: the http driver is not a WritableStoreDriver
   const writable: WritableStoreDriver = http;
   // @ts-expect-error: and has no add method at all
-  http.add;
+  void http.add;
   void writable;
   const driver: StoreDriver = ms.rawDriver('shared');
   if (isWritable(driver)) await driver.delete('file:///x');
