@@ -4,7 +4,7 @@
  * reads: a test regenerates it and compares.
  */
 import type { AnyDriverDefinition } from '../driver.js';
-import type { OptionSpec } from './options.js';
+import type { OptionSpec } from './schema.js';
 import { COMMON_STORE_OPTIONS, GLOBAL_OPTIONS, RESERVED_STORES } from './stores.js';
 
 function formatDefault(o: OptionSpec): string {

@@ -12,9 +12,10 @@
 import { BadStoreConfigurationError } from '../errors.js';
 import type { AnyDriverDefinition } from '../driver.js';
 import type { DriverRegistry } from '../drivers/index.js';
-import { configSize, readGroup, suggest, type OptionProblem, type OptionSpec, type OptionValues } from './options.js';
+import { configSize, readGroup, suggest, type OptionProblem } from './options.js';
+import type { OptionSpec, OptionValues, RefusalKind } from './schema.js';
 import type { ParsedConfig } from './parse.js';
-import { convert, type RefusalKind } from './convert.js';
+import { convert } from './convert.js';
 import { ExpansionBudget } from './interpolate.js';
 import { ConfigResolver, sectionKey, type GroupSpec } from './resolve.js';
 import { LEGACY_STAGING_SECTION, RESERVED_STORES, parseEnabledBackends, storeIdProblem, type BackendEntry } from './enabled-backends.js';

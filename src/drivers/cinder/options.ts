@@ -5,7 +5,7 @@
  * volumes with librbd itself; they are accepted and documented as ignored,
  * so a glance-api.conf written for Glance loads unchanged.
  */
-import type { OptionSpec, OptionsOf } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/schema.js';
 
 const IGNORED = 'Accepted for glance-api.conf compatibility and ignored:';
 

@@ -1,5 +1,5 @@
 /** The file store's options, as glance_store declares them. */
-import type { OptionSpec, OptionsOf } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/schema.js';
 
 export const FILE_DATADIR_DEFAULT = '/var/lib/glance/images';
 

@@ -1,5 +1,5 @@
 /** The http store's options, as glance_store declares them (TLS verified by default here). */
-import type { OptionSpec, OptionsOf } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/schema.js';
 
 export const HTTP_OPTIONS = [
   {

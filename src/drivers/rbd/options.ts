@@ -1,5 +1,5 @@
 /** The rbd store's options, as glance_store declares them. */
-import type { OptionSpec, OptionsOf } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/schema.js';
 
 export const RBD_OPTIONS = [
   { name: 'rbd_store_pool', type: 'string', default: 'images', help: 'The RADOS pool images are stored in.' },

@@ -1,5 +1,5 @@
 /** The s3 store's options, as glance_store declares them (sizes in MiB). */
-import type { OptionSpec, OptionsOf } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/schema.js';
 
 export const S3_OPTIONS = [
   { name: 's3_store_host', type: 'string', help: 'The S3 endpoint: a host name (http is used), or a URL with http:// or https://.', sample: 'https://s3.example.com' },

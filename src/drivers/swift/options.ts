@@ -3,7 +3,7 @@
  * glance_store's "MB" of 1,024,000 bytes (it multiplies by 1000 * 1024), kept
  * so that segments come out the same size as glance_store's.
  */
-import type { OptionSpec, OptionsOf } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/schema.js';
 
 export const SWIFT_OPTIONS = [
   {
