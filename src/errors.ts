@@ -5,37 +5,49 @@
  * error kept as `cause`.
  */
 
-export type ErrorCode =
-  | 'NotFound'
-  | 'Duplicate'
-  | 'StorageFull'
-  | 'StorageWriteDenied'
-  | 'ImageSizeLimitExceeded'
-  | 'SizeMismatch'
-  | 'ChecksumMismatch'
-  | 'UnknownScheme'
-  | 'BadStoreUri'
-  | 'BadStoreConfiguration'
-  | 'ReadOnlyStore'
-  | 'RandomGetNotSupported'
-  | 'InvalidRange'
-  | 'BackendUnavailable'
-  | 'AuthenticationFailed'
-  | 'InUse'
-  | 'Aborted'
-  | 'SourceError'
-  | 'UnknownStore'
-  | 'InvalidImageId'
-  | 'Forbidden'
-  | 'BackendError';
+/** Every code, in one list: each has its class below (ERROR_CLASSES). */
+export const ERROR_CODES = [
+  'NotFound',
+  'Duplicate',
+  'StorageFull',
+  'StorageWriteDenied',
+  'ImageSizeLimitExceeded',
+  'SizeMismatch',
+  'ChecksumMismatch',
+  'UnknownScheme',
+  'BadStoreUri',
+  'BadStoreConfiguration',
+  'ReadOnlyStore',
+  'RandomGetNotSupported',
+  'InvalidRange',
+  'BackendUnavailable',
+  'AuthenticationFailed',
+  'InUse',
+  'Aborted',
+  'SourceError',
+  'UnknownStore',
+  'InvalidImageId',
+  'Forbidden',
+  'BackendError',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ErrorOptions {
   cause?: unknown;
 }
 
 export class GlanceStoreError extends Error {
-  readonly code: ErrorCode;
+  declare readonly code: ErrorCode;
+  /**
+   * Constructed directly, it gives the class of its code
+   * (`new GlanceStoreError('NotFound', m)` is a NotFoundError), so that
+   * `instanceof` and `code` always agree; subclasses construct themselves.
+   */
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    if (new.target === GlanceStoreError && Object.prototype.hasOwnProperty.call(ERROR_CLASSES, code)) {
+      return new ERROR_CLASSES[code](message, options);
+    }
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.name = new.target.name;
@@ -89,6 +101,32 @@ export class BadStoreConfigurationError extends GlanceStoreError {
     this.problems = list;
   }
 }
+
+/** The class of each code: what `err instanceof` tests for a given `err.code`. */
+export const ERROR_CLASSES: { readonly [C in ErrorCode]: new (message: string, options?: ErrorOptions) => GlanceStoreError & { readonly code: C } } = {
+  NotFound: NotFoundError,
+  Duplicate: DuplicateError,
+  StorageFull: StorageFullError,
+  StorageWriteDenied: StorageWriteDeniedError,
+  ImageSizeLimitExceeded: ImageSizeLimitExceededError,
+  SizeMismatch: SizeMismatchError,
+  ChecksumMismatch: ChecksumMismatchError,
+  UnknownScheme: UnknownSchemeError,
+  BadStoreUri: BadStoreUriError,
+  BadStoreConfiguration: BadStoreConfigurationError,
+  ReadOnlyStore: ReadOnlyStoreError,
+  RandomGetNotSupported: RandomGetNotSupportedError,
+  InvalidRange: InvalidRangeError,
+  BackendUnavailable: BackendUnavailableError,
+  AuthenticationFailed: AuthenticationFailedError,
+  InUse: InUseError,
+  Aborted: AbortedError,
+  SourceError: SourceError,
+  UnknownStore: UnknownStoreError,
+  InvalidImageId: InvalidImageIdError,
+  Forbidden: ForbiddenError,
+  BackendError: BackendError,
+};
 
 export function isGlanceStoreError(err: unknown): err is GlanceStoreError {
   return err instanceof GlanceStoreError;

@@ -251,10 +251,7 @@ export class S3Store implements WritableStoreDriver {
       if (statusOf(err) !== 404) throw this.mapError(err, `bucket ${bucket}`);
     }
     if (!this.options.s3_store_create_bucket_on_put) {
-      throw new GlanceStoreError(
-        'BadStoreConfiguration',
-        `The bucket ${bucket} of store ${this.id} does not exist; create it or set s3_store_create_bucket_on_put = true`,
-      );
+      throw new BadStoreConfigurationError(`The bucket ${bucket} of store ${this.id} does not exist; create it or set s3_store_create_bucket_on_put = true`);
     }
     try {
       const region = this.options.s3_store_region_name;
