@@ -41,7 +41,7 @@ export type {
   ImageAcls,
 } from './driver.js';
 export * from './errors.js';
-export { maskLocation, maskText, maskDeep, schemeOf, imageIdFromLocation } from './location.js';
+export { maskLocation, maskDeep, schemeOf, imageIdFromLocation } from './location.js';
 export type { Logger } from './logger.js';
 export { openAddPipeline, checkAddOptions } from './pipeline/add.js';
 export type { AddPipeline, AddProgress, AddDigest, AddPipelineOptions } from './pipeline/add.js';

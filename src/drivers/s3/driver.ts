@@ -18,7 +18,7 @@ import {
   StorageFullError,
 } from '../../errors.js';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, WritableStoreDriver } from '../../driver.js';
-import { MASK, maskLocation, maskText } from '../../location.js';
+import { MASK, maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
 import { serviceError, statusOf, STATUS_ERRORS, transportError, type ErrorClass, type FailedCall } from '../../net/failure.js';
 import { checkedLength } from '../../net/response.js';
@@ -131,8 +131,8 @@ export class S3Store implements WritableStoreDriver {
       logger: {
         debug: () => undefined,
         info: () => undefined,
-        warn: (...content: unknown[]) => this.logger.warn(`[${this.id}] ${maskText(content.join(' '))}`),
-        error: (...content: unknown[]) => this.logger.error(`[${this.id}] ${maskText(content.join(' '))}`),
+        warn: (...content: unknown[]) => this.logger.warn(`[${this.id}] ${maskLocation(content.join(' '))}`),
+        error: (...content: unknown[]) => this.logger.error(`[${this.id}] ${maskLocation(content.join(' '))}`),
       },
       requestHandler: {
         connectionTimeout: 10_000,
