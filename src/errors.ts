@@ -87,18 +87,26 @@ export class InvalidImageIdError extends kind('InvalidImageId') {}
 export class ForbiddenError extends kind('Forbidden') {}
 export class BackendError extends kind('BackendError') {}
 
-/** Startup validation failure: every problem found, in one error. */
+const WARNINGS_IN_MESSAGE = 20;
+
+/**
+ * Startup validation failure: every problem found, in one error, with the
+ * warnings of the same reading beside them (a misspelt [DEFAULT] option is
+ * only a warning, yet often the reason for a problem).
+ */
 export class BadStoreConfigurationError extends GlanceStoreError {
   declare readonly code: 'BadStoreConfiguration';
   readonly problems: readonly string[];
-  constructor(problems: readonly string[] | string, options?: ErrorOptions) {
+  readonly warnings: readonly string[];
+  constructor(problems: readonly string[] | string, options?: ErrorOptions & { warnings?: readonly string[] }) {
     const list = typeof problems === 'string' ? [problems] : problems;
-    super(
-      'BadStoreConfiguration',
-      list.length === 1 ? `Bad store configuration: ${list[0]}` : `Bad store configuration (${list.length} problems):\n - ${list.join('\n - ')}`,
-      options,
-    );
+    const warnings = options?.warnings ?? [];
+    const head = list.length === 1 ? `Bad store configuration: ${list[0]}` : `Bad store configuration (${list.length} problems):\n - ${list.join('\n - ')}`;
+    // The message shows the first warnings (a hostile file may cause thousands); `warnings` holds them all.
+    const shown = warnings.slice(0, WARNINGS_IN_MESSAGE).concat(warnings.length > WARNINGS_IN_MESSAGE ? [`...and ${warnings.length - WARNINGS_IN_MESSAGE} more warnings`] : []);
+    super('BadStoreConfiguration', shown.length ? `${head}\nWarnings:\n - ${shown.join('\n - ')}` : head, options);
     this.problems = list;
+    this.warnings = warnings;
   }
 }
 

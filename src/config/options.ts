@@ -14,6 +14,7 @@ import type { OptionSpec, OptionValues, RefusalKind } from './schema.js';
 import { ExpansionBudget } from './interpolate.js';
 import { ConfigResolver, sectionKey, specsByName, type GroupSpec } from './resolve.js';
 import { suggest } from './suggest.js';
+import { defaultRuleProblems, ruleProblems, shownValue, type RuleProblem } from './rules.js';
 
 export { suggest } from './suggest.js';
 export type { OptionCheck, OptionRequirement, OptionSpec, OptionType, OptionValues, OptionsOf, RefusalKind } from './schema.js';
@@ -53,9 +54,13 @@ export interface GroupReading {
 export function readGroup(resolver: ConfigResolver, group: GroupSpec, label: string, config: ParsedConfig, skip?: string): GroupReading {
   const values: OptionValues = {};
   const problems: OptionProblem[] = [];
+  const broken = (found: RuleProblem[]) => {
+    for (const p of found) problems.push({ option: p.option, kind: 'store-rule', message: `[${label}] ${p.message}` });
+  };
   if (!resolver.hasSection(group)) {
     // Nothing set: every option has its default (a config may hold a hundred thousand such stores).
     for (const spec of group.schema) values[spec.name] = spec.default;
+    broken(defaultRuleProblems(group.schema));
     return { values, problems, unknown: [] };
   }
   for (const spec of group.schema) {
@@ -66,9 +71,10 @@ export function readGroup(resolver: ConfigResolver, group: GroupSpec, label: str
       continue;
     }
     values[spec.name] = spec.default;
-    const shown = spec.secret ? `${spec.name} (value hidden)` : `${spec.name} = ${JSON.stringify(r.text)}`;
-    problems.push({ option: spec.name, kind: r.kind, message: `[${label}] ${shown}: ${r.why}` });
+    problems.push({ option: spec.name, kind: r.kind, message: `[${label}] ${shownValue(spec, r.text)}: ${r.why}` });
   }
+  // The driver's own rules, on values that passed their type and range.
+  broken(ruleProblems(group.schema, values, new Set(problems.map((p) => p.option))));
   const known = specsByName(group.schema);
   const raw = Object.prototype.hasOwnProperty.call(config, group.section) ? config[group.section]! : {};
   return { values, problems, unknown: Object.keys(raw).filter((k) => !known.has(k)) };

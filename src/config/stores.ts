@@ -267,7 +267,7 @@ export function readStoresConfig(config: ParsedConfig, drivers: DriverRegistry, 
       if (n <= LISTED_PER_KIND) messages.push(p.message);
     }
     for (const [kind, n] of shown) if (n > LISTED_PER_KIND) messages.push(`...and ${n - LISTED_PER_KIND} more problems of the kind ${kind}`);
-    throw new BadStoreConfigurationError(messages);
+    throw new BadStoreConfigurationError(messages, { warnings });
   }
   return { stores, defaultBackend, imageSizeCap, hashAlgo, warnings };
 }
