@@ -123,7 +123,7 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
     budget,
   );
   const enabledText = early.read(null, 'enabled_backends');
-  let entries: BackendEntry[] = [];
+  const entries: BackendEntry[] = [];
   /** As oslo's DictOpt gives it, once substituted. */
   let enabledValue: unknown;
   if (!enabledText.ok) {
