@@ -11,6 +11,12 @@ export class InvalidArgumentTypeError extends TypeError {
   override name = 'TypeError';
 }
 
+/** An argument of the right type whose value is not one that is accepted, as Node reports one. */
+export class InvalidArgumentValueError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_VALUE';
+  override name = 'TypeError';
+}
+
 /** An argument outside its range, as Node reports one. */
 export class ArgumentOutOfRangeError extends RangeError {
   readonly code = 'ERR_OUT_OF_RANGE';

@@ -30,7 +30,7 @@ export { readOptions, suggest, maskSecrets } from './config/options.js';
 export type { OptionSpec, OptionType, OptionValues, OptionsOf, ReadOptionsResult, ReadOptionsContext } from './config/options.js';
 export * from './errors.js';
 export { checkImageId } from './image-id.js';
-export { maskLocation, maskText, maskDeep } from './location.js';
+export { maskLocation, maskDeep } from './location.js';
 export type { Logger } from './logger.js';
 export { fixedChunks, isAllZero, ByteReader } from './pipeline/chunks.js';
 export { readAhead } from './pipeline/read-ahead.js';

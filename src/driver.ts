@@ -5,7 +5,7 @@
  * writing to an http store is a compile-time error, not only a runtime one.
  */
 import type { Readable } from 'node:stream';
-import type { OptionSpec, OptionValues, OptionsOf } from './config/options.js';
+import type { OptionSpec, OptionValues, OptionsOf } from './config/schema.js';
 import type { Logger } from './logger.js';
 
 /**

@@ -5,37 +5,49 @@
  * error kept as `cause`.
  */
 
-export type ErrorCode =
-  | 'NotFound'
-  | 'Duplicate'
-  | 'StorageFull'
-  | 'StorageWriteDenied'
-  | 'ImageSizeLimitExceeded'
-  | 'SizeMismatch'
-  | 'ChecksumMismatch'
-  | 'UnknownScheme'
-  | 'BadStoreUri'
-  | 'BadStoreConfiguration'
-  | 'ReadOnlyStore'
-  | 'RandomGetNotSupported'
-  | 'InvalidRange'
-  | 'BackendUnavailable'
-  | 'AuthenticationFailed'
-  | 'InUse'
-  | 'Aborted'
-  | 'SourceError'
-  | 'UnknownStore'
-  | 'InvalidImageId'
-  | 'Forbidden'
-  | 'BackendError';
+/** Every code, in one list: each has its class below (ERROR_CLASSES). */
+export const ERROR_CODES = [
+  'NotFound',
+  'Duplicate',
+  'StorageFull',
+  'StorageWriteDenied',
+  'ImageSizeLimitExceeded',
+  'SizeMismatch',
+  'ChecksumMismatch',
+  'UnknownScheme',
+  'BadStoreUri',
+  'BadStoreConfiguration',
+  'ReadOnlyStore',
+  'RandomGetNotSupported',
+  'InvalidRange',
+  'BackendUnavailable',
+  'AuthenticationFailed',
+  'InUse',
+  'Aborted',
+  'SourceError',
+  'UnknownStore',
+  'InvalidImageId',
+  'Forbidden',
+  'BackendError',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ErrorOptions {
   cause?: unknown;
 }
 
 export class GlanceStoreError extends Error {
-  readonly code: ErrorCode;
+  declare readonly code: ErrorCode;
+  /**
+   * Constructed directly, it gives the class of its code
+   * (`new GlanceStoreError('NotFound', m)` is a NotFoundError), so that
+   * `instanceof` and `code` always agree; subclasses construct themselves.
+   */
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    if (new.target === GlanceStoreError && Object.prototype.hasOwnProperty.call(ERROR_CLASSES, code)) {
+      return new ERROR_CLASSES[code](message, options);
+    }
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.name = new.target.name;
@@ -75,20 +87,54 @@ export class InvalidImageIdError extends kind('InvalidImageId') {}
 export class ForbiddenError extends kind('Forbidden') {}
 export class BackendError extends kind('BackendError') {}
 
-/** Startup validation failure: every problem found, in one error. */
+const WARNINGS_IN_MESSAGE = 20;
+
+/**
+ * Startup validation failure: every problem found, in one error, with the
+ * warnings of the same reading beside them (a misspelt [DEFAULT] option is
+ * only a warning, yet often the reason for a problem).
+ */
 export class BadStoreConfigurationError extends GlanceStoreError {
   declare readonly code: 'BadStoreConfiguration';
   readonly problems: readonly string[];
-  constructor(problems: readonly string[] | string, options?: ErrorOptions) {
+  readonly warnings: readonly string[];
+  constructor(problems: readonly string[] | string, options?: ErrorOptions & { warnings?: readonly string[] }) {
     const list = typeof problems === 'string' ? [problems] : problems;
-    super(
-      'BadStoreConfiguration',
-      list.length === 1 ? `Bad store configuration: ${list[0]}` : `Bad store configuration (${list.length} problems):\n - ${list.join('\n - ')}`,
-      options,
-    );
+    const warnings = options?.warnings ?? [];
+    const head = list.length === 1 ? `Bad store configuration: ${list[0]}` : `Bad store configuration (${list.length} problems):\n - ${list.join('\n - ')}`;
+    // The message shows the first warnings (a hostile file may cause thousands); `warnings` holds them all.
+    const shown = warnings.slice(0, WARNINGS_IN_MESSAGE).concat(warnings.length > WARNINGS_IN_MESSAGE ? [`...and ${warnings.length - WARNINGS_IN_MESSAGE} more warnings`] : []);
+    super('BadStoreConfiguration', shown.length ? `${head}\nWarnings:\n - ${shown.join('\n - ')}` : head, options);
     this.problems = list;
+    this.warnings = warnings;
   }
 }
+
+/** The class of each code: what `err instanceof` tests for a given `err.code`. */
+export const ERROR_CLASSES: { readonly [C in ErrorCode]: new (message: string, options?: ErrorOptions) => GlanceStoreError & { readonly code: C } } = {
+  NotFound: NotFoundError,
+  Duplicate: DuplicateError,
+  StorageFull: StorageFullError,
+  StorageWriteDenied: StorageWriteDeniedError,
+  ImageSizeLimitExceeded: ImageSizeLimitExceededError,
+  SizeMismatch: SizeMismatchError,
+  ChecksumMismatch: ChecksumMismatchError,
+  UnknownScheme: UnknownSchemeError,
+  BadStoreUri: BadStoreUriError,
+  BadStoreConfiguration: BadStoreConfigurationError,
+  ReadOnlyStore: ReadOnlyStoreError,
+  RandomGetNotSupported: RandomGetNotSupportedError,
+  InvalidRange: InvalidRangeError,
+  BackendUnavailable: BackendUnavailableError,
+  AuthenticationFailed: AuthenticationFailedError,
+  InUse: InUseError,
+  Aborted: AbortedError,
+  SourceError: SourceError,
+  UnknownStore: UnknownStoreError,
+  InvalidImageId: InvalidImageIdError,
+  Forbidden: ForbiddenError,
+  BackendError: BackendError,
+};
 
 export function isGlanceStoreError(err: unknown): err is GlanceStoreError {
   return err instanceof GlanceStoreError;

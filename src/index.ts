@@ -29,7 +29,7 @@ export { INTERPOLATION_LIMITS } from './config/interpolate.js';
 // A service passes driver definitions to MultiStore.create and may read locations' metadata: the types only.
 export type { AnyDriverDefinition, Capability, LocationRecord, RequestContext, ImageAcls } from './driver.js';
 export * from './errors.js';
-export { maskLocation, maskText, schemeOf, imageIdFromLocation } from './location.js';
+export { maskLocation, schemeOf, imageIdFromLocation } from './location.js';
 export type { Logger } from './logger.js';
 export type { AddProgress } from './pipeline/add.js';
 export type { ImageData } from './pipeline/source.js';

@@ -35,7 +35,11 @@ const LONE_USERINFO = /([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^:/\s@]+)@(?=[^@\s]*(?:\s
 // temp_url_sig), tokens, keys, passwords.
 const QUERY_SECRET = /([?&;](?:[\w.-]*(?:sig|signature|token|secret|password|passwd|pwd|credential|key|auth)[\w.-]*)=)([^&;#\s"'),\]]*)/gi;
 
-/** The URI with any password, secret key, token or credential parameter replaced by `***`. */
+/**
+ * The URI with any password, secret key, token or credential parameter
+ * replaced by `***`; given free text (an error message, a log line), every
+ * URI inside it is masked so.
+ */
 export function maskLocation(url: string): string {
   return url
     .replace(CREDENTIALS, (_m, scheme: string, user: string, secret: string) => {
@@ -63,11 +67,6 @@ export function decodeComponent(text: string, location: string): string {
   }
 }
 
-/** Masks every credential-bearing URI inside free text (error messages, logs). */
-export function maskText(text: string): string {
-  return maskLocation(text);
-}
-
 /**
  * Splits `scheme://[creds@]rest` as glance_store does: credentials end at the
  * last `@`. Returns the raw (still percent-encoded) parts.
@@ -85,7 +84,7 @@ export function splitCredentials(url: string): { scheme: string; user?: string; 
 
 /** Masks credential-bearing URIs in every string inside a value (option values, properties). */
 export function maskDeep<T>(value: T): T {
-  if (typeof value === 'string') return maskText(value) as T;
+  if (typeof value === 'string') return maskLocation(value) as T;
   if (Array.isArray(value)) return value.map((v: unknown) => maskDeep(v)) as T;
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, maskDeep(v)])) as T;

@@ -40,7 +40,7 @@ import {
 } from './driver.js';
 import { imageIdFromLocation, locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
 import { silentLogger, type Logger } from './logger.js';
-import type { AddDigest } from './pipeline/add.js';
+import { checkAddOptions, type AddDigest } from './pipeline/add.js';
 import { addImage, expectHashes, type AddResult } from './add-image.js';
 import { fitRange, requestedRange } from './range.js';
 import type { ImageData } from './pipeline/source.js';
@@ -50,7 +50,6 @@ import {
   checkByteCount,
   checkCallOptions,
   checkLocation,
-  checkOptionalFunction,
   checkOptionalString,
   checkOptionsObject,
   describe,
@@ -388,14 +387,6 @@ export class MultiStore implements StoreCalls {
     const ranked = started.sort((a, b) => claim(a) - claim(b) || b.spec.weight - a.spec.weight);
     return ranked.map((e) => ({ id: e.spec.id, driver: e.driver, disowns: claim(e) === 2 }));
   }
-}
-
-/** The options of add and copy, checked before a byte is read. */
-function checkAddOptions(options: AddOptions | CopyOptions): void {
-  checkCallOptions(options);
-  checkByteCount('size', (options as AddOptions).size);
-  checkOptionalString('hashAlgo', options.hashAlgo);
-  checkOptionalFunction('onProgress', options.onProgress);
 }
 
 /**

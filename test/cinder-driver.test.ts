@@ -315,7 +315,7 @@ describe.skipIf(!cinder)('cinder store options', () => {
     const misspelt = (await MultiStore.create(parseConfig(conf(env, 'cinder_store_pasword = hunter2secret\n'))).catch((e: unknown) => e)) as Error;
     expect(misspelt).toMatchObject({ code: 'BadStoreConfiguration', message: expect.stringMatching(/cinder_store_pasword.*did you mean "cinder_store_password"/) });
     expect(misspelt.message).not.toContain('hunter2secret');
-    await expect(MultiStore.create(parseConfig(conf(env, 'cinder_catalog_info = volumev3\n')))).rejects.toMatchObject({ code: 'BadStoreConfiguration', message: expect.stringMatching(/cinder_catalog_info "volumev3" must be <service_type>:<service_name>:<interface>/) });
+    await expect(MultiStore.create(parseConfig(conf(env, 'cinder_catalog_info = volumev3\n')))).rejects.toMatchObject({ code: 'BadStoreConfiguration', message: expect.stringMatching(/cinder_catalog_info = "volumev3": must be <service_type>:<service_name>:<interface>/) });
     const ms = await MultiStore.create(parseConfig(conf(env, 'cinder_endpoint_template = http://127.0.0.1:8776/v3/%(domain_of_nothing)s\n')));
     try {
       await expect(ms.getSize(`cinder://volumes/${randomUUID()}`, { context })).rejects.toMatchObject({ code: 'BadStoreConfiguration', message: expect.stringMatching(/%\(domain_of_nothing\)s/) });

@@ -22,7 +22,7 @@ const MUTATIONS = 600;
 const registry = driverRegistry([TYPED_DRIVER]);
 
 /** The kinds of refusal this library makes on purpose (documented); `value` and `default-backend` Glance makes too. */
-const DELIBERATE: ReadonlySet<ProblemKind> = new Set(['limit', 'integer-range', 'empty-number', 'enabled-backends', 'store-id', 'unknown-type', 'unknown-option', 'hash-algo']);
+const DELIBERATE: ReadonlySet<ProblemKind> = new Set(['limit', 'integer-range', 'empty-number', 'enabled-backends', 'store-id', 'unknown-type', 'unknown-option', 'hash-algo', 'store-rule']);
 
 type OsloRaw = { sections: Record<string, Record<string, { multi: string[]; single: string }>> } | { error: string; line: number | null };
 type OsloOutcome = { ok: unknown } | { error: string };

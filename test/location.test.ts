@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { maskLocation, maskText, schemeOf } from '../src/index.js';
+import { maskLocation, schemeOf } from '../src/index.js';
 import { splitCredentials } from '../src/location.js';
 import { imageIdFromLocation } from '../src/location.js';
 
@@ -37,7 +37,7 @@ describe('locations', () => {
 
   it('masks every URI inside free text', () => {
     const text = 'failed to read s3://AK:SECRET1@h/b/k and swift://u:SECRET2@h/c/o, giving up';
-    const masked = maskText(text);
+    const masked = maskLocation(text);
     expect(masked).not.toMatch(/SECRET/);
     expect(masked).toContain('s3://AK:***@h/b/k');
     expect(masked).toContain('swift://u:***@h/c/o,');

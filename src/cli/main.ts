@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MultiStore } from '../multistore.js';
 import { parseConfig, type ParsedConfig } from '../config/parse.js';
-import { maskText } from '../location.js';
+import { maskLocation } from '../location.js';
 import { BadStoreConfigurationError } from '../errors.js';
 import * as commands from './commands.js';
 import { integer, loadDrivers, parseCommandLine, positional, UsageError } from './args.js';
@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
       debug: () => {},
       info: () => {},
       warn: (_o: unknown, msg?: string) => {
-        const warning = maskText(String(msg ?? ''));
+        const warning = maskLocation(String(msg ?? ''));
         warnings.push(warning);
         process.stderr.write(json ? `${JSON.stringify({ warning })}\n` : `glance-store: warning: ${warning}\n`);
       },
@@ -149,10 +149,10 @@ function report(err: unknown, json: boolean, debug: boolean): number {
   const e = err as { code?: string; message?: string; stack?: string; problems?: readonly string[] };
   const code = e?.code;
   const status = code === 'Usage' ? EXIT.usage : exitCodeFor(code);
-  const message = maskText(e?.message ?? String(err));
-  if (json) process.stderr.write(`${JSON.stringify({ error: { code: code ?? 'Error', message, ...(e?.problems ? { problems: e.problems.map(maskText) } : {}) } })}\n`);
+  const message = maskLocation(e?.message ?? String(err));
+  if (json) process.stderr.write(`${JSON.stringify({ error: { code: code ?? 'Error', message, ...(e?.problems ? { problems: e.problems.map(maskLocation) } : {}) } })}\n`);
   else process.stderr.write(`glance-store: ${message}\n`);
-  if (debug && status === EXIT.unexpected && e?.stack) process.stderr.write(`${maskText(e.stack)}\n`);
+  if (debug && status === EXIT.unexpected && e?.stack) process.stderr.write(`${maskLocation(e.stack)}\n`);
   return status;
 }
 
@@ -161,7 +161,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (err: unknown) => {
-    process.stderr.write(`glance-store: ${maskText(String((err as Error)?.message ?? err))}\n`);
+    process.stderr.write(`glance-store: ${maskLocation(String((err as Error)?.message ?? err))}\n`);
     process.exitCode = EXIT.unexpected;
   },
 );

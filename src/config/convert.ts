@@ -13,15 +13,10 @@
  *   default (oslo gives None, which glance_store then fails on or misuses;
  *   an option without a default is simply unset, as in oslo).
  */
-import type { OptionSpec } from './options.js';
+import type { OptionSpec, RefusalKind } from './schema.js';
 import { KEY_ORDER, pyFloat, pyInt, pyStrip } from './pystr.js';
 
-/**
- * Why a value was refused: `value` where oslo.config refuses it too (a bad
- * value, or a reference oslo cannot resolve); `limit` for the interpolation
- * limits; the other two are the deliberate differences above.
- */
-export type RefusalKind = 'value' | 'limit' | 'integer-range' | 'empty-number';
+export type { RefusalKind } from './schema.js';
 
 /** `value: undefined` means oslo.config's `None`: the option is unset. */
 export type Converted = { ok: true; value: unknown } | { ok: false; why: string; kind: RefusalKind };

@@ -4,7 +4,7 @@
  * safe_substitute mode), and the fixed limits that keep a hostile config file
  * from taking more than time and memory linear in its size.
  */
-import type { RefusalKind } from './convert.js';
+import type { RefusalKind } from './schema.js';
 
 /** Limits on substitution. Exceeding one is a BadStoreConfiguration, never a crash or a hang. */
 export const INTERPOLATION_LIMITS = Object.freeze({

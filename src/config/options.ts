@@ -10,58 +10,14 @@
  * docs/config-file-format.md.
  */
 import type { ParsedConfig } from './parse.js';
-import type { RefusalKind } from './convert.js';
+import type { OptionSpec, OptionValues, RefusalKind } from './schema.js';
 import { ExpansionBudget } from './interpolate.js';
 import { ConfigResolver, sectionKey, specsByName, type GroupSpec } from './resolve.js';
 import { suggest } from './suggest.js';
+import { defaultRuleProblems, ruleProblems, shownValue, type RuleProblem } from './rules.js';
 
 export { suggest } from './suggest.js';
-
-export type OptionType = 'string' | 'int' | 'float' | 'bool' | 'list' | 'multistring' | 'dict' | 'port';
-
-export interface OptionSpec {
-  name: string;
-  type: OptionType;
-  default?: unknown;
-  help: string;
-  /** Never shown in errors, logs, info or the CLI. */
-  secret?: boolean;
-  /** Allowed values (for list and dict: of each item / each value). Numbers are compared as numbers. */
-  choices?: readonly string[];
-  min?: number;
-  max?: number;
-  /** Older names still read (a warning says which name to use). */
-  deprecatedNames?: readonly string[];
-  /** An example value for the configuration reference. */
-  sample?: string;
-}
-
-export type OptionValues = Record<string, unknown>;
-
-/** The value type of one option type, as `readOptions` gives it. */
-type ValueOfType<T extends OptionType> = T extends 'string'
-  ? string
-  : T extends 'int' | 'float' | 'port'
-    ? number
-    : T extends 'bool'
-      ? boolean
-      : T extends 'list' | 'multistring'
-        ? string[]
-        : Record<string, string>;
-
-/** A string option with choices is the union of its choices. */
-type ValueOfSpec<S extends OptionSpec> = S extends { type: 'string'; choices: readonly (infer C extends string)[] } ? C : ValueOfType<S['type']>;
-
-/** An option without a default may be unset. */
-type OptionValueOf<S extends OptionSpec> = S extends { default: unknown } ? ValueOfSpec<S> : ValueOfSpec<S> | undefined;
-
-/**
- * The options object a driver's `create` receives, derived from its schema
- * declared `as const`: `OptionsOf<typeof MY_OPTIONS>`.
- */
-export type OptionsOf<Schema extends readonly OptionSpec[]> = {
-  readonly [S in Schema[number] as S['name']]: OptionValueOf<S>;
-};
+export type { OptionCheck, OptionRequirement, OptionSpec, OptionType, OptionValues, OptionsOf, RefusalKind } from './schema.js';
 
 export interface ReadOptionsResult {
   values: OptionValues;
@@ -98,9 +54,13 @@ export interface GroupReading {
 export function readGroup(resolver: ConfigResolver, group: GroupSpec, label: string, config: ParsedConfig, skip?: string): GroupReading {
   const values: OptionValues = {};
   const problems: OptionProblem[] = [];
+  const broken = (found: RuleProblem[]) => {
+    for (const p of found) problems.push({ option: p.option, kind: 'store-rule', message: `[${label}] ${p.message}` });
+  };
   if (!resolver.hasSection(group)) {
     // Nothing set: every option has its default (a config may hold a hundred thousand such stores).
     for (const spec of group.schema) values[spec.name] = spec.default;
+    broken(defaultRuleProblems(group.schema));
     return { values, problems, unknown: [] };
   }
   for (const spec of group.schema) {
@@ -111,9 +71,10 @@ export function readGroup(resolver: ConfigResolver, group: GroupSpec, label: str
       continue;
     }
     values[spec.name] = spec.default;
-    const shown = spec.secret ? `${spec.name} (value hidden)` : `${spec.name} = ${JSON.stringify(r.text)}`;
-    problems.push({ option: spec.name, kind: r.kind, message: `[${label}] ${shown}: ${r.why}` });
+    problems.push({ option: spec.name, kind: r.kind, message: `[${label}] ${shownValue(spec, r.text)}: ${r.why}` });
   }
+  // The driver's own rules, on values that passed their type and range.
+  broken(ruleProblems(group.schema, values, new Set(problems.map((p) => p.option))));
   const known = specsByName(group.schema);
   const raw = Object.prototype.hasOwnProperty.call(config, group.section) ? config[group.section]! : {};
   return { values, problems, unknown: Object.keys(raw).filter((k) => !known.has(k)) };

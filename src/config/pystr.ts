@@ -51,6 +51,8 @@ export function pyRStrip(s: string): string {
  * so a digit's value is its distance from the start of its run, modulo 10.
  */
 function asciiDigits(s: string): string {
+  // Plain ASCII needs no mapping: a range from NUL to DEL, control characters included.
+  // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(s)) return s;
   let out = '';
   for (const ch of s) {

@@ -4,8 +4,9 @@
  * reads: a test regenerates it and compares.
  */
 import type { AnyDriverDefinition } from '../driver.js';
-import type { OptionSpec } from './options.js';
+import type { OptionSpec } from './schema.js';
 import { COMMON_STORE_OPTIONS, GLOBAL_OPTIONS, RESERVED_STORES } from './stores.js';
+import { ruleNotes } from './rules.js';
 
 function formatDefault(o: OptionSpec): string {
   if (o.default === undefined) return '(none)';
@@ -22,7 +23,7 @@ function table(options: readonly OptionSpec[]): string {
     const limits = [o.min !== undefined ? `min ${o.min}` : '', o.max !== undefined ? `max ${o.max}` : '', o.choices ? `one of ${o.choices.join(', ')}` : '']
       .filter(Boolean)
       .join('; ');
-    const notes = [o.secret ? '**secret**: never shown in errors, logs or info' : '', limits].filter(Boolean).join('. ');
+    const notes = [...ruleNotes(o), o.secret ? '**secret**: never shown in errors, logs or info' : '', limits].filter(Boolean).join('; ');
     const help = `${o.help}${notes ? ` (${notes})` : ''}`.replace(/\|/g, '\\|').replace(/\n/g, ' ');
     return `| \`${o.name}\` | ${o.type} | \`${formatDefault(o).replace(/\|/g, '\\|')}\` | ${help} |`;
   });

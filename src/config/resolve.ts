@@ -20,8 +20,8 @@
  * stack or take more than linear time.
  */
 import type { ParsedConfig } from './parse.js';
-import type { OptionSpec } from './options.js';
-import { convert, type RefusalKind } from './convert.js';
+import type { OptionSpec, RefusalKind } from './schema.js';
+import { convert } from './convert.js';
 import { INTERPOLATION_LIMITS, isFailure, referencesIn, substitute, type ExpansionBudget, type Failure } from './interpolate.js';
 import { pyStr } from './pystr.js';
 

@@ -12,9 +12,10 @@
 import { BadStoreConfigurationError } from '../errors.js';
 import type { AnyDriverDefinition } from '../driver.js';
 import type { DriverRegistry } from '../drivers/index.js';
-import { configSize, readGroup, suggest, type OptionProblem, type OptionSpec, type OptionValues } from './options.js';
+import { configSize, readGroup, suggest, type OptionProblem } from './options.js';
+import type { OptionSpec, OptionValues, RefusalKind } from './schema.js';
 import type { ParsedConfig } from './parse.js';
-import { convert, type RefusalKind } from './convert.js';
+import { convert } from './convert.js';
 import { ExpansionBudget } from './interpolate.js';
 import { ConfigResolver, sectionKey, type GroupSpec } from './resolve.js';
 import { LEGACY_STAGING_SECTION, RESERVED_STORES, parseEnabledBackends, storeIdProblem, type BackendEntry } from './enabled-backends.js';
@@ -122,7 +123,7 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
     budget,
   );
   const enabledText = early.read(null, 'enabled_backends');
-  let entries: BackendEntry[] = [];
+  const entries: BackendEntry[] = [];
   /** As oslo's DictOpt gives it, once substituted. */
   let enabledValue: unknown;
   if (!enabledText.ok) {
@@ -266,7 +267,7 @@ export function readStoresConfig(config: ParsedConfig, drivers: DriverRegistry, 
       if (n <= LISTED_PER_KIND) messages.push(p.message);
     }
     for (const [kind, n] of shown) if (n > LISTED_PER_KIND) messages.push(`...and ${n - LISTED_PER_KIND} more problems of the kind ${kind}`);
-    throw new BadStoreConfigurationError(messages);
+    throw new BadStoreConfigurationError(messages, { warnings });
   }
   return { stores, defaultBackend, imageSizeCap, hashAlgo, warnings };
 }

@@ -21,7 +21,7 @@ import {
   StorageFullError,
   type ErrorOptions,
 } from '../errors.js';
-import { maskText } from '../location.js';
+import { maskLocation } from '../location.js';
 
 /** A library error class whose constructor takes a message and a cause. */
 export type ErrorClass = new (message: string, options?: ErrorOptions) => GlanceStoreError;
@@ -103,11 +103,11 @@ export function transportError(err: unknown, call: FailedCall): GlanceStoreError
   const tls = tlsFailureCode(err);
   if (tls) {
     const Kind = call.tlsError ?? BackendUnavailableError;
-    return new Kind(maskText(`${call.what}: TLS verification failed (${tls})${call.tlsHint ? `; ${call.tlsHint}` : ''}`), { cause: err });
+    return new Kind(maskLocation(`${call.what}: TLS verification failed (${tls})${call.tlsHint ? `; ${call.tlsHint}` : ''}`), { cause: err });
   }
   const e = err as { code?: unknown; message?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? `${e.code} ` : '';
-  return new BackendUnavailableError(maskText(`${call.what} failed: ${code}${typeof e?.message === 'string' ? e.message : String(err)}`), { cause: err });
+  return new BackendUnavailableError(maskLocation(`${call.what} failed: ${code}${typeof e?.message === 'string' ? e.message : String(err)}`), { cause: err });
 }
 
 /**
@@ -122,7 +122,7 @@ export function statusError(status: number | undefined, call: StatusMeaning & { 
   const said = `${call.service ?? 'the server'} answered ${answer}${call.detail ? ` (${call.detail})` : ''}`;
   // What a user most often meets reads as a sentence: "<location> was not found (...)".
   const text = Kind === NotFoundError ? `${call.what} was not found (${said})` : `${call.what}: ${said}`;
-  return new Kind(maskText(text), call.cause === undefined ? undefined : { cause: call.cause });
+  return new Kind(maskLocation(text), call.cause === undefined ? undefined : { cause: call.cause });
 }
 
 /**
@@ -155,7 +155,7 @@ function defaultKind(status: number): ErrorClass {
 
 function abortedError(err: unknown, call: FailedCall): GlanceStoreError {
   const timedOut = someCause(call.signal?.aborted ? call.signal.reason : err, (e) => e instanceof DOMException && e.name === 'TimeoutError');
-  return new AbortedError(maskText(`${call.what}: aborted${timedOut ? ' (its time limit passed)' : ''}`), { cause: err });
+  return new AbortedError(maskLocation(`${call.what}: aborted${timedOut ? ' (its time limit passed)' : ''}`), { cause: err });
 }
 
 /** The library error that caused a failure: found in its cause chain, or given as the abort reason. */

@@ -18,6 +18,7 @@ import {
   SizeMismatchError,
   SourceError,
 } from '../errors.js';
+import { checkByteCount, checkCallOptions, checkOptionalFunction, checkOptionalString, InvalidArgumentValueError } from '../arguments.js';
 import { hashWorker } from './hash-worker.js';
 import { DEFAULT_HASH_ALGO, nodeHashName } from './hash-algo.js';
 import { openSource, type ImageData } from './source.js';
@@ -60,17 +61,22 @@ function abortReason(signal: AbortSignal): GlanceStoreError {
   return new AbortedError('The add was aborted', { cause: r });
 }
 
-/** Checks options before any data is read, so bad input costs nothing. */
-export function checkAddOptions(options: AddPipelineOptions): string {
+/**
+ * The options of an add (MultiStore's add and copy, and openAddPipeline),
+ * checked before any data is read, so bad input costs nothing: a mistyped or
+ * unacceptable argument is a Node-style TypeError or RangeError (see
+ * arguments.ts), an image declared larger than the cap is
+ * ImageSizeLimitExceeded. Returns the multihash algorithm.
+ */
+export function checkAddOptions(options: AddPipelineOptions & { store?: string; context?: object }): string {
+  checkCallOptions(options);
+  checkByteCount('size', options.size);
+  checkByteCount('sizeCap', options.sizeCap);
+  checkOptionalString('hashAlgo', options.hashAlgo);
+  checkOptionalFunction('onProgress', options.onProgress);
   const algo = options.hashAlgo ?? DEFAULT_HASH_ALGO;
   if (!nodeHashName(algo)) {
-    throw new GlanceStoreError('BadStoreConfiguration', `Unsupported hash algorithm ${JSON.stringify(algo)} (os_hash_algo)`);
-  }
-  if (options.size !== undefined && (!Number.isSafeInteger(options.size) || options.size < 0)) {
-    throw new TypeError(`size must be a non-negative integer, got ${String(options.size)}`);
-  }
-  if (options.sizeCap !== undefined && (!Number.isSafeInteger(options.sizeCap) || options.sizeCap < 0)) {
-    throw new TypeError(`image size cap must be a non-negative integer, got ${String(options.sizeCap)}`);
+    throw new InvalidArgumentValueError(`The "hashAlgo" option must be a hash algorithm this Node can compute (hashlib names: sha512, sha256, sha3_512, blake2b, ...); got ${JSON.stringify(algo)}`);
   }
   if (options.size !== undefined && options.sizeCap && options.size > options.sizeCap) {
     throw new ImageSizeLimitExceededError(`Image size ${options.size} exceeds the image size cap of ${options.sizeCap} bytes`);

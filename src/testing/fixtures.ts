@@ -1,5 +1,6 @@
-/** What a driver's test gives the conformance suite. */
+/** What a driver's test gives the conformance suite, and what its case groups share. */
 import type { MultiStore, MultiStoreOptions } from '../multistore.js';
+import type { TestApi } from './helpers.js';
 
 export interface WritableFixture {
   /** Shown in test names. */
@@ -67,4 +68,22 @@ export interface ReadOnlyFixture {
   /** A location of the store's scheme that holds nothing. */
   missingLocation(): string;
   timeout?: number;
+}
+
+/** What the case groups share inside one `runStoreConformance`. */
+export interface SuiteContext {
+  t: TestApi;
+  fixture: WritableFixture;
+  store: string;
+  timeout: number;
+  /** Bytes of an image that crosses the driver's chunk boundaries. */
+  large: number;
+  /** The size cap of `capped()`. */
+  cap: number;
+  /** A MultiStore without a size cap, for the whole suite. */
+  ms(): MultiStore;
+  /** A MultiStore whose image size cap is `cap`. */
+  capped(): MultiStore;
+  /** Runs a failing call and checks that the backend holds what it held before. */
+  failsCleanly(run: () => Promise<unknown>, code: string): Promise<void>;
 }

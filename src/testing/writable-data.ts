@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { MultiStore } from '../multistore.js';
 import type { ImageData } from '../pipeline/source.js';
 import { md5, pieces, readAll, rejectsWithCode, sha } from './helpers.js';
-import type { SuiteContext } from './writable.js';
+import type { SuiteContext } from './fixtures.js';
 
 export function dataCases(ctx: SuiteContext): void {
   const { t, store, timeout, large, fixture } = ctx;

@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { AddResult } from '../multistore.js';
 import { barrier, changes, md5, pieces, readAll, rejectsWithCode } from './helpers.js';
-import type { SuiteContext } from './writable.js';
+import type { SuiteContext } from './fixtures.js';
 
 export function failureCases(ctx: SuiteContext): void {
   const { t, store, timeout, large, fixture } = ctx;

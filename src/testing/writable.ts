@@ -4,28 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import type { MultiStore } from '../multistore.js';
-import type { WritableFixture } from './fixtures.js';
+import type { SuiteContext, WritableFixture } from './fixtures.js';
 import { failsCleanly, type TestApi } from './helpers.js';
 import { dataCases } from './writable-data.js';
 import { failureCases } from './writable-failures.js';
-
-/** What the case groups share inside one `runStoreConformance`. */
-export interface SuiteContext {
-  t: TestApi;
-  fixture: WritableFixture;
-  store: string;
-  timeout: number;
-  /** Bytes of an image that crosses the driver's chunk boundaries. */
-  large: number;
-  /** The size cap of `capped()`. */
-  cap: number;
-  /** A MultiStore without a size cap, for the whole suite. */
-  ms(): MultiStore;
-  /** A MultiStore whose image size cap is `cap`. */
-  capped(): MultiStore;
-  /** Runs a failing call and checks that the backend holds what it held before. */
-  failsCleanly(run: () => Promise<unknown>, code: string): Promise<void>;
-}
 
 export function runStoreConformance(t: TestApi, fixture: WritableFixture): void {
   let ms: MultiStore | undefined;

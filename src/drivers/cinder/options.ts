@@ -5,7 +5,7 @@
  * volumes with librbd itself; they are accepted and documented as ignored,
  * so a glance-api.conf written for Glance loads unchanged.
  */
-import type { OptionSpec, OptionsOf } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/schema.js';
 
 const IGNORED = 'Accepted for glance-api.conf compatibility and ignored:';
 
@@ -15,6 +15,13 @@ export const CINDER_OPTIONS = [
     type: 'string',
     default: 'volumev3::publicURL',
     help: 'Which service catalog entry is Cinder, as `<service_type>:<service_name>:<interface>`: used when no cinder_endpoint_template is set, with the request context\'s catalog or the one the cinder_store_* user receives.',
+    check: {
+      rule: '`<service_type>:<service_name>:<interface>` with a type and an interface (the name may be empty)',
+      problem: (value) => {
+        const parts = (value as string).split(':');
+        return parts.length === 3 && parts[0] && parts[2] ? undefined : 'must be <service_type>:<service_name>:<interface>, e.g. volumev3::publicURL';
+      },
+    },
   },
   {
     name: 'cinder_endpoint_template',

@@ -30,7 +30,7 @@ export class CinderSessions {
     dispatcher: Dispatcher,
     logger: Logger,
   ) {
-    this.endpoint = catalogChoice(storeId, o);
+    this.endpoint = catalogChoice(o);
     const set = STORE_CREDENTIALS.filter((name) => o[name]);
     if (set.length === STORE_CREDENTIALS.length) {
       const auth = {
@@ -88,13 +88,13 @@ export class CinderSessions {
   }
 }
 
-/** cinder_catalog_info (`type:name:interface`) as a catalog choice; the name is not used to match, as in keystoneauth when empty. */
-function catalogChoice(storeId: string, o: CinderStoreOptions): EndpointChoice {
+/**
+ * cinder_catalog_info (`type:name:interface`, its form checked with the whole config: CINDER_OPTIONS) as a
+ * catalog choice; the name is not used to match, as in keystoneauth when empty.
+ */
+function catalogChoice(o: CinderStoreOptions): EndpointChoice {
   const parts = o.cinder_catalog_info.split(':');
-  if (parts.length !== 3 || !parts[0] || !parts[2]) {
-    throw new BadStoreConfigurationError(`[${storeId}] cinder_catalog_info ${JSON.stringify(o.cinder_catalog_info)} must be <service_type>:<service_name>:<interface>, e.g. volumev3::publicURL`);
-  }
-  const iface = parts[2];
+  const iface = parts[2]!;
   return {
     serviceType: parts[0],
     ...(parts[1] ? { serviceName: parts[1] } : {}),

@@ -48,11 +48,9 @@ export class FileStore implements WritableStoreDriver {
     // filesystem_store_datadir has a default; only an explicitly different value conflicts with datadirs.
     const multi = options.filesystem_store_datadirs;
     const single = multi?.length && options.filesystem_store_datadir === FILE_DATADIR_DEFAULT ? undefined : options.filesystem_store_datadir;
+    // The options' rules (FILE_OPTIONS) were checked with the whole config: what is left is the machine's.
     const dirs = readDatadirs(single, multi, problems);
     const perm = options.filesystem_store_file_perm;
-    if (perm && !/^[0-7]{1,4}$/.test(String(perm))) problems.push(`filesystem_store_file_perm ${perm} is not an octal file mode`);
-    // As glance_store: a mode the service itself could not read would lose images.
-    else if (perm && !(parseInt(String(perm), 8) & 0o400)) problems.push(`filesystem_store_file_perm ${perm} would make images unreadable by their owner`);
     const metadata = options.filesystem_store_metadata_file ? await loadMetadataFile(options.filesystem_store_metadata_file, problems) : undefined;
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const datadirs = await prepareDatadirs(dirs, perm ? parseInt(String(perm), 8) : 0, ctx.createNothing === true);

@@ -1,5 +1,6 @@
 /** The file store's options, as glance_store declares them. */
-import type { OptionSpec, OptionsOf } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/schema.js';
+import { readDatadirs } from './datadirs.js';
 
 export const FILE_DATADIR_DEFAULT = '/var/lib/glance/images';
 
@@ -9,12 +10,24 @@ export const FILE_OPTIONS = [
     type: 'string',
     default: FILE_DATADIR_DEFAULT,
     help: 'Directory the file store writes images to. Only one of filesystem_store_datadir and filesystem_store_datadirs may be set.',
+    required: { when: 'unless filesystem_store_datadirs is set', test: (values) => !(values['filesystem_store_datadirs'] as string[] | undefined)?.length },
   },
   {
     name: 'filesystem_store_datadirs',
     type: 'multistring',
     help: 'Several directories, one `path[:priority]` per line (repeat the option). An add goes to the highest-priority directory with room for the image.',
     sample: '/mnt/ssd:200',
+    check: {
+      rule: '`path[:priority]` lines naming each directory at one priority, without filesystem_store_datadir',
+      problem: (value, values) => {
+        // filesystem_store_datadir has a default; only an explicitly different value conflicts.
+        const single = values['filesystem_store_datadir'];
+        if (single !== FILE_DATADIR_DEFAULT && single !== '' && single !== undefined) return 'filesystem_store_datadir and filesystem_store_datadirs cannot both be set: set only one of them';
+        const problems: string[] = [];
+        readDatadirs(undefined, value as string[], problems);
+        return problems.length ? problems.join('; ') : undefined;
+      },
+    },
   },
   {
     name: 'filesystem_store_metadata_file',
@@ -26,6 +39,16 @@ export const FILE_OPTIONS = [
     type: 'int',
     default: 0,
     help: 'File mode for new images, written as octal digits (e.g. 640). 0 keeps the default mode set by the umask.',
+    check: {
+      rule: 'at most four octal digits that let the owner read the file, or 0',
+      problem: (value) => {
+        const perm = String(value);
+        if (perm === '0') return undefined;
+        if (!/^[0-7]{1,4}$/.test(perm)) return 'is not an octal file mode';
+        // As glance_store: a mode the service itself could not read would lose images.
+        return parseInt(perm, 8) & 0o400 ? undefined : 'would make images unreadable by their owner';
+      },
+    },
   },
   {
     name: 'filesystem_store_chunk_size',

@@ -35,17 +35,8 @@ export class HttpStore implements StoreDriver {
       { caFile: 'https_ca_certificates_file', insecure: 'https_insecure' },
     );
     const proxies: { http?: Dispatcher; https?: Dispatcher } = {};
-    for (const [scheme, proxy] of Object.entries(options.http_proxy_information ?? {})) {
-      if (scheme !== 'http' && scheme !== 'https') {
-        problems.push(`http_proxy_information: scheme ${JSON.stringify(scheme)} must be http or https`);
-        continue;
-      }
-      try {
-        new URL(proxy);
-      } catch {
-        problems.push(`http_proxy_information: proxy for ${scheme} is not a URL: ${maskLocation(proxy)}`);
-        continue;
-      }
+    // Each scheme is http or https and each proxy a URL: the rule in HTTP_OPTIONS was checked with the whole config.
+    for (const [scheme, proxy] of Object.entries(options.http_proxy_information ?? {}) as ['http' | 'https', string][]) {
       // Plain http goes to the proxy as absolute-URI requests (as Python's requests does); https tunnels.
       proxies[scheme] = new ProxyAgent({ uri: proxy, proxyTunnel: false, requestTls: tls.connect, connectTimeout: CONNECT_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
     }

@@ -1,11 +1,18 @@
 /** The rbd store's options, as glance_store declares them. */
-import type { OptionSpec, OptionsOf } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/schema.js';
 
 export const RBD_OPTIONS = [
   { name: 'rbd_store_pool', type: 'string', default: 'images', help: 'The RADOS pool images are stored in.' },
   { name: 'rbd_store_user', type: 'string', help: 'The RADOS user to authenticate as (without `client.`); the Ceph default when unset.' },
   { name: 'rbd_store_ceph_conf', type: 'string', default: '/etc/ceph/ceph.conf', help: 'Path to the Ceph configuration file (monitors, keyring).' },
-  { name: 'rbd_store_chunk_size', type: 'int', default: 8, min: 1, help: 'Size in MiB of the RADOS objects images are striped over (a power of two); also the write size.' },
+  {
+    name: 'rbd_store_chunk_size',
+    type: 'int',
+    default: 8,
+    min: 1,
+    help: 'Size in MiB of the RADOS objects images are striped over (a power of two); also the write size.',
+    check: { rule: 'a power of two', problem: (value) => ((value as number) & ((value as number) - 1) ? 'must be a power of two (MiB)' : undefined) },
+  },
   { name: 'rados_connect_timeout', type: 'int', default: 0, min: 0, help: 'Seconds to wait for the cluster when connecting; 0 uses the Ceph default.' },
   { name: 'rbd_thin_provisioning', type: 'bool', default: false, help: 'Skip writing all-zero chunks, leaving them unallocated.' },
 ] as const satisfies readonly OptionSpec[];

@@ -18,7 +18,7 @@ import {
   StorageFullError,
 } from '../../errors.js';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, WritableStoreDriver } from '../../driver.js';
-import { MASK, maskLocation, maskText } from '../../location.js';
+import { MASK, maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
 import { serviceError, statusOf, STATUS_ERRORS, transportError, type ErrorClass, type FailedCall } from '../../net/failure.js';
 import { checkedLength } from '../../net/response.js';
@@ -44,10 +44,6 @@ const S3_ERROR_NAMES: Readonly<Record<string, ErrorClass>> = {
   ConditionalRequestConflict: DuplicateError,
 };
 
-/** Options without which an s3 store cannot start; `create` checks them. */
-const REQUIRED = ['s3_store_host', 's3_store_access_key', 's3_store_secret_key', 's3_store_bucket'] as const;
-type S3Settings = S3StoreOptions & { readonly [K in (typeof REQUIRED)[number]]: string };
-
 type Sdk = typeof import('@aws-sdk/client-s3');
 type Storage = typeof import('@aws-sdk/lib-storage');
 
@@ -59,7 +55,7 @@ export class S3Store implements WritableStoreDriver {
 
   private constructor(
     readonly id: string,
-    private readonly options: S3Settings,
+    private readonly options: S3StoreOptions,
     private readonly sdk: Sdk,
     private readonly storage: Storage,
     private readonly tls: TlsSettings,
@@ -70,16 +66,11 @@ export class S3Store implements WritableStoreDriver {
 
   static async create(ctx: DriverContext<S3StoreOptions>): Promise<S3Store> {
     const o = ctx.options;
+    // The options' rules (S3_OPTIONS: required ones, the bucket's name) were checked with the whole config.
     const { tls, problems } = readTls({ caFile: o.s3_store_cacert }, { caFile: 's3_store_cacert' });
-    for (const name of REQUIRED) {
-      if (!o[name]) problems.push(`${name} is required`);
-    }
-    if (o.s3_store_bucket_url_format === 'virtual' && o.s3_store_bucket && !/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(o.s3_store_bucket)) {
-      problems.push(`bucket ${o.s3_store_bucket} cannot be addressed as a virtual host (s3_store_bucket_url_format = virtual)`);
-    }
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const [sdk, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
-    return new S3Store(ctx.id, o as S3Settings, sdk, storage, tls, ctx.logger);
+    return new S3Store(ctx.id, o, sdk, storage, tls, ctx.logger);
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -131,8 +122,8 @@ export class S3Store implements WritableStoreDriver {
       logger: {
         debug: () => undefined,
         info: () => undefined,
-        warn: (...content: unknown[]) => this.logger.warn(`[${this.id}] ${maskText(content.join(' '))}`),
-        error: (...content: unknown[]) => this.logger.error(`[${this.id}] ${maskText(content.join(' '))}`),
+        warn: (...content: unknown[]) => this.logger.warn(`[${this.id}] ${maskLocation(content.join(' '))}`),
+        error: (...content: unknown[]) => this.logger.error(`[${this.id}] ${maskLocation(content.join(' '))}`),
       },
       requestHandler: {
         connectionTimeout: 10_000,
@@ -251,10 +242,7 @@ export class S3Store implements WritableStoreDriver {
       if (statusOf(err) !== 404) throw this.mapError(err, `bucket ${bucket}`);
     }
     if (!this.options.s3_store_create_bucket_on_put) {
-      throw new GlanceStoreError(
-        'BadStoreConfiguration',
-        `The bucket ${bucket} of store ${this.id} does not exist; create it or set s3_store_create_bucket_on_put = true`,
-      );
+      throw new BadStoreConfigurationError(`The bucket ${bucket} of store ${this.id} does not exist; create it or set s3_store_create_bucket_on_put = true`);
     }
     try {
       const region = this.options.s3_store_region_name;

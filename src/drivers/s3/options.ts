@@ -1,11 +1,24 @@
 /** The s3 store's options, as glance_store declares them (sizes in MiB). */
-import type { OptionSpec, OptionsOf } from '../../config/options.js';
+import type { OptionSpec, OptionsOf } from '../../config/schema.js';
+
+/** A bucket name that can be the first label of a host name. */
+const VIRTUAL_HOST_BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
 export const S3_OPTIONS = [
-  { name: 's3_store_host', type: 'string', help: 'The S3 endpoint: a host name (http is used), or a URL with http:// or https://.', sample: 'https://s3.example.com' },
-  { name: 's3_store_access_key', type: 'string', help: 'The S3 access key.' },
-  { name: 's3_store_secret_key', type: 'string', secret: true, help: 'The S3 secret key.' },
-  { name: 's3_store_bucket', type: 'string', help: 'The bucket images are stored in.' },
+  { name: 's3_store_host', type: 'string', required: true, help: 'The S3 endpoint: a host name (http is used), or a URL with http:// or https://.', sample: 'https://s3.example.com' },
+  { name: 's3_store_access_key', type: 'string', required: true, help: 'The S3 access key.' },
+  { name: 's3_store_secret_key', type: 'string', required: true, secret: true, help: 'The S3 secret key.' },
+  {
+    name: 's3_store_bucket',
+    type: 'string',
+    required: true,
+    help: 'The bucket images are stored in.',
+    check: {
+      rule: 'a name usable as a host name (3 to 63 lower-case letters, digits and `-`) when s3_store_bucket_url_format is `virtual`',
+      problem: (value, values) =>
+        values['s3_store_bucket_url_format'] === 'virtual' && !VIRTUAL_HOST_BUCKET.test(value as string) ? 'cannot be addressed as a virtual host (s3_store_bucket_url_format = virtual)' : undefined,
+    },
+  },
   { name: 's3_store_create_bucket_on_put', type: 'bool', default: false, help: 'Create the bucket on the first add if it does not exist.' },
   {
     name: 's3_store_bucket_url_format',

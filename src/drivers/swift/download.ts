@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import { BackendError, BackendUnavailableError, GlanceStoreError } from '../../errors.js';
 import type { DriverGetOptions, DriverGetResult } from '../../driver.js';
-import { maskText } from '../../location.js';
+import { maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
 import { transportError } from '../../net/failure.js';
 import { contentLength, discard, headerValue, type Response } from '../../net/response.js';
@@ -162,7 +162,7 @@ export class SwiftDownloader {
    */
   private spendRetry(read: Read, at: number, broken: unknown): void {
     const { retries, shown } = read;
-    const why = broken ? maskText((broken as Error).message ?? String(broken)) : 'the connection closed early';
+    const why = broken ? maskLocation((broken as Error).message ?? String(broken)) : 'the connection closed early';
     if (retries.used >= this.retryGetCount) {
       throw new BackendUnavailableError(`Reading ${shown} stopped at byte ${at} (${why}) after ${retries.used} retr${retries.used === 1 ? 'y' : 'ies'}`, { cause: broken });
     }

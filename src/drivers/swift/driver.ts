@@ -49,19 +49,16 @@ export class SwiftStore implements WritableStoreDriver {
       { caFile: 'swift_store_cacert', insecure: 'swift_store_auth_insecure' },
     );
     problems.push(...tlsProblems);
-    if (o.swift_buffer_on_upload) {
-      const dir = o.swift_upload_buffer_dir;
-      if (!dir) problems.push('swift_upload_buffer_dir is required when swift_buffer_on_upload is set');
-      else {
-        try {
-          if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-          accessSync(dir, fsConstants.W_OK);
-        } catch (err) {
-          problems.push(`swift_upload_buffer_dir ${dir} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-        }
+    // The options' rules (SWIFT_OPTIONS) were checked with the whole config: what is left is the machine's.
+    const dir = o.swift_upload_buffer_dir;
+    if (o.swift_buffer_on_upload && dir) {
+      try {
+        if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+        accessSync(dir, fsConstants.W_OK);
+      } catch (err) {
+        problems.push(`swift_upload_buffer_dir ${dir} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
       }
     }
-    if (o.swift_store_endpoint && !/^https?:\/\//.test(o.swift_store_endpoint)) problems.push('swift_store_endpoint must be an http:// or https:// URL');
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const timeout = o.swift_store_request_timeout * 1000;
     const dispatcher = new Agent({ connect: { ...tls.connect, timeout }, headersTimeout: timeout, bodyTimeout: timeout });

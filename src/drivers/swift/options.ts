@@ -3,7 +3,15 @@
  * glance_store's "MB" of 1,024,000 bytes (it multiplies by 1000 * 1024), kept
  * so that segments come out the same size as glance_store's.
  */
-import type { OptionSpec, OptionsOf } from '../../config/options.js';
+import type { OptionCheck, OptionSpec, OptionValues, OptionsOf } from '../../config/schema.js';
+
+/** Single-tenant without a references file: the store's account is given by swift_store_user/key/auth_address. */
+const OWN_ACCOUNT = {
+  when: 'unless swift_store_config_file or swift_store_multi_tenant is set',
+  test: (values: OptionValues) => !values['swift_store_config_file'] && values['swift_store_multi_tenant'] !== true,
+};
+
+const HTTP_URL: OptionCheck = { rule: 'an http:// or https:// URL', problem: (value) => (/^https?:\/\//.test(value as string) ? undefined : 'must be an http:// or https:// URL') };
 
 export const SWIFT_OPTIONS = [
   {
@@ -17,15 +25,42 @@ export const SWIFT_OPTIONS = [
     type: 'string',
     help: 'File of account references (`[ref]` sections with auth_address, user, key, auth_version, user/project domain). With it, locations are written as `swift+config://ref/container/image` and hold no credentials. Not allowed with swift_store_multi_tenant.',
     sample: '/etc/glance/glance-swift.conf',
+    check: {
+      rule: 'unset when swift_store_multi_tenant is set',
+      problem: (_value, values) =>
+        values['swift_store_multi_tenant'] === true
+          ? 'swift_store_multi_tenant and swift_store_config_file cannot be used together (a multi-tenant store uses the request token, not account references)'
+          : undefined,
+    },
   },
   { name: 'swift_store_auth_version', type: 'string', default: '2', choices: ['1', '2', '3'], help: 'Authentication API: 1 (tempauth/swauth), 2 or 3 (Keystone). A reference\'s own auth_version wins.' },
-  { name: 'swift_store_auth_address', type: 'string', help: 'Authentication URL, used when there is no swift_store_config_file (deprecated in glance_store in favour of it).', sample: 'http://127.0.0.1:5000/v3' },
-  { name: 'swift_store_user', type: 'string', secret: true, help: 'User to authenticate as (`project:user` for Keystone), used without swift_store_config_file.' },
-  { name: 'swift_store_key', type: 'string', secret: true, help: 'Password or key of swift_store_user.' },
+  {
+    name: 'swift_store_auth_address',
+    type: 'string',
+    required: OWN_ACCOUNT,
+    check: HTTP_URL,
+    help: 'Authentication URL, used when there is no swift_store_config_file (deprecated in glance_store in favour of it).',
+    sample: 'http://127.0.0.1:5000/v3',
+  },
+  {
+    name: 'swift_store_user',
+    type: 'string',
+    secret: true,
+    required: OWN_ACCOUNT,
+    check: {
+      rule: '`project:user` when swift_store_auth_version is 2 or 3 (and no swift_store_config_file is set)',
+      problem: (value, values) =>
+        OWN_ACCOUNT.test(values) && values['swift_store_auth_version'] !== '1' && !(value as string).includes(':')
+          ? `must be project:user for Keystone (swift_store_auth_version ${String(values['swift_store_auth_version'])})`
+          : undefined,
+    },
+    help: 'User to authenticate as (`project:user` for Keystone), used without swift_store_config_file.',
+  },
+  { name: 'swift_store_key', type: 'string', secret: true, required: OWN_ACCOUNT, help: 'Password or key of swift_store_user.' },
   { name: 'swift_store_auth_insecure', type: 'bool', default: false, help: 'Do not verify the TLS certificates of the auth service and Swift.' },
   { name: 'swift_store_cacert', type: 'string', help: 'CA bundle that verifies https endpoints.', sample: '/etc/ssl/certs/ca-certificates.crt' },
   { name: 'swift_store_region', type: 'string', help: 'Region whose object-store endpoint is taken from the service catalog.', sample: 'RegionTwo' },
-  { name: 'swift_store_endpoint', type: 'string', help: 'Swift storage URL to use instead of the one in the service catalog (up to the account, without the container).', sample: 'https://swift.example.org/v1/AUTH_project' },
+  { name: 'swift_store_endpoint', type: 'string', check: HTTP_URL, help: 'Swift storage URL to use instead of the one in the service catalog (up to the account, without the container).', sample: 'https://swift.example.org/v1/AUTH_project' },
   { name: 'swift_store_endpoint_type', type: 'string', default: 'publicURL', choices: ['publicURL', 'adminURL', 'internalURL'], help: 'Which catalog endpoint to use.' },
   { name: 'swift_store_service_type', type: 'string', default: 'object-store', help: 'Service type of Swift in the service catalog.' },
   { name: 'swift_store_container', type: 'string', default: 'glance', help: 'Container images are stored in (the prefix of per-image or seeded container names).' },
@@ -52,7 +87,13 @@ export const SWIFT_OPTIONS = [
     help: "Accepted for compatibility. Keystone trusts are not created: multi-tenant calls use the request's token for their whole length.",
   },
   { name: 'swift_buffer_on_upload', type: 'bool', default: false, help: 'Buffer each segment in swift_upload_buffer_dir before sending it, so a segment whose upload fails is sent again.' },
-  { name: 'swift_upload_buffer_dir', type: 'string', help: 'Directory segments are buffered in when swift_buffer_on_upload is set.', sample: '/var/lib/glance/swift-buffer' },
+  {
+    name: 'swift_upload_buffer_dir',
+    type: 'string',
+    required: { when: 'when swift_buffer_on_upload is set', test: (values) => values['swift_buffer_on_upload'] === true },
+    help: 'Directory segments are buffered in when swift_buffer_on_upload is set.',
+    sample: '/var/lib/glance/swift-buffer',
+  },
   { name: 'swift_store_request_timeout', type: 'int', default: 60, min: 1, help: 'Seconds to wait for Swift or the auth service to answer before the call fails with BackendUnavailable (not in glance_store, which can wait forever).' },
 ] as const satisfies readonly OptionSpec[];
 

@@ -117,9 +117,8 @@ export function loadReferencesFile(file: string, defaultAuthVersion: string): Lo
 export function storeReferences(o: ReferenceOptions, warn: (message: string) => void): { references: Map<string, SwiftReference>; defaultReference: SwiftReference | undefined; problems: string[] } {
   const problems: string[] = [];
   let references = new Map<string, SwiftReference>();
-  if (o.swift_store_multi_tenant && o.swift_store_config_file) {
-    problems.push('swift_store_multi_tenant and swift_store_config_file cannot be used together (a multi-tenant store uses the request token, not account references)');
-  }
+  // The options' own rules (SWIFT_OPTIONS: not multi-tenant with a references file, the account options
+  // required without one) were checked with the whole config; the references read here are checked below.
   if (o.swift_store_config_file) {
     try {
       const loaded = loadReferencesFile(o.swift_store_config_file, o.swift_store_auth_version);
@@ -141,11 +140,7 @@ export function storeReferences(o: ReferenceOptions, warn: (message: string) => 
   const defaultReference = references.get(o.default_swift_reference);
   if (!o.swift_store_multi_tenant) {
     if (!defaultReference) {
-      problems.push(
-        o.swift_store_config_file
-          ? `default_swift_reference ${o.default_swift_reference} is not a complete reference (auth_address, user, key) in ${o.swift_store_config_file}`
-          : 'swift_store_auth_address, swift_store_user and swift_store_key are required (or swift_store_config_file with account references)',
-      );
+      if (o.swift_store_config_file) problems.push(`default_swift_reference ${o.default_swift_reference} is not a complete reference (auth_address, user, key) in ${o.swift_store_config_file}`);
     } else {
       if (!['1', '2', '3'].includes(defaultReference.authVersion)) problems.push(`auth_version ${JSON.stringify(defaultReference.authVersion)} of reference ${o.default_swift_reference} must be 1, 2 or 3`);
       if (defaultReference.authVersion !== '1' && !defaultReference.user.includes(':')) {
