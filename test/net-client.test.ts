@@ -10,25 +10,11 @@ import https from 'node:https';
 import net from 'node:net';
 import { rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { GlanceStoreError } from '../src/errors.js';
 import { ServiceClient } from '../src/net/client.js';
 import { readTls } from '../src/net/tls.js';
 import { TokenSession, type ServiceToken } from '../src/net/token-session.js';
+import { failure, listen } from './net-calls.js';
 import { selfSignedCertificate, type TestCertificate } from './tls.js';
-
-async function listen(server: net.Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-}
-
-async function failure(p: Promise<unknown>): Promise<GlanceStoreError> {
-  const outcome = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(GlanceStoreError);
-  return outcome as GlanceStoreError;
-}
 
 /** What the server saw: each request's method, path, token and body, with its time. */
 interface Seen {
