@@ -7,6 +7,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
 import { request } from 'undici';
 import { MultiStore, parseConfig } from '../src/index.js';
 import type { RequestContext } from '../src/driver.js';
@@ -15,6 +18,7 @@ import { formatCinderLocation, parseCinderLocation } from '../src/drivers/cinder
 import { runStoreConformance, readAll } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
 import { referenceAvailable, roundTripWithReference } from './interop/reference.js';
+import { selfSignedCertificate } from './tls.js';
 
 const cinder = serviceEnv('cinder');
 const GiB = 2 ** 30;
@@ -332,6 +336,39 @@ describe.skipIf(!cinder)('cinder store options', () => {
       expect(`${err.message} ${String(err.cause)}`).not.toContain('hunter2secret');
     } finally {
       await down.close();
+    }
+  }, 60_000);
+
+  it('verifies Cinder with cinder_ca_certificates_file even when cinder_api_insecure is set: the CA bundle wins', async () => {
+    // Cinder behind TLS: a TLS server on 127.0.0.1 that passes each connection on to the real Cinder.
+    const cert = selfSignedCertificate();
+    const other = selfSignedCertificate();
+    const cinderPort = Number(new URL(env['CINDER_URL']!).port);
+    const proxy = tls.createServer({ key: cert.key, cert: cert.cert }, (client) => {
+      const upstream = net.connect(cinderPort, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const template = `https://127.0.0.1:${(proxy.address() as net.AddressInfo).port}/v3/%(project_id)s`;
+    const withTls = (extra: string) => conf(env, extra).replace(env['CINDER_ENDPOINT_TEMPLATE']!, template);
+    const missing = `cinder://volumes/${randomUUID()}`;
+    try {
+      const trusted = await MultiStore.create(parseConfig(withTls(`cinder_ca_certificates_file = ${cert.certFile}\n`)));
+      // Cinder itself answered: the volume does not exist.
+      await expect(trusted.getSize(missing, { context })).rejects.toMatchObject({ code: 'NotFound' });
+      await trusted.close();
+      const wrongCa = await MultiStore.create(parseConfig(withTls(`cinder_ca_certificates_file = ${other.certFile}\ncinder_api_insecure = true\ncinder_http_retries = 0\n`)));
+      await expect(wrongCa.getSize(missing, { context })).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/TLS verification failed.*cinder_ca_certificates_file/) });
+      await wrongCa.close();
+      const insecure = await MultiStore.create(parseConfig(withTls('cinder_api_insecure = true\n')));
+      await expect(insecure.getSize(missing, { context })).rejects.toMatchObject({ code: 'NotFound' });
+      await insecure.close();
+    } finally {
+      proxy.close();
+      rmSync(cert.dir, { recursive: true, force: true });
+      rmSync(other.dir, { recursive: true, force: true });
     }
   }, 60_000);
 

@@ -11,15 +11,11 @@ import net from 'node:net';
 import { rmSync } from 'node:fs';
 import { Agent } from 'undici';
 import { S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { BadStoreUriError, GlanceStoreError, SizeMismatchError } from '../src/errors.js';
+import { BadStoreUriError, SizeMismatchError } from '../src/errors.js';
 import { isAbort, serviceError, statusError, STATUS_ERRORS, transportError } from '../src/net/failure.js';
 import { expectOk, send } from '../src/net/response.js';
+import { failure, listen } from './net-calls.js';
 import { selfSignedCertificate, type TestCertificate } from './tls.js';
-
-async function listen(server: net.Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-}
 
 /** A port nothing listens on: bound once, then closed. */
 async function closedPort(): Promise<string> {
@@ -27,16 +23,6 @@ async function closedPort(): Promise<string> {
   const host = await listen(s);
   await new Promise((resolve) => s.close(resolve));
   return host;
-}
-
-/** The error a promise rejects with (failing the test when it resolves). */
-async function failure(p: Promise<unknown>): Promise<GlanceStoreError> {
-  const outcome = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(GlanceStoreError);
-  return outcome as GlanceStoreError;
 }
 
 describe('HTTP statuses', () => {

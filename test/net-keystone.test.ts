@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import net from 'node:net';
-import { Agent } from 'undici';
+import { ServiceClient } from '../src/net/client.js';
 import { catalogEndpoint, issueToken, serviceLogin, userEndpoint, type KeystoneAuth } from '../src/net/keystone.js';
 import { TokenSession } from '../src/net/token-session.js';
 import { serviceEnv } from './services/env.js';
@@ -32,8 +32,8 @@ describe('token sessions', () => {
 });
 
 describe.skipIf(!ks)('Keystone', () => {
-  const dispatcher = new Agent();
-  afterAll(() => dispatcher.close());
+  const client = ServiceClient.create();
+  afterAll(() => client.close());
   const password = (pw: string): KeystoneAuth => ({
     version: 3,
     method: 'password',
@@ -44,7 +44,7 @@ describe.skipIf(!ks)('Keystone', () => {
   });
 
   it('gives a project-scoped token with its catalog and expiry for a password', async () => {
-    const t = await issueToken(ks!['KEYSTONE_AUTH_URL']!, password(ks!['KEYSTONE_PASSWORD']!), { dispatcher });
+    const t = await issueToken(ks!['KEYSTONE_AUTH_URL']!, password(ks!['KEYSTONE_PASSWORD']!), { client });
     expect(t.token.length).toBeGreaterThan(20);
     expect(t.projectId).toBe(ks!['KEYSTONE_PROJECT_ID']);
     expect(t.expiresAt).toBeGreaterThan(Date.now());
@@ -60,18 +60,18 @@ describe.skipIf(!ks)('Keystone', () => {
   });
 
   it("scopes a user's token to a project, and finds the user's endpoint with it when the request has no catalog", async () => {
-    const user = await issueToken(ks!['KEYSTONE_AUTH_URL']!, password(ks!['KEYSTONE_PASSWORD']!), { dispatcher });
-    const scoped = await issueToken(ks!['KEYSTONE_AUTH_URL']!, { version: 3, method: 'token', token: user.token, project: { id: user.projectId! } }, { dispatcher });
+    const user = await issueToken(ks!['KEYSTONE_AUTH_URL']!, password(ks!['KEYSTONE_PASSWORD']!), { client });
+    const scoped = await issueToken(ks!['KEYSTONE_AUTH_URL']!, { version: 3, method: 'token', token: user.token, project: { id: user.projectId! } }, { client });
     expect(scoped.projectId).toBe(user.projectId);
     const choice = { serviceType: 'object-store', interface: 'internal', region: 'RegionOne' };
-    expect(await userEndpoint({ token: user.token, projectId: user.projectId! }, choice, ks!['KEYSTONE_AUTH_URL'], { dispatcher })).toBe(ks!['SWIFT_KS_ENDPOINT']);
+    expect(await userEndpoint({ token: user.token, projectId: user.projectId! }, choice, ks!['KEYSTONE_AUTH_URL'], { client })).toBe(ks!['SWIFT_KS_ENDPOINT']);
     // The request's own catalog is used as it is, without asking Keystone.
-    expect(await userEndpoint({ token: 'unused', catalog: user.catalog }, choice, undefined, { dispatcher })).toBe(ks!['SWIFT_KS_ENDPOINT']);
-    await expect(userEndpoint({ token: 'gAAAA-not-a-token' }, choice, ks!['KEYSTONE_AUTH_URL'], { dispatcher })).rejects.toMatchObject({ code: 'AuthenticationFailed' });
+    expect(await userEndpoint({ token: 'unused', catalog: user.catalog }, choice, undefined, { client })).toBe(ks!['SWIFT_KS_ENDPOINT']);
+    await expect(userEndpoint({ token: 'gAAAA-not-a-token' }, choice, ks!['KEYSTONE_AUTH_URL'], { client })).rejects.toMatchObject({ code: 'AuthenticationFailed' });
   });
 
   it('refuses a wrong password with AuthenticationFailed, without showing it', async () => {
-    const err = (await issueToken(ks!['KEYSTONE_AUTH_URL']!, password('not-the-password'), { dispatcher }).catch((e: unknown) => e)) as Error;
+    const err = (await issueToken(ks!['KEYSTONE_AUTH_URL']!, password('not-the-password'), { client }).catch((e: unknown) => e)) as Error;
     expect(err).toMatchObject({ code: 'AuthenticationFailed', message: expect.stringMatching(/Authenticating user glance at .*: the auth service answered HTTP 401/) });
     expect(err.message).not.toContain('not-the-password');
   });
@@ -81,13 +81,13 @@ describe.skipIf(!ks)('Keystone', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as net.AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    await expect(issueToken(`http://127.0.0.1:${port}/v3`, password('x'), { dispatcher })).rejects.toMatchObject({ code: 'BackendUnavailable' });
-    await expect(issueToken(ks!['KEYSTONE_AUTH_URL']!, password('x'), { dispatcher, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'Aborted' });
+    await expect(issueToken(`http://127.0.0.1:${port}/v3`, password('x'), { client })).rejects.toMatchObject({ code: 'BackendUnavailable' });
+    await expect(issueToken(ks!['KEYSTONE_AUTH_URL']!, password('x'), { client, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'Aborted' });
   });
 
   it("keeps a service client's token and endpoint fresh (serviceLogin in a TokenSession)", async () => {
     let logins = 0;
-    const login = serviceLogin(ks!['KEYSTONE_AUTH_URL']!, password(ks!['KEYSTONE_PASSWORD']!), { serviceType: 'object-store', interface: 'public', region: 'RegionOne' }, { dispatcher });
+    const login = serviceLogin(ks!['KEYSTONE_AUTH_URL']!, password(ks!['KEYSTONE_PASSWORD']!), { serviceType: 'object-store', interface: 'public', region: 'RegionOne' }, { client });
     const session = new TokenSession(() => (logins++, login()), 60_000);
     const first = await session.token();
     expect(first.endpoint).toBe(ks!['SWIFT_KS_ENDPOINT']);
@@ -96,7 +96,7 @@ describe.skipIf(!ks)('Keystone', () => {
     expect(logins).toBe(2);
     expect(renewed.token).not.toBe(first.token);
     // An operator's fixed endpoint wins over the catalog.
-    const fixed = serviceLogin(ks!['KEYSTONE_AUTH_URL']!, password(ks!['KEYSTONE_PASSWORD']!), { serviceType: 'volumev3', interface: 'public' }, { dispatcher }, 'http://cinder.example/v3');
+    const fixed = serviceLogin(ks!['KEYSTONE_AUTH_URL']!, password(ks!['KEYSTONE_PASSWORD']!), { serviceType: 'volumev3', interface: 'public' }, { client }, 'http://cinder.example/v3');
     expect((await fixed()).endpoint).toBe('http://cinder.example/v3');
   });
 });

@@ -6,13 +6,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Agent } from 'undici';
 import { MultiStore, maskLocation, parseConfig } from '../src/index.js';
 import { formatSwiftLocation, parseSwiftLocation, pyQuote } from '../src/drivers/swift/location.js';
 import { selectEndpoint } from '../src/drivers/swift/auth.js';
 import { containerName } from '../src/drivers/swift/tenancy.js';
 import { parseReferencesText } from '../src/drivers/swift/references.js';
 import { SwiftConnection } from '../src/drivers/swift/connection.js';
+import { ServiceClient } from '../src/net/client.js';
 import { passwordAuthenticator } from '../src/drivers/swift/auth.js';
 import { runStoreConformance, readAll } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
@@ -315,9 +315,8 @@ if (swift) {
   });
 
   describe('swift connections', () => {
-    const dispatcher = new Agent();
-    const transport = { dispatcher };
-    afterAll(() => dispatcher.close());
+    const transport = ServiceClient.create({ service: 'Swift' });
+    afterAll(() => transport.close());
     const endpoint = { serviceType: 'object-store', endpointType: 'publicURL' };
     const real = passwordAuthenticator({ authAddress: swift['SWIFT_AUTH_URL']!, user: swift['SWIFT_USER']!, key: swift['SWIFT_KEY']!, authVersion: '1' }, endpoint, transport);
 

@@ -6,11 +6,14 @@
  * region. Keep a token fresh with TokenSession (./token-session.ts) and
  * serviceLogin.
  */
-import type { Dispatcher } from 'undici';
 import { AuthenticationFailedError, BackendError } from '../errors.js';
 import { maskLocation } from '../location.js';
+import type { ServiceClient } from './client.js';
 import { transportError, type ErrorClass } from './failure.js';
-import { expectOk, headerValue, send } from './response.js';
+import { headerValue } from './response.js';
+import type { ServiceToken } from './token-session.js';
+
+export type { ServiceToken } from './token-session.js';
 
 export type DomainRef = { id: string } | { name: string };
 export type ProjectRef = { id: string } | { name: string; domain: DomainRef };
@@ -57,12 +60,11 @@ export interface KeystoneToken {
 
 /** How a Keystone call is made. */
 export interface KeystoneCall {
-  dispatcher: Dispatcher;
-  signal?: AbortSignal;
+  /** The store's client (without a token): its agent, TLS settings and their hint. */
+  client: ServiceClient;
+  signal?: AbortSignal | undefined;
   /** Whose credentials these are, in messages: `the store user`, `the request token`. */
   who?: string;
-  /** Said after a TLS verification failure (TlsSettings.hint). */
-  tlsHint?: string;
 }
 
 /**
@@ -124,15 +126,14 @@ function answer(token: string, catalog: unknown[] | undefined, expires: string |
 
 /** POSTs a JSON auth request and reads the JSON answer (v3 gives the token in a header). */
 async function postJson<T>(url: string, body: unknown, who: string, call: KeystoneCall, statuses: Readonly<Record<number, ErrorClass>>): Promise<{ subjectToken: string | undefined; body: T }> {
-  const failure = { what: `Authenticating ${who} at ${url}`, service: 'the auth service', signal: call.signal, ...(call.tlsHint ? { tlsHint: call.tlsHint } : {}) };
+  const what = `Authenticating ${who} at ${url}`;
   const headers = { 'content-type': 'application/json', accept: 'application/json' };
-  const res = await send(url, { method: 'POST', headers, body: JSON.stringify(body), dispatcher: call.dispatcher, signal: call.signal }, failure);
-  await expectOk(res, { ...failure, statuses }, true);
+  const res = await call.client.call({ method: 'POST', url, headers, body: JSON.stringify(body), signal: call.signal, what }, { service: 'the auth service', statuses });
   try {
     return { subjectToken: headerValue(res, 'x-subject-token'), body: (await res.body.json()) as T };
   } catch (err) {
     if (err instanceof SyntaxError) throw new BackendError(`${maskLocation(url)} answered with a body that is not JSON`, { cause: err });
-    throw transportError(err, { ...failure, what: `Reading the answer of ${maskLocation(url)}` });
+    throw transportError(err, { ...call.client.meaning(`Reading the answer of ${maskLocation(url)}`), signal: call.signal });
   }
 }
 
@@ -185,14 +186,6 @@ export function catalogEndpoint(catalog: readonly unknown[], choice: EndpointCho
   if (matches.length === 0) throw new BackendError(`The service catalog has no ${where}`);
   if (new Set(matches).size > 1) throw new BackendError(`The service catalog has several ${where}s${choice.ambiguityHint ? `; ${choice.ambiguityHint}` : ''}`);
   return matches[0]!;
-}
-
-/** What a client of one service works with: a token, and the service's endpoint from its catalog. */
-export interface ServiceToken {
-  token: string;
-  endpoint: string;
-  /** Epoch ms; absent when Keystone does not say. */
-  expiresAt?: number;
 }
 
 /**

@@ -1,11 +1,7 @@
 /**
- * Sending a request with undici and reading its answer, for the drivers that
- * speak HTTP themselves (http, swift, Keystone): failures mapped by
- * ./failure.ts, headers read, unread bodies dropped, and a body that ends
- * before its Content-Length refused.
- *
- * Requests go through undici's `request`, not `fetch`: fetch decodes
- * gzip-encoded bodies, which would change image bytes.
+ * One request with undici and reading its answer, below the service client
+ * (./client.ts): failures mapped by ./failure.ts, headers read, unread bodies
+ * dropped, and a body that ends before its Content-Length refused.
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
@@ -43,11 +39,26 @@ export async function expectOk(res: Response, meaning: StatusMeaning, keepBody =
   }
   let detail = '';
   try {
-    detail = (await res.body.text()).slice(0, 200).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+    detail = explanation(await res.body.text());
   } catch {
     // the body is informative only
   }
   throw statusError(status, { ...meaning, ...(detail ? { detail } : {}) });
+}
+
+/**
+ * What a failing answer's body says: the message of an OpenStack JSON error
+ * (`{"badRequest": {"message": ...}}`, Keystone's `{"error": {"message": ...}}`),
+ * else the start of its text without markup.
+ */
+export function explanation(body: string): string {
+  try {
+    const first = Object.values(JSON.parse(body) as Record<string, { message?: unknown }>)[0];
+    if (first && typeof first.message === 'string') return first.message.slice(0, 300);
+  } catch {
+    // not JSON: the text itself
+  }
+  return body.slice(0, 200).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
 /** Drops a response body we do not read (an aborted body emits an error nobody needs). */

@@ -13,6 +13,11 @@ export interface ExpiringToken {
   expiresAt?: number;
 }
 
+/** A token for one service, and the endpoint its calls go to (a Swift storage URL, a project's Cinder URL). */
+export interface ServiceToken extends ExpiringToken {
+  endpoint: string;
+}
+
 export class TokenSession<T extends ExpiringToken> {
   private current: T | undefined;
   private pending: Promise<T> | undefined;

@@ -1,35 +1,22 @@
 /**
- * The few Cinder v3 REST calls the store makes, over undici. Every call
- * carries microversion 3.54 (the attachments API without an instance, and
- * extending an attached volume), is retried on connection errors and server
- * errors (cinder_http_retries), renews a Keystone token once on 401, and
- * turns a failed status into the library's errors in one place,
- * `cinderError`.
+ * The few Cinder v3 REST calls the store makes, as operations on the
+ * store's service client (src/net/client.ts), which adds the token, renews it
+ * once on 401, retries idempotent calls (cinder_http_retries) and maps
+ * failures. Every call carries microversion 3.54 (the attachments API
+ * without an instance, and extending an attached volume).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
-import { InUseError, type GlanceStoreError } from '../../errors.js';
-import { maskLocation } from '../../location.js';
-import { discard } from '../../net/response.js';
-import { STATUS_ERRORS, statusError, type ErrorClass, tlsFailureCode, transportError as netTransportError } from '../../net/failure.js';
+import { InUseError } from '../../errors.js';
+import { STATUS_ERRORS, type ErrorClass } from '../../net/failure.js';
+import type { ServiceClientConfig, ServiceClient } from '../../net/client.js';
 
-/** Microversion 3.54: attachments with a mode and no instance. */
-const MICROVERSION = 'volume 3.54';
-/** Pause before retry n (0-based): 0.25 s, doubled, at most 4 s. */
-const retryPause = (n: number) => Math.min(250 * 2 ** n, 4000);
-
-/** Where Cinder is and the token to show it. */
-export interface CinderSession {
-  /** The project's Cinder URL (`.../v3/<project id>`). */
-  endpoint: string;
-  token: string;
-}
-
-/** Gives the session; `renew` asks for a new token after a 401 (absent for a caller's own token). */
-export interface SessionSource {
-  session(): Promise<CinderSession>;
-  renew?(): Promise<CinderSession>;
-}
+/** How the store's client speaks to Cinder. */
+export const CINDER_CLIENT: ServiceClientConfig = {
+  service: 'Cinder',
+  // Microversion 3.54: attachments with a mode and no instance.
+  headers: { accept: 'application/json', 'openstack-api-version': 'volume 3.54' },
+  // Cinder answers 409 (or 400, for some calls) for a volume in use, 413 when a quota is exceeded.
+  statuses: { ...STATUS_ERRORS, 409: InUseError },
+};
 
 export interface Volume {
   id: string;
@@ -66,16 +53,18 @@ interface CallOptions {
 }
 
 export class CinderApi {
+  /**
+   * @param client the store's client with the call's token (ServiceClient.withToken)
+   * @param signal the caller's signal, which every call of this API honours
+   */
   constructor(
-    private readonly source: SessionSource,
-    private readonly dispatcher: Dispatcher,
-    private readonly retries: number,
+    private readonly client: ServiceClient,
     private readonly signal?: AbortSignal,
   ) {}
 
   /** The same client without the caller's signal: for detaching and cleaning up after an abort. */
   unbounded(): CinderApi {
-    return this.signal ? new CinderApi(this.source, this.dispatcher, this.retries) : this;
+    return this.signal ? new CinderApi(this.client) : this;
   }
 
   async createVolume(spec: { size: number; name: string; metadata: Record<string, string>; volumeType?: string }): Promise<Volume> {
@@ -137,75 +126,18 @@ export class CinderApi {
   }
 
   private async call<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, o: CallOptions): Promise<T> {
-    let session = await this.source.session();
-    let renewed = false;
-    for (let attempt = 0; ; attempt++) {
-      const url = `${session.endpoint.replace(/\/+$/, '')}${path}`;
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await request(url, {
-          method,
-          headers: {
-            'x-auth-token': session.token,
-            accept: 'application/json',
-            'openstack-api-version': MICROVERSION,
-            ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          },
-          ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
-          dispatcher: this.dispatcher,
-          ...(this.signal ? { signal: this.signal } : {}),
-        });
-      } catch (err) {
-        const refused = (err as { code?: string }).code === 'ECONNREFUSED';
-        if (attempt < this.retries && !this.signal?.aborted && (o.idempotent || refused) && !tlsFailureCode(err)) {
-          await sleep(retryPause(attempt), undefined, this.signal ? { signal: this.signal } : undefined).catch(() => undefined);
-          continue;
-        }
-        throw transportError(err, `Cinder ${method} ${maskLocation(url)}`, this.signal);
-      }
-      if (res.statusCode === 401 && this.source.renew && !renewed) {
-        discard(res);
-        renewed = true;
-        session = await this.source.renew();
-        attempt--;
-        continue;
-      }
-      if (res.statusCode >= 500 && attempt < this.retries && (o.idempotent || res.statusCode === 503)) {
-        discard(res);
-        await sleep(retryPause(attempt), undefined, this.signal ? { signal: this.signal } : undefined).catch(() => undefined);
-        continue;
-      }
-      const text = await res.body.text().catch(() => '');
-      if (res.statusCode < 200 || res.statusCode >= 300) throw cinderError(res.statusCode, text, `${method} ${o.what}`, o.badRequestIsInUse);
-      return (text ? JSON.parse(text) : undefined) as T;
-    }
+    const statuses: Record<number, ErrorClass> = { ...CINDER_CLIENT.statuses };
+    if (o.badRequestIsInUse) statuses[400] = InUseError;
+    return this.client.json<T>(
+      {
+        method,
+        path,
+        ...(o.body !== undefined ? { body: JSON.stringify(o.body), headers: { 'content-type': 'application/json' } } : {}),
+        idempotent: o.idempotent ?? false,
+        signal: this.signal,
+        what: `Cinder ${method} ${o.what}`,
+      },
+      { statuses },
+    );
   }
-}
-
-/** Cinder's own explanation in an error body (`{"badRequest": {"message": ...}}`). */
-function explanation(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as Record<string, { message?: string }>;
-    const first = Object.values(parsed)[0];
-    if (first && typeof first.message === 'string') return first.message;
-  } catch {
-    // not JSON: the text itself
-  }
-  return body.slice(0, 300);
-}
-
-/** The one mapping of Cinder's HTTP statuses to the library's errors. */
-export function cinderError(status: number, body: string, what: string, badRequestIsInUse = false): GlanceStoreError {
-  return statusError(status, {
-    what: `Cinder ${what}`,
-    service: 'Cinder',
-    detail: explanation(body),
-    // Cinder answers 409 (or 400, for some calls) for a volume in use, 413 when a quota is exceeded.
-    statuses: { ...STATUS_ERRORS, 409: InUseError, ...(badRequestIsInUse ? { 400: InUseError } : {}) } as Record<number, ErrorClass>,
-  });
-}
-
-/** A failure below HTTP: aborted, TLS, or the service unreachable. */
-export function transportError(err: unknown, what: string, signal?: AbortSignal): GlanceStoreError {
-  return netTransportError(err, { what, service: 'Cinder', tlsHint: "set cinder_ca_certificates_file to trust the server's CA", ...(signal ? { signal } : {}) });
 }

@@ -5,13 +5,13 @@
  * an attachment's connection (RBD, with librbd); the REST calls are in
  * api.ts, the volume's states in volume.ts, the writing in writer.ts.
  */
-import { readFileSync } from 'node:fs';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, RequestContext, WritableStoreDriver } from '../../driver.js';
 import { BadStoreConfigurationError, BackendError, DuplicateError, GlanceStoreError, NotFoundError } from '../../errors.js';
+import { ServiceClient } from '../../net/client.js';
+import { readTls } from '../../net/tls.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
-import { CinderApi, type Volume } from './api.js';
+import { CINDER_CLIENT, CinderApi, type Volume } from './api.js';
 import { Connectors } from './connector.js';
 import { formatCinderLocation, parseCinderLocation } from './location.js';
 import type { CinderStoreOptions } from './options.js';
@@ -31,7 +31,7 @@ export class CinderStore implements WritableStoreDriver {
   private constructor(
     readonly id: string,
     private readonly o: CinderStoreOptions,
-    private readonly dispatcher: Dispatcher,
+    private readonly client: ServiceClient,
     private readonly sessions: CinderSessions,
     private readonly connectors: Connectors,
     private readonly lifecycle: VolumeLifecycle,
@@ -39,18 +39,13 @@ export class CinderStore implements WritableStoreDriver {
 
   static create(ctx: DriverContext<CinderStoreOptions>): CinderStore {
     const o = ctx.options;
-    let ca: Buffer | undefined;
-    if (o.cinder_ca_certificates_file && !o.cinder_api_insecure) {
-      try {
-        ca = readFileSync(o.cinder_ca_certificates_file);
-      } catch (err) {
-        throw new BadStoreConfigurationError(`[${ctx.id}] cinder_ca_certificates_file ${o.cinder_ca_certificates_file} cannot be read: ${(err as Error).message}`, { cause: err });
-      }
-    }
-    const dispatcher = new Agent({ connect: { rejectUnauthorized: !o.cinder_api_insecure, ...(ca ? { ca } : {}) } });
-    const sessions = new CinderSessions(ctx.id, o, dispatcher, ctx.logger);
+    // A CA bundle means verification, whatever cinder_api_insecure says (net/tls.ts).
+    const { tls, problems } = readTls({ caFile: o.cinder_ca_certificates_file, insecure: o.cinder_api_insecure }, { caFile: 'cinder_ca_certificates_file', insecure: 'cinder_api_insecure' });
+    if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
+    const client = ServiceClient.create({ ...CINDER_CLIENT, tls, retry: { attempts: o.cinder_http_retries } });
+    const sessions = new CinderSessions(ctx.id, o, client, ctx.logger);
     const connectors = new Connectors(o.cinder_rbd_keyring);
-    return new CinderStore(ctx.id, o, dispatcher, sessions, connectors, new VolumeLifecycle(connectors, o.cinder_state_transition_timeout * 1000, ctx.logger, ctx.id));
+    return new CinderStore(ctx.id, o, client, sessions, connectors, new VolumeLifecycle(connectors, o.cinder_state_transition_timeout * 1000, ctx.logger, ctx.id));
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -76,7 +71,7 @@ export class CinderStore implements WritableStoreDriver {
   }
 
   private api(context: RequestContext | undefined, signal?: AbortSignal): CinderApi {
-    return new CinderApi(this.sessions.source(context), this.dispatcher, this.o.cinder_http_retries, signal);
+    return new CinderApi(this.client.withToken(this.sessions.session(context)), signal);
   }
 
   async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
@@ -186,7 +181,7 @@ export class CinderStore implements WritableStoreDriver {
   async close(): Promise<void> {
     await this.lifecycle.settle();
     await this.connectors.close();
-    await this.dispatcher.close().catch(() => undefined);
+    await this.client.close();
   }
 }
 

@@ -6,13 +6,12 @@
  * caller's RequestContext (its token, or `user:project` for Cinder's noauth)
  * and Cinder's URL from cinder_endpoint_template or the context's catalog.
  */
-import type { Dispatcher } from 'undici';
 import type { RequestContext } from '../../driver.js';
 import { BadStoreConfigurationError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { catalogEndpoint, serviceLogin, type EndpointChoice, type ServiceToken } from '../../net/keystone.js';
-import { TokenSession } from '../../net/token-session.js';
-import type { CinderSession, SessionSource } from './api.js';
+import type { ServiceClient } from '../../net/client.js';
+import { catalogEndpoint, serviceLogin, type EndpointChoice } from '../../net/keystone.js';
+import { TokenSession, type ServiceToken } from '../../net/token-session.js';
 import type { CinderStoreOptions } from './options.js';
 
 /** A store token is renewed this long before Keystone says it expires. */
@@ -27,7 +26,8 @@ export class CinderSessions {
   constructor(
     private readonly storeId: string,
     private readonly o: CinderStoreOptions,
-    dispatcher: Dispatcher,
+    /** The store's client, without a token: what Keystone is asked with. */
+    client: ServiceClient,
     logger: Logger,
   ) {
     this.endpoint = catalogChoice(o);
@@ -41,7 +41,7 @@ export class CinderSessions {
         userDomain: { name: o.cinder_store_user_domain_name ?? 'Default' },
         project: { name: o.cinder_store_project_name!, domain: { name: o.cinder_store_project_domain_name ?? 'Default' } },
       };
-      const login = serviceLogin(o.cinder_store_auth_address!, auth, this.endpoint, { dispatcher, who: 'the cinder store user', tlsHint: "set cinder_ca_certificates_file to trust the server's CA" });
+      const login = serviceLogin(o.cinder_store_auth_address!, auth, this.endpoint, { client, who: 'the cinder store user' });
       this.login = new TokenSession(login, EXPIRE_SOON_MS);
     } else if (set.length > 0) {
       // glance_store silently falls back to the request context too; say so.
@@ -55,21 +55,12 @@ export class CinderSessions {
     return this.login !== undefined;
   }
 
-  /** The session for one call. */
-  source(context: RequestContext | undefined): SessionSource {
-    if (this.login) {
-      return { session: () => this.storeSession(false), renew: () => this.storeSession(true) };
-    }
-    const session = this.contextSession(context);
-    return { session: () => Promise.resolve(session) };
+  /** The token (and Cinder's URL) of one call: the store user's, kept fresh, or the request context's, fixed. */
+  session(context: RequestContext | undefined): TokenSession<ServiceToken> {
+    return this.login ?? TokenSession.fixed(this.contextSession(context));
   }
 
-  private async storeSession(renew: boolean): Promise<CinderSession> {
-    const t = renew ? await this.login!.renew() : await this.login!.token();
-    return { endpoint: t.endpoint, token: t.token };
-  }
-
-  private contextSession(context: RequestContext | undefined): CinderSession {
+  private contextSession(context: RequestContext | undefined): ServiceToken {
     const where = `Store ${this.storeId}`;
     if (!context) {
       throw new BadStoreConfigurationError(`${where}: Cinder storage requires a request context (a token and project id), or the cinder_store_* credentials in the store's section`);

@@ -6,15 +6,13 @@
  * one attachment: Cinder gives a volume that is not multiattach one
  * attachment at a time.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { BackendError, GlanceStoreError, InUseError, NotFoundError } from '../../errors.js';
+import { BackendError, InUseError, NotFoundError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { reached, waitUntil, waiting, type WaitOptions } from '../../net/poller.js';
 import type { CinderApi, ConnectionInfo, Volume } from './api.js';
 import { connectorProperties, type Connectors, type VolumeDevice } from './connector.js';
 
-/** First pause between status polls; doubled up to MAX_POLL_MS. Cinder's RBD volumes change state in well under a second. */
-const FIRST_POLL_MS = 50;
-const MAX_POLL_MS = 1000;
+/** Cinder's RBD volumes change state in well under a second: the poller's first pause is 50 ms, doubled up to 1 s. */
 /** Attempts at attaching a busy volume, and the first pause between them (doubled each time): about 7.5 s in all. */
 const ATTACH_TRIES = 5;
 const ATTACH_PAUSE_MS = 500;
@@ -43,18 +41,17 @@ export class VolumeLifecycle {
    * `expected`. Gone while waiting is NotFound.
    */
   async waitFor(api: CinderApi, volumeId: string, transitional: readonly string[], expected: string, signal?: AbortSignal): Promise<Volume> {
-    const deadline = Date.now() + this.timeoutMs;
-    let pause = FIRST_POLL_MS;
-    for (;;) {
-      const volume = await api.volume(volumeId);
-      if (!transitional.includes(volume.status)) {
-        if (volume.status !== expected) throw new BackendError(`Volume ${volumeId} is ${volume.status}, expected ${expected}`);
-        return volume;
-      }
-      if (Date.now() >= deadline) throw new BackendError(`Volume ${volumeId} is still ${volume.status} after ${this.timeoutMs / 1000} s (cinder_state_transition_timeout)`);
-      await pauseFor(Math.min(pause, Math.max(0, deadline - Date.now())), signal);
-      pause = Math.min(pause * 2, MAX_POLL_MS);
-    }
+    const volume = await waitUntil(async () => {
+      const v = await api.volume(volumeId);
+      return transitional.includes(v.status) ? waiting(v.status) : reached(v);
+    }, this.waiting(`volume ${volumeId} to leave ${transitional.join(', ')}`, signal));
+    if (volume.status !== expected) throw new BackendError(`Volume ${volumeId} is ${volume.status}, expected ${expected}`);
+    return volume;
+  }
+
+  /** How long and for what the store waits, in the poller's terms. */
+  private waiting(what: string, signal?: AbortSignal): WaitOptions {
+    return { what, timeoutMs: this.timeoutMs, timeoutOption: 'cinder_state_transition_timeout', signal };
   }
 
   /** Deletes a volume and waits until Cinder no longer lists it (its rbd image is gone by then). */
@@ -67,21 +64,17 @@ export class VolumeLifecycle {
       await this.waitFor(api, volumeId, ['detaching'], 'available');
       await api.deleteVolume(volumeId);
     }
-    const deadline = Date.now() + this.timeoutMs;
-    let pause = FIRST_POLL_MS;
-    for (;;) {
+    await waitUntil(async () => {
       let volume: Volume;
       try {
         volume = await api.volume(volumeId);
       } catch (err) {
-        if (err instanceof NotFoundError) return;
+        if (err instanceof NotFoundError) return reached(undefined);
         throw err;
       }
       if (volume.status === 'error_deleting') throw new BackendError(`Cinder could not delete volume ${volumeId} (error_deleting)`);
-      if (Date.now() >= deadline) throw new BackendError(`Volume ${volumeId} is still ${volume.status} ${this.timeoutMs / 1000} s after its deletion (cinder_state_transition_timeout)`);
-      await sleep(pause);
-      pause = Math.min(pause * 2, MAX_POLL_MS);
-    }
+      return waiting(volume.status);
+    }, this.waiting(`volume ${volumeId} to be deleted`));
   }
 
   /**
@@ -91,21 +84,19 @@ export class VolumeLifecycle {
    */
   async discard(bounded: CinderApi, volumeId: string): Promise<void> {
     const api = bounded.unbounded();
-    const deadline = Date.now() + this.timeoutMs;
-    let pause = FIRST_POLL_MS;
-    for (;;) {
-      try {
-        await this.remove(api, volumeId);
-        return;
-      } catch (err) {
-        if (err instanceof NotFoundError) return;
-        if (!(err instanceof InUseError) || Date.now() >= deadline) {
-          this.logger.error({ store: this.storeId, volume: volumeId, err }, `could not remove volume ${volumeId} of a failed add`);
-          throw err;
+    try {
+      await waitUntil(async () => {
+        try {
+          await this.remove(api, volumeId);
+        } catch (err) {
+          if (err instanceof InUseError) return waiting(`in use (${err.message})`);
+          if (!(err instanceof NotFoundError)) throw err;
         }
-      }
-      await sleep(pause);
-      pause = Math.min(pause * 2, MAX_POLL_MS);
+        return reached(undefined);
+      }, this.waiting(`volume ${volumeId} of a failed add to be deletable`));
+    } catch (err) {
+      this.logger.error({ store: this.storeId, volume: volumeId, err }, `could not remove volume ${volumeId} of a failed add`);
+      throw err;
     }
   }
 
@@ -117,16 +108,19 @@ export class VolumeLifecycle {
    */
   async attach(api: CinderApi, volumeId: string, mode: 'rw' | 'ro', signal?: AbortSignal): Promise<Attached> {
     const started = Date.now();
-    let attachment;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        attachment = await api.createAttachment(volumeId, mode);
-        break;
-      } catch (err) {
-        if (!(err instanceof InUseError) || attempt >= ATTACH_TRIES) throw err;
-        await pauseFor(ATTACH_PAUSE_MS * 2 ** (attempt - 1), signal);
-      }
-    }
+    // Not bounded by time but by tries: the poller's deadline only backs that up.
+    let tries = 0;
+    const attachment = await waitUntil(
+      async () => {
+        try {
+          return reached(await api.createAttachment(volumeId, mode));
+        } catch (err) {
+          if (!(err instanceof InUseError) || ++tries >= ATTACH_TRIES) throw err;
+          return waiting(`attached elsewhere (${err.message})`);
+        }
+      },
+      { what: `volume ${volumeId} to be free to attach`, timeoutMs: ATTACH_PAUSE_MS * 2 ** ATTACH_TRIES, firstPauseMs: ATTACH_PAUSE_MS, maxPauseMs: ATTACH_PAUSE_MS * 2 ** ATTACH_TRIES, signal },
+    );
     try {
       const updated = await api.updateAttachment(attachment.id, connectorProperties());
       const info = flatten(updated.connection_info);
@@ -162,13 +156,10 @@ export class VolumeLifecycle {
   async extendAttached(api: CinderApi, attached: Attached, sizeGib: number, signal?: AbortSignal): Promise<Volume> {
     await api.extendVolume(attached.volumeId, sizeGib);
     const volume = await this.waitFor(api, attached.volumeId, ['extending'], 'in-use', signal);
-    const deadline = Date.now() + this.timeoutMs;
-    let pause = FIRST_POLL_MS;
-    while ((await attached.device.size()) < volume.size * 2 ** 30) {
-      if (Date.now() >= deadline) throw new BackendError(`Volume ${attached.volumeId} was extended to ${volume.size} GiB, but its device did not grow`);
-      await pauseFor(pause, signal);
-      pause = Math.min(pause * 2, MAX_POLL_MS);
-    }
+    await waitUntil(async () => {
+      const bytes = await attached.device.size();
+      return bytes < volume.size * 2 ** 30 ? waiting(`${bytes} bytes`) : reached(undefined);
+    }, this.waiting(`the device of volume ${attached.volumeId} to grow to ${volume.size} GiB`, signal));
     return volume;
   }
 
@@ -217,12 +208,4 @@ function flatten(info: ConnectionInfo | null | undefined): ConnectionInfo {
   if (!info) throw new BackendError('Cinder attached the volume without connection info');
   const data = info['data'];
   return data && typeof data === 'object' ? { ...(data as Record<string, unknown>), driver_volume_type: info.driver_volume_type } : info;
-}
-
-async function pauseFor(ms: number, signal?: AbortSignal): Promise<void> {
-  try {
-    await sleep(ms, undefined, signal ? { signal } : undefined);
-  } catch (err) {
-    throw new GlanceStoreError('Aborted', 'Stopped waiting for Cinder: aborted', { cause: err });
-  }
 }

@@ -3,10 +3,10 @@
  * `StoreDriver` (no add, no delete), so writing to it does not compile.
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { checkedLength, contentLength, discard, headerValue, send, type Response } from '../../net/response.js';
+import { ServiceClient } from '../../net/client.js';
+import { checkedLength, contentLength, discard, headerValue, type Response } from '../../net/response.js';
 import { statusError, transportError, type FailedCall } from '../../net/failure.js';
 import { readTls } from '../../net/tls.js';
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { BackendUnavailableError, BadStoreConfigurationError, BadStoreUriError, InvalidRangeError, NotFoundError } from '../../errors.js';
 import type { Capability, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, StoreDriver } from '../../driver.js';
 import { maskLocation } from '../../location.js';
@@ -23,9 +23,9 @@ const BODY_TIMEOUT_MS = 60_000;
 export class HttpStore implements StoreDriver {
   private constructor(
     readonly id: string,
-    private readonly dispatchers: { direct: Dispatcher; http?: Dispatcher; https?: Dispatcher },
+    private readonly client: ServiceClient,
     private readonly verified: boolean,
-    private readonly tlsHint: string,
+    private readonly proxied: readonly string[],
   ) {}
 
   static create(ctx: DriverContext<HttpStoreOptions>): HttpStore {
@@ -34,15 +34,24 @@ export class HttpStore implements StoreDriver {
       { caFile: options.https_ca_certificates_file, insecure: options.https_insecure },
       { caFile: 'https_ca_certificates_file', insecure: 'https_insecure' },
     );
-    const proxies: { http?: Dispatcher; https?: Dispatcher } = {};
+    const proxies: { http?: string; https?: string } = {};
     // Each scheme is http or https and each proxy a URL: the rule in HTTP_OPTIONS was checked with the whole config.
     for (const [scheme, proxy] of Object.entries(options.http_proxy_information ?? {}) as ['http' | 'https', string][]) {
       // Plain http goes to the proxy as absolute-URI requests (as Python's requests does); https tunnels.
-      proxies[scheme] = new ProxyAgent({ uri: proxy, proxyTunnel: false, requestTls: tls.connect, connectTimeout: CONNECT_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
+      proxies[scheme] = proxy;
     }
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
-    const direct = new Agent({ connect: { ...tls.connect, timeout: CONNECT_TIMEOUT_MS }, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
-    return new HttpStore(ctx.id, { direct, ...proxies }, tls.verified, tls.hint);
+    const client = ServiceClient.create({
+      tls,
+      // glance_store's http store: a server that cannot be trusted makes the URI bad.
+      tlsError: BadStoreUriError,
+      proxies,
+      timeouts: { connectMs: CONNECT_TIMEOUT_MS, headersMs: HEADERS_TIMEOUT_MS, bodyMs: BODY_TIMEOUT_MS },
+      // As glance_store: 404 is NotFound, any other failing status makes the URI bad.
+      statuses: { 404: NotFoundError },
+      otherwise: BadStoreUriError,
+    });
+    return new HttpStore(ctx.id, client, tls.verified, Object.keys(proxies));
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -50,7 +59,7 @@ export class HttpStore implements StoreDriver {
   }
 
   properties(): Record<string, unknown> {
-    return { tls_verified: this.verified, proxies: Object.keys(this.dispatchers).filter((k) => k !== 'direct') };
+    return { tls_verified: this.verified, proxies: this.proxied };
   }
 
   async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
@@ -94,7 +103,7 @@ export class HttpStore implements StoreDriver {
   }
 
   async close(): Promise<void> {
-    await Promise.all(Object.values(this.dispatchers).map((d) => (d as Dispatcher).close().catch(() => undefined)));
+    await this.client.close();
   }
 
   /** Requests the location, following up to MAX_REDIRECTS redirects to http(s) URLs. */
@@ -102,10 +111,10 @@ export class HttpStore implements StoreDriver {
     let target: HttpTarget = parseHttpLocation(location);
     for (let redirects = 0; ; redirects++) {
       const shown = maskLocation(target.url.href);
-      // glance_store's http store: a server that cannot be trusted makes the URI bad.
-      const call: FailedCall = { what: `${method} ${shown}`, signal, tlsHint: this.tlsHint, tlsError: BadStoreUriError };
+      const what = `${method} ${shown}`;
+      const call: FailedCall = { ...this.client.meaning(what), signal };
       const authorization: Record<string, string> = target.authorization ? { authorization: target.authorization } : {};
-      const res = await send(target.url, { method, headers: { ...headers, ...authorization }, dispatcher: this.dispatcherFor(target.url), signal }, call);
+      const res = await this.client.send({ method, url: target.url, headers: { ...headers, ...authorization }, signal, what });
       if (res.statusCode < 300) return { res, call: { ...call, what: `Reading ${shown}` } };
       discard(res);
       if (REDIRECTS.has(res.statusCode)) {
@@ -122,13 +131,8 @@ export class HttpStore implements StoreDriver {
         continue;
       }
       if (method === 'GET' && res.statusCode === 416) return { res, call };
-      // As glance_store: 404 is NotFound, any other failing status makes the URI bad.
-      throw statusError(res.statusCode, { ...call, statuses: { 404: NotFoundError }, otherwise: BadStoreUriError });
+      throw statusError(res.statusCode, call);
     }
-  }
-
-  private dispatcherFor(url: URL): Dispatcher {
-    return (url.protocol === 'https:' ? this.dispatchers.https : this.dispatchers.http) ?? this.dispatchers.direct;
   }
 }
 

@@ -4,22 +4,19 @@
  * with Swift's endpoint picked from the catalog as the swift_store_* options
  * say (or swift_store_endpoint instead of it).
  */
-import type { Dispatcher } from 'undici';
 import { BackendError, BadStoreConfigurationError } from '../../errors.js';
 import { maskLocation } from '../../location.js';
-import { AUTH_STATUS_ERRORS, catalogEndpoint, serviceLogin, splitProjectUser, type DomainRef, type EndpointChoice as KeystoneEndpointChoice, type KeystoneAuth } from '../../net/keystone.js';
-import { discard, expectOk, headerValue, send } from '../../net/response.js';
+import { AUTH_STATUS_ERRORS, catalogEndpoint, serviceLogin, splitProjectUser, type DomainRef, type EndpointChoice, type KeystoneAuth } from '../../net/keystone.js';
+import type { ServiceClient } from '../../net/client.js';
+import { discard, headerValue } from '../../net/response.js';
+import type { ServiceToken } from '../../net/token-session.js';
 import type { SwiftReference } from './references.js';
 
-export interface AuthResult {
-  token: string;
-  storageUrl: string;
-  /** Epoch ms; absent when the service does not say. */
-  expiresAt?: number;
-}
+/** A token, and the storage URL of the account it opens as its endpoint. */
+export type AuthResult = ServiceToken;
 
-/** Which catalog endpoint is Swift's (glance_store's swift_store_* options). */
-export interface EndpointChoice {
+/** Where Swift is, as glance_store's swift_store_* options say: a catalog entry, or a fixed endpoint. */
+export interface SwiftEndpoint {
   serviceType: string;
   /** publicURL, internalURL or adminURL. */
   endpointType: string;
@@ -30,38 +27,28 @@ export interface EndpointChoice {
 
 export type Authenticator = () => Promise<AuthResult>;
 
-/** How auth calls go out: the store's dispatcher, and what a TLS failure tells the operator. */
-export interface AuthTransport {
-  dispatcher: Dispatcher;
-  tlsHint?: string;
-}
-
 /** An account reference's credentials: `user` is `project:user` for Keystone (v2, v3). */
 export type PasswordCredentials = SwiftReference;
 
-export function passwordAuthenticator(creds: PasswordCredentials, endpoint: EndpointChoice, transport: AuthTransport): Authenticator {
+export function passwordAuthenticator(creds: PasswordCredentials, endpoint: SwiftEndpoint, client: ServiceClient): Authenticator {
   switch (creds.authVersion) {
     case '1':
-      return () => tempauth(creds, endpoint, transport);
+      return () => tempauth(creds, endpoint, client);
     case '2':
     case '3':
-      return async () => {
-        const login = serviceLogin(creds.authAddress, keystoneAuth(creds), catalogChoice(endpoint), { ...transport, who: 'the store user' }, endpoint.override);
-        const { token, endpoint: storageUrl, expiresAt } = await login();
-        return { token, storageUrl, ...(expiresAt !== undefined ? { expiresAt } : {}) };
-      };
+      return serviceLogin(creds.authAddress, keystoneAuth(creds), catalogChoice(endpoint), { client, who: 'the store user' }, endpoint.override);
     default:
       throw new BadStoreConfigurationError(`auth_version ${JSON.stringify(creds.authVersion)} must be 1, 2 or 3`);
   }
 }
 
 /** Swift's URL from a service catalog (v3 or v2.0 form). */
-export function selectEndpoint(catalog: readonly unknown[], choice: EndpointChoice): string {
+export function selectEndpoint(catalog: readonly unknown[], choice: SwiftEndpoint): string {
   return catalogEndpoint(catalog, catalogChoice(choice));
 }
 
 /** The swift_store_* endpoint options as a catalog lookup; several matches name the options that pick one. */
-export function catalogChoice(choice: EndpointChoice): KeystoneEndpointChoice {
+export function catalogChoice(choice: SwiftEndpoint): EndpointChoice {
   return {
     serviceType: choice.serviceType,
     interface: choice.endpointType,
@@ -85,15 +72,14 @@ function keystoneAuth(creds: PasswordCredentials): KeystoneAuth {
 }
 
 /** Swift's v1 auth: the credentials in headers, the token and storage URL in the answer's headers. */
-async function tempauth(creds: PasswordCredentials, endpoint: EndpointChoice, transport: AuthTransport): Promise<AuthResult> {
-  const failure = { what: `Authenticating the store user at ${creds.authAddress}`, service: 'the auth service', ...(transport.tlsHint ? { tlsHint: transport.tlsHint } : {}) };
+async function tempauth(creds: PasswordCredentials, endpoint: SwiftEndpoint, client: ServiceClient): Promise<AuthResult> {
   const headers = { 'x-auth-user': creds.user, 'x-auth-key': creds.key };
-  const res = await send(creds.authAddress, { method: 'GET', headers, dispatcher: transport.dispatcher }, failure);
-  await expectOk(res, { ...failure, statuses: AUTH_STATUS_ERRORS }, true);
+  const what = `Authenticating the store user at ${creds.authAddress}`;
+  const res = await client.call({ method: 'GET', url: creds.authAddress, headers, what }, { service: 'the auth service', statuses: AUTH_STATUS_ERRORS });
   discard(res);
   const token = headerValue(res, 'x-auth-token') ?? headerValue(res, 'x-storage-token');
   const storageUrl = endpoint.override ?? headerValue(res, 'x-storage-url');
   if (!token || !storageUrl) throw new BackendError(`${maskLocation(creds.authAddress)} answered without X-Auth-Token or X-Storage-Url`);
   const expires = Number(headerValue(res, 'x-auth-token-expires'));
-  return { token, storageUrl, ...(Number.isFinite(expires) && expires > 0 ? { expiresAt: Date.now() + expires * 1000 } : {}) };
+  return { token, endpoint: storageUrl, ...(Number.isFinite(expires) && expires > 0 ? { expiresAt: Date.now() + expires * 1000 } : {}) };
 }

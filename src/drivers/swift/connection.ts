@@ -1,17 +1,25 @@
 /**
- * One authenticated view of a Swift account: requests go out with a token the
+ * One authenticated view of a Swift account, as operations on the store's
+ * service client (src/net/client.ts): requests go out with a token the
  * session keeps fresh (renewed swift_store_expire_soon_interval before it
  * expires, and once more when Swift answers 401 to a request that can be
- * repeated).
+ * repeated), to `<storage URL>/<container>/<object>` quoted as
+ * python-swiftclient quotes them.
  */
-import type { Dispatcher } from 'undici';
-import { Readable } from 'node:stream';
-import { AuthenticationFailedError } from '../../errors.js';
-import { maskLocation } from '../../location.js';
-import { discard, send, type Response } from '../../net/response.js';
+import { DuplicateError } from '../../errors.js';
+import type { RequestBody, ServiceClient, ServiceClientConfig } from '../../net/client.js';
+import { STATUS_ERRORS } from '../../net/failure.js';
+import type { Response } from '../../net/response.js';
 import { TokenSession } from '../../net/token-session.js';
-import type { AuthResult, AuthTransport, Authenticator } from './auth.js';
+import type { AuthResult, Authenticator } from './auth.js';
 import { pyQuote } from './location.js';
+
+/** How the store's client speaks to Swift. */
+export const SWIFT_CLIENT: ServiceClientConfig = {
+  service: 'Swift',
+  // Swift answers 409 to a write that conflicts with an existing object: an object is in the way, as with 412.
+  statuses: { ...STATUS_ERRORS, 409: DuplicateError },
+};
 
 export interface SwiftRequest {
   method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
@@ -23,59 +31,33 @@ export interface SwiftRequest {
    * A body that can be sent again (a Buffer, or a function making a fresh
    * stream) is retried after a 401; a one-shot stream is not.
    */
-  body?: Buffer | string | (() => Readable) | Readable | AsyncIterable<Uint8Array>;
-  signal?: AbortSignal;
+  body?: RequestBody;
+  signal?: AbortSignal | undefined;
 }
 
 export class SwiftConnection {
-  private readonly session: TokenSession<AuthResult>;
+  private readonly client: ServiceClient;
 
   /**
+   * @param client the store's client (without a token)
    * @param authenticate gets a token and storage URL; `undefined` for a fixed
    *   token (multi-tenant: the user's), which cannot be renewed.
    */
-  constructor(
-    private readonly transport: AuthTransport,
-    expireSoonMs: number,
-    authenticate: Authenticator | undefined,
-    fixed?: AuthResult,
-  ) {
-    this.session = new TokenSession(authenticate, expireSoonMs, fixed);
+  constructor(client: ServiceClient, expireSoonMs: number, authenticate: Authenticator | undefined, fixed?: AuthResult) {
+    this.client = client.withToken(new TokenSession(authenticate, expireSoonMs, fixed));
   }
 
-  url(auth: AuthResult, container?: string, obj?: string, query?: Record<string, string>): string {
-    let url = auth.storageUrl.replace(/\/+$/, '');
-    if (container !== undefined) url += `/${pyQuote(container)}`;
-    if (obj !== undefined) url += `/${pyQuote(obj)}`;
-    if (query && Object.keys(query).length) url += `?${new URLSearchParams(query).toString()}`;
-    return url;
-  }
-
-  async request(req: SwiftRequest): Promise<Response> {
-    const repeatable = req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body) || typeof req.body === 'function';
-    for (let attempt = 0; ; attempt++) {
-      const auth = attempt === 0 ? await this.session.token() : await this.session.renew();
-      const url = this.url(auth, req.container, req.obj, req.query);
-      const body = typeof req.body === 'function' ? req.body() : req.body;
-      const shown = `${req.method} ${maskLocation(url)}`;
-      const what = `Swift ${shown}`;
-      let res: Response;
-      try {
-        res = await send(
-          url,
-          { method: req.method, headers: { ...req.headers, 'x-auth-token': auth.token }, body: body as Dispatcher.DispatchOptions['body'], dispatcher: this.transport.dispatcher, signal: req.signal },
-          { what, signal: req.signal, ...(this.transport.tlsHint ? { tlsHint: this.transport.tlsHint } : {}) },
-        );
-      } catch (err) {
-        if (body instanceof Readable) body.destroy();
-        throw err;
-      }
-      if (res.statusCode === 401) {
-        discard(res);
-        if (attempt === 0 && repeatable && this.session.renewable) continue;
-        throw new AuthenticationFailedError(`Swift refused the token for ${shown} (HTTP 401)${attempt > 0 ? ' after a new token' : ''}`);
-      }
-      return res;
-    }
+  request(req: SwiftRequest): Promise<Response> {
+    let path = '';
+    if (req.container !== undefined) path += `/${pyQuote(req.container)}`;
+    if (req.obj !== undefined) path += `/${pyQuote(req.obj)}`;
+    return this.client.send({
+      method: req.method,
+      path,
+      ...(req.query ? { query: req.query } : {}),
+      ...(req.headers ? { headers: req.headers } : {}),
+      ...(req.body !== undefined ? { body: req.body } : {}),
+      signal: req.signal,
+    });
   }
 }

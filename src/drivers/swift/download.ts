@@ -15,7 +15,7 @@ import { contentLength, discard, headerValue, type Response } from '../../net/re
 import { readAhead } from '../../pipeline/read-ahead.js';
 import type { SwiftConnection } from './connection.js';
 import type { SwiftLocation } from './location.js';
-import { expectOk, segmentBytes } from './objects.js';
+import { checkSwiftStatus, segmentBytes } from './objects.js';
 
 /** Large reads go as ranges of this size, several in flight: one stream leaves the proxy idle between writes. */
 const READ_BYTES = 8 * 1024 * 1024;
@@ -69,7 +69,7 @@ export class SwiftDownloader {
           throw new BackendError(`${shown} has ${listed.count} segments: Swift cannot serve a range of a segmented image past its first 10,000 segments`);
         }
         const whole = await conn.request({ method: 'GET', container: loc.container, obj: loc.obj, signal: options.signal });
-        await expectOk(whole, shown, true);
+        await checkSwiftStatus(whole, shown, true);
         return { stream: Readable.from(this.resumingBody(read, whole, 0, listed.bytes, listed.bytes - 1)), size: listed.bytes };
       }
     }
@@ -174,7 +174,7 @@ export class SwiftDownloader {
     const headers = { range: `bytes=${start}-${end}` };
     const res = await read.conn.request({ method: 'GET', container: read.loc.container, obj: read.loc.obj, headers, signal: read.signal });
     if (res.statusCode === 416 || (res.statusCode >= 200 && res.statusCode < 300)) return res;
-    await expectOk(res, `image ${read.loc.obj}`);
+    await checkSwiftStatus(res, `image ${read.loc.obj}`);
     return res;
   }
 }

@@ -9,16 +9,17 @@
  */
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { Agent } from 'undici';
 import { BadStoreConfigurationError, NotFoundError } from '../../errors.js';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, ImageAcls, WritableStoreDriver } from '../../driver.js';
 import { maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
 import { contentLength, discard } from '../../net/response.js';
 import { readTls } from '../../net/tls.js';
-import type { EndpointChoice } from './auth.js';
+import type { SwiftEndpoint } from './auth.js';
+import { SWIFT_CLIENT } from './connection.js';
+import { ServiceClient } from '../../net/client.js';
 import { SwiftDownloader } from './download.js';
-import { deleteContainerQuietly, expectOk, removeObjectAndSegments } from './objects.js';
+import { checkSwiftStatus, deleteContainerQuietly, removeObjectAndSegments } from './objects.js';
 import { ONE_MB, type SwiftStoreOptions } from './options.js';
 import { storeReferences, type SwiftReference } from './references.js';
 import { SwiftTenancy } from './tenancy.js';
@@ -34,7 +35,7 @@ export class SwiftStore implements WritableStoreDriver {
     private readonly tenancy: SwiftTenancy,
     /** The reference new images are written with (single tenant). */
     private readonly defaultReference: SwiftReference | undefined,
-    private readonly dispatcher: Agent,
+    private readonly client: ServiceClient,
     logger: Logger,
   ) {
     this.uploader = new SwiftUploader(id, o, logger);
@@ -61,15 +62,15 @@ export class SwiftStore implements WritableStoreDriver {
     }
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const timeout = o.swift_store_request_timeout * 1000;
-    const dispatcher = new Agent({ connect: { ...tls.connect, timeout }, headersTimeout: timeout, bodyTimeout: timeout });
-    const endpoint: EndpointChoice = {
+    const client = ServiceClient.create({ ...SWIFT_CLIENT, tls, timeouts: { connectMs: timeout, headersMs: timeout, bodyMs: timeout } });
+    const endpoint: SwiftEndpoint = {
       serviceType: o.swift_store_service_type,
       endpointType: o.swift_store_endpoint_type,
       ...(o.swift_store_region ? { region: o.swift_store_region } : {}),
       ...(o.swift_store_endpoint ? { override: o.swift_store_endpoint } : {}),
     };
-    const tenancy = new SwiftTenancy(ctx.id, o, references, defaultReference, endpoint, { dispatcher, tlsHint: tls.hint });
-    return new SwiftStore(ctx.id, o, tenancy, defaultReference, dispatcher, ctx.logger);
+    const tenancy = new SwiftTenancy(ctx.id, o, references, defaultReference, endpoint, client);
+    return new SwiftStore(ctx.id, o, tenancy, defaultReference, client, ctx.logger);
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -120,7 +121,7 @@ export class SwiftStore implements WritableStoreDriver {
     const loc = this.tenancy.parse(location);
     const res = await this.tenancy.connectionFor(loc, options.context).request({ method: 'HEAD', container: loc.container, obj: loc.obj, signal: options.signal });
     discard(res);
-    await expectOk(res, maskLocation(location));
+    await checkSwiftStatus(res, maskLocation(location));
     return contentLength(res) ?? 0;
   }
 
@@ -129,7 +130,7 @@ export class SwiftStore implements WritableStoreDriver {
     const conn = this.tenancy.connectionFor(loc, options.context);
     const head = await conn.request({ method: 'HEAD', container: loc.container, obj: loc.obj, signal: options.signal });
     discard(head);
-    await expectOk(head, maskLocation(location));
+    await checkSwiftStatus(head, maskLocation(location));
     await removeObjectAndSegments(conn, loc.container, loc.obj, head, options.signal);
     // The per-image container goes too (a container still holding something else is kept).
     if (this.o.swift_store_multi_tenant) await deleteContainerQuietly(conn, loc.container);
@@ -153,11 +154,11 @@ export class SwiftStore implements WritableStoreDriver {
       signal: options.signal,
     });
     discard(res);
-    await expectOk(res, maskLocation(location));
+    await checkSwiftStatus(res, maskLocation(location));
   }
 
   async close(): Promise<void> {
     this.tenancy.close();
-    await this.dispatcher.close().catch(() => undefined);
+    await this.client.close();
   }
 }

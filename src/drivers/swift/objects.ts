@@ -4,29 +4,27 @@
  * answers become the library's errors here (src/net/failure.ts, with
  * Swift's own meaning of 409).
  */
-import { BackendUnavailableError, DuplicateError } from '../../errors.js';
-import { STATUS_ERRORS, type ErrorClass } from '../../net/failure.js';
-import { discard, expectOk as expectStatus, headerValue, type Response } from '../../net/response.js';
-import type { SwiftConnection } from './connection.js';
+import { BackendUnavailableError } from '../../errors.js';
+import { reached, waitUntil, waiting } from '../../net/poller.js';
+import { discard, expectOk, headerValue, type Response } from '../../net/response.js';
+import { SWIFT_CLIENT, type SwiftConnection } from './connection.js';
 
 const DELETES_IN_FLIGHT = 8;
 
-/** Swift answers 409 to a write that conflicts with an existing object: an object is in the way, as with 412. */
-const SWIFT_STATUSES: Readonly<Record<number, ErrorClass>> = { ...STATUS_ERRORS, 409: DuplicateError };
-
 /**
- * Turns a non-2xx answer into the error glance_store raises for it. A 2xx
- * body is drained unless the caller still reads it (`keepBody`).
+ * Turns a non-2xx answer into the error glance_store raises for it
+ * (expectOk with Swift's meaning of the statuses). A 2xx body is drained
+ * unless the caller still reads it (`keepBody`).
  */
-export function expectOk(res: Response, what: string, keepBody = false): Promise<void> {
-  return expectStatus(res, { what, service: 'Swift', statuses: SWIFT_STATUSES }, keepBody);
+export function checkSwiftStatus(res: Response, what: string, keepBody = false): Promise<void> {
+  return expectOk(res, { what, service: SWIFT_CLIENT.service!, statuses: SWIFT_CLIENT.statuses! }, keepBody);
 }
 
 export async function objectExists(conn: SwiftConnection, container: string, obj: string, signal?: AbortSignal): Promise<boolean> {
   const res = await conn.request({ method: 'HEAD', container, obj, signal });
   discard(res);
   if (res.statusCode === 404) return false;
-  await expectOk(res, `HEAD of ${container}/${obj}`);
+  await checkSwiftStatus(res, `HEAD of ${container}/${obj}`);
   return true;
 }
 
@@ -44,7 +42,7 @@ export async function* listingPages(conn: SwiftConnection, container: string, pr
       discard(res);
       return;
     }
-    await expectOk(res, `listing of ${container}`, true);
+    await checkSwiftStatus(res, `listing of ${container}`, true);
     const page = (await res.body.json()) as { name: string; bytes: number }[];
     if (page.length === 0) return;
     yield page;
@@ -83,7 +81,7 @@ export async function deleteNames(conn: SwiftConnection, container: string, name
       try {
         const res = await conn.request({ method: 'DELETE', container, obj: name, signal });
         discard(res);
-        if (res.statusCode !== 404) await expectOk(res, `DELETE of ${container}/${name}`);
+        if (res.statusCode !== 404) await checkSwiftStatus(res, `DELETE of ${container}/${name}`);
       } catch (err) {
         failures.push(`${name}: ${(err as Error).message}`);
       }
@@ -108,7 +106,7 @@ export async function removeObjectAndSegments(conn: SwiftConnection, container: 
   if ((headerValue(head, 'x-static-large-object') ?? '').toLowerCase() === 'true') {
     const res = await conn.request({ method: 'DELETE', container, obj, query: { 'multipart-manifest': 'delete' }, signal });
     discard(res);
-    return expectOk(res, `DELETE of ${container}/${obj}`);
+    return checkSwiftStatus(res, `DELETE of ${container}/${obj}`);
   }
   const manifest = headerValue(head, 'x-object-manifest');
   if (manifest) {
@@ -117,19 +115,17 @@ export async function removeObjectAndSegments(conn: SwiftConnection, container: 
   }
   const res = await conn.request({ method: 'DELETE', container, obj, signal });
   discard(res);
-  if (res.statusCode !== 404) await expectOk(res, `DELETE of ${container}/${obj}`);
+  if (res.statusCode !== 404) await checkSwiftStatus(res, `DELETE of ${container}/${obj}`);
 }
 
 /** Removes an emptied container; a listing that still counts just-deleted objects (409) gets a few more tries. */
 export async function deleteContainerQuietly(conn: SwiftConnection, container: string): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
+  await waitUntil(
+    async () => {
       const res = await conn.request({ method: 'DELETE', container });
       discard(res);
-      if (res.statusCode !== 409) return;
-    } catch {
-      return; // best effort: the add is failing anyway
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
-  }
+      return res.statusCode === 409 ? waiting('not empty (HTTP 409)') : reached(undefined);
+    },
+    { what: `container ${container} to be deletable`, timeoutMs: 3000, firstPauseMs: 200, maxPauseMs: 1000 },
+  ).catch(() => undefined); // best effort: the container is only left over, and the add's own outcome stands
 }

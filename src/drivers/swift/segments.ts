@@ -15,7 +15,7 @@ import { BackendUnavailableError, DuplicateError, GlanceStoreError, SizeMismatch
 import type { ByteReader } from '../../pipeline/chunks.js';
 import type { SwiftConnection } from './connection.js';
 import type { SwiftLocation } from './location.js';
-import { deleteNames, deleteQuietly, expectOk } from './objects.js';
+import { checkSwiftStatus, deleteNames, deleteQuietly } from './objects.js';
 
 /** Segments whose upload has not finished; only the newest is still reading the image. */
 const SEGMENTS_IN_FLIGHT = 2;
@@ -99,7 +99,7 @@ export async function putSegmented(conn: SwiftConnection, loc: SwiftLocation, re
       headers: { 'x-object-manifest': `${loc.container}/${loc.obj}-`, 'content-length': '0', 'if-none-match': '*' },
       body: '',
     });
-    await expectOk(res, `PUT of the manifest ${loc.container}/${loc.obj}`);
+    await checkSwiftStatus(res, `PUT of the manifest ${loc.container}/${loc.obj}`);
   } catch (err) {
     // Uploads still sending are cut (Swift discards them); those already sent are awaited,
     // so that the deletes below do not race Swift committing them.
@@ -153,7 +153,7 @@ function putStreamedSegment(conn: SwiftConnection, container: string, name: stri
       body,
       signal: guard.signal,
     });
-    await expectOk(res, `PUT of segment ${container}/${name}`);
+    await checkSwiftStatus(res, `PUT of segment ${container}/${name}`);
   })();
   done.catch((err: unknown) => rejectRead(err));
   return { read, done };
@@ -202,7 +202,7 @@ function putBufferedSegment(
             body: () => createReadStream(from, { highWaterMark: 1024 * 1024 }).once('end', () => guard.markSent()),
             signal,
           });
-          await expectOk(res, `PUT of segment ${container}/${name}`);
+          await checkSwiftStatus(res, `PUT of segment ${container}/${name}`);
           return;
         } catch (err) {
           // After an attempt whose answer was lost, an existing object of this name is that attempt.

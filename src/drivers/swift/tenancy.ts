@@ -11,10 +11,11 @@ import type { RequestContext } from '../../driver.js';
 import { MASK, maskLocation } from '../../location.js';
 import { userEndpoint } from '../../net/keystone.js';
 import { discard } from '../../net/response.js';
-import { catalogChoice, passwordAuthenticator, type AuthTransport, type EndpointChoice } from './auth.js';
+import type { ServiceClient } from '../../net/client.js';
+import { catalogChoice, passwordAuthenticator, type SwiftEndpoint } from './auth.js';
 import { SwiftConnection } from './connection.js';
 import { formatSwiftConfigLocation, formatSwiftLocation, parseSwiftLocation, swiftUrl, type SwiftLocation } from './location.js';
-import { expectOk } from './objects.js';
+import { checkSwiftStatus } from './objects.js';
 import type { SwiftStoreOptions } from './options.js';
 import type { SwiftReference } from './references.js';
 
@@ -49,8 +50,9 @@ export class SwiftTenancy {
     private readonly references: ReadonlyMap<string, SwiftReference>,
     /** The reference new images are written with (single tenant). */
     private readonly defaultReference: SwiftReference | undefined,
-    private readonly endpoint: EndpointChoice,
-    private readonly transport: AuthTransport,
+    private readonly endpoint: SwiftEndpoint,
+    /** The store's client, without a token. */
+    private readonly client: ServiceClient,
   ) {}
 
   parse(location: string): SwiftLocation {
@@ -99,9 +101,9 @@ export class SwiftTenancy {
           projectDomainName: ref?.projectDomainName,
         },
         this.endpoint,
-        this.transport,
+        this.client,
       );
-      conn = new SwiftConnection(this.transport, this.o.swift_store_expire_soon_interval * 1000, authenticate);
+      conn = new SwiftConnection(this.client, this.o.swift_store_expire_soon_interval * 1000, authenticate);
       this.connections.set(cacheKey, conn);
     }
     return conn;
@@ -149,12 +151,12 @@ export class SwiftTenancy {
       if (!this.o.swift_store_multi_tenant) this.containersSeen.add(key);
       return false;
     }
-    if (head.statusCode !== 404) await expectOk(head, `HEAD of container ${container}`);
+    if (head.statusCode !== 404) await checkSwiftStatus(head, `HEAD of container ${container}`);
     if (!this.o.swift_store_create_container_on_put) {
       throw new BackendError(`The container ${container} does not exist in Swift; create it or set swift_store_create_container_on_put = true in store ${this.storeId}`);
     }
     const res = await conn.request({ method: 'PUT', container, headers: { 'content-length': '0' }, signal });
-    await expectOk(res, `creating container ${container}`);
+    await checkSwiftStatus(res, `creating container ${container}`);
     return true;
   }
 
@@ -168,7 +170,7 @@ export class SwiftTenancy {
   }
 
   private tokenConnection(storageUrl: string, context: RequestContext | undefined): SwiftConnection {
-    return new SwiftConnection(this.transport, 0, undefined, { token: this.userToken(context), storageUrl });
+    return new SwiftConnection(this.client, 0, undefined, { token: this.userToken(context), endpoint: storageUrl });
   }
 
   /** The user's token a multi-tenant call works with. */
@@ -189,7 +191,7 @@ export class SwiftTenancy {
       throw new BadStoreConfigurationError(`[${this.storeId}] a multi-tenant swift store needs the request's service catalog (context.serviceCatalog), swift_store_endpoint or swift_store_auth_address`);
     }
     const user = { token, ...(context?.projectId ? { projectId: context.projectId } : {}), ...(context?.serviceCatalog ? { catalog: context.serviceCatalog } : {}) };
-    return userEndpoint(user, catalogChoice(this.endpoint), this.o.swift_store_auth_address, { ...this.transport, ...(signal ? { signal } : {}) });
+    return userEndpoint(user, catalogChoice(this.endpoint), this.o.swift_store_auth_address, { client: this.client, signal });
   }
 }
 

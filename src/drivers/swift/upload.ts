@@ -14,7 +14,7 @@ import { discard, headerValue } from '../../net/response.js';
 import { ByteReader } from '../../pipeline/chunks.js';
 import type { SwiftConnection } from './connection.js';
 import type { SwiftLocation } from './location.js';
-import { deleteNames, deleteQuietly, expectOk, listNames, objectExists, splitManifest } from './objects.js';
+import { checkSwiftStatus, deleteNames, deleteQuietly, listNames, objectExists, splitManifest } from './objects.js';
 import { ONE_MB, type SwiftStoreOptions } from './options.js';
 import { putSegmented, UploadGuard, type SegmentSettings } from './segments.js';
 
@@ -86,7 +86,7 @@ export class SwiftUploader {
         body,
         signal: guard.signal,
       });
-      await expectOk(res, `PUT of ${loc.container}/${loc.obj}`);
+      await checkSwiftStatus(res, `PUT of ${loc.container}/${loc.obj}`);
     } catch (err) {
       // The whole body went out but the answer was lost: the object may exist, and it is ours.
       if (sent === size && !(err instanceof DuplicateError)) await deleteQuietly(conn, loc.container, loc.obj);
