@@ -102,7 +102,12 @@ export class CinderStore implements WritableStoreDriver {
       await api.setReadonly(volume.id, true);
     } catch (err) {
       // Cleanup runs without the add's signal, which may be what stopped it.
-      await this.lifecycle.discard(api, created.id).catch(() => undefined);
+      const quiet = api.unbounded();
+      // Never delete a volume that is still creating: while the scheduler has not given it a
+      // host, Cinder's API removes the record at once, but the volume service may still create
+      // its rbd image, which then belongs to no volume and stays in the pool forever.
+      await this.lifecycle.waitFor(quiet, created.id, ['creating'], 'available').catch(() => undefined);
+      await this.lifecycle.discard(quiet, created.id).catch(() => undefined);
       throw err;
     }
     return { location: formatCinderLocation({ storeId: this.id, volumeId: created.id }) };

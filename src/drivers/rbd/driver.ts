@@ -26,6 +26,7 @@ import type {
 import type { Logger } from '../../logger.js';
 import { fixedChunks, isAllZero } from '../../pipeline/chunks.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
+import { WriteBehind } from '../../pipeline/write-behind.js';
 import { loadRbdBinding, type Cluster, type Image, type Ioctx, type RbdBinding, type RbdError } from './native.js';
 import { SNAPSHOT_NAME, formatRbdLocation, parseRbdLocation, type RbdLocation } from './location.js';
 import type { RbdStoreOptions } from './options.js';
@@ -120,7 +121,7 @@ export class RbdStore implements WritableStoreDriver {
     let image: Image | undefined;
     try {
       image = await this.rbd.open(io, imageId, null);
-      const written = await this.writeAll(image, data, declared);
+      const written = await this.writeAll(image, data, declared, options.signal);
       if (declared === undefined) await this.rbd.resize(image, written);
       options.signal.throwIfAborted();
       await this.rbd.snapCreate(image, SNAPSHOT_NAME);
@@ -138,43 +139,27 @@ export class RbdStore implements WritableStoreDriver {
   }
 
   /** Writes object-sized chunks, several in flight; grows an image of unknown size ahead of the writes. */
-  private async writeAll(image: Image, data: AsyncIterable<Uint8Array>, declared: number | undefined): Promise<number> {
-    const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
+  private async writeAll(image: Image, data: AsyncIterable<Uint8Array>, declared: number | undefined, signal: AbortSignal): Promise<number> {
+    const writes = new WriteBehind((at, chunk) => this.rbd.write(image, at, chunk), { inFlight: IN_FLIGHT, signal });
     let offset = 0;
     let size = declared ?? 0;
     let step = this.chunkBytes;
-    const settle = async () => {
-      await Promise.allSettled(inFlight);
-      if (failure) throw failure;
-    };
     try {
       for await (const chunk of fixedChunks(data, this.chunkBytes)) {
-        if (failure) throw failure;
         if (declared === undefined && offset + chunk.length > size) {
           // Resizing waits for the writes in flight, and grows in doubling steps to keep resizes rare.
-          await settle();
+          await writes.drain();
           size = Math.max(size + step, offset + chunk.length);
           step = Math.min(step * 2, MAX_RESIZE_STEP);
           await this.rbd.resize(image, size);
         }
-        if (!(this.options.rbd_thin_provisioning && isAllZero(chunk))) {
-          const write = this.rbd.write(image, offset, chunk).then(
-            () => void inFlight.delete(write),
-            (err: unknown) => {
-              failure ??= err;
-              inFlight.delete(write);
-            },
-          );
-          inFlight.add(write);
-          if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-        }
+        if (!(this.options.rbd_thin_provisioning && isAllZero(chunk))) await writes.write(offset, chunk);
         offset += chunk.length;
       }
-      await settle();
-    } catch (err) {
-      await Promise.allSettled(inFlight);
-      throw err;
+      await writes.drain();
+    } finally {
+      // A source error or a failed resize leaves writes running: they end before the image is closed.
+      await writes.settle();
     }
     return offset;
   }
