@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, RequestContext, WritableStoreDriver } from '../../driver.js';
-import { BadStoreConfigurationError, BackendError, DuplicateError, GlanceStoreError, NotFoundError } from '../../errors.js';
+import { BadStoreConfigurationError, BackendError, DuplicateError, NotFoundError } from '../../errors.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
 import { CinderApi, type Volume } from './api.js';
 import { Connectors } from './connector.js';
@@ -200,7 +200,7 @@ function imageSize(volume: Volume): number {
   const recorded = volume.metadata?.['image_size'];
   if (recorded !== undefined) {
     const n = Number(recorded);
-    if (!Number.isSafeInteger(n) || n < 0) throw new GlanceStoreError('BackendError', `Volume ${volume.id} has an invalid image_size ${JSON.stringify(recorded)}`);
+    if (!Number.isSafeInteger(n) || n < 0) throw new BackendError(`Volume ${volume.id} has an invalid image_size ${JSON.stringify(recorded)}`);
     return n;
   }
   return volume.size * GiB;

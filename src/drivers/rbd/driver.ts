@@ -4,15 +4,7 @@
  * from, as glance_store lays it out. One cluster connection per store, reused
  * by every call and closed by close().
  */
-import {
-  BadStoreConfigurationError,
-  BackendUnavailableError,
-  DuplicateError,
-  GlanceStoreError,
-  InUseError,
-  NotFoundError,
-  fromSystemError,
-} from '../../errors.js';
+import { BackendError, BadStoreConfigurationError, BackendUnavailableError, DuplicateError, GlanceStoreError, InUseError } from '../../errors.js';
 import type {
   Capability,
   DriverAddOptions,
@@ -27,7 +19,8 @@ import type { Logger } from '../../logger.js';
 import { fixedChunks, isAllZero } from '../../pipeline/chunks.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
 import { WriteBehind } from '../../pipeline/write-behind.js';
-import { loadRbdBinding, type Cluster, type Image, type Ioctx, type RbdBinding, type RbdError } from './native.js';
+import { rbdCode, rbdError } from './errors.js';
+import { loadRbdBinding, type Cluster, type Image, type Ioctx, type RbdBinding } from './native.js';
 import { SNAPSHOT_NAME, formatRbdLocation, parseRbdLocation, type RbdLocation } from './location.js';
 import type { RbdStoreOptions } from './options.js';
 
@@ -115,7 +108,7 @@ export class RbdStore implements WritableStoreDriver {
     try {
       await this.rbd.create(io, imageId, declared ?? 0, order, this.rbd.FEATURE_LAYERING);
     } catch (err) {
-      if ((err as RbdError).code === 'EEXIST') throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`, { cause: err });
+      if (rbdCode(err) === 'EEXIST') throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`, { cause: err });
       throw this.mapError(err, `creating image ${imageId}`);
     }
     let image: Image | undefined;
@@ -178,7 +171,7 @@ export class RbdStore implements WritableStoreDriver {
         inFlight: IN_FLIGHT,
         readAt: async (at, len) => {
           const buf = await this.rbd.read(image, at, len);
-          if (buf.length !== len) throw new GlanceStoreError('BackendError', `short read from ${location} at ${at}`);
+          if (buf.length !== len) throw new BackendError(`short read from ${location} at ${at}`);
           return buf;
         },
         close: () => this.rbd.close(image),
@@ -217,7 +210,7 @@ export class RbdStore implements WritableStoreDriver {
     try {
       image = await this.rbd.open(io, name, null);
     } catch (err) {
-      if (partial && (err as RbdError).code === 'ENOENT') return;
+      if (partial && rbdCode(err) === 'ENOENT') return;
       throw this.mapError(err, `image ${name}`);
     }
     try {
@@ -241,9 +234,7 @@ export class RbdStore implements WritableStoreDriver {
     try {
       await this.rbd.remove(io, name);
     } catch (err) {
-      const code = (err as RbdError).code;
-      if (code === 'ENOTEMPTY') throw new InUseError(`Image ${name} still has snapshots`, { cause: err });
-      throw this.mapError(err, `image ${name}`);
+      throw this.mapError(err, `Image ${name}`);
     }
   }
 
@@ -264,11 +255,6 @@ export class RbdStore implements WritableStoreDriver {
   }
 
   private mapError(err: unknown, what: string): GlanceStoreError {
-    if (err instanceof GlanceStoreError) return err;
-    const code = (err as RbdError)?.code;
-    if (code === 'ENOENT') return new NotFoundError(`${what} was not found in store ${this.id}`, { cause: err });
-    if (code === 'EBUSY') return new InUseError(`${what} is in use`, { cause: err });
-    if (code === 'EEXIST') return new DuplicateError(`${what} already exists`, { cause: err });
-    return fromSystemError(err, what);
+    return rbdError(err, what, `store ${this.id}`);
   }
 }
