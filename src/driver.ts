@@ -135,6 +135,12 @@ export interface DriverContext<Options = OptionValues> {
   options: Options;
   /** The MultiStore's logger (silent unless the caller injected one). */
   logger: Logger;
+  /**
+   * The store is opened only to be looked at (`glance-store check`,
+   * `stores`): make nothing in the backend (no directory, container or
+   * bucket), and answer `capabilities()` as the store would have them.
+   */
+  createNothing?: boolean;
 }
 
 /** A driver type: its name, location schemes, option schema and how to build one store. */

@@ -5,6 +5,18 @@
  * store that failed to start from taking the others down.
  */
 import { Readable } from 'node:stream';
+import type {
+  AddOptions,
+  CallOptions,
+  CopyOptions,
+  GetOptions,
+  GetResult,
+  MultiStoreOptions,
+  StoreInfo,
+  StoreInfoDetail,
+  StoreState,
+} from './multistore-types.js';
+import { storeHandle, type StoreCalls, type StoreHandle, type WritableStoreHandle } from './store-handle.js';
 import { readStoresConfig, type StoreSpec } from './config/stores.js';
 import type { ParsedConfig } from './config/parse.js';
 import { maskSecrets } from './config/options.js';
@@ -20,16 +32,15 @@ import {
 } from './errors.js';
 import {
   isWritable,
-  type AnyDriverDefinition,
+  type Capability,
   type ImageAcls,
   type LocationRecord,
-  type RequestContext,
   type StoreDriver,
   type WritableStoreDriver,
 } from './driver.js';
 import { imageIdFromLocation, locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
 import { silentLogger, type Logger } from './logger.js';
-import type { AddDigest, AddProgress } from './pipeline/add.js';
+import type { AddDigest } from './pipeline/add.js';
 import { addImage, expectHashes, type AddResult } from './add-image.js';
 import { fitRange, requestedRange } from './range.js';
 import type { ImageData } from './pipeline/source.js';
@@ -48,110 +59,18 @@ import {
 
 export { checkImageId };
 export type { AddResult };
-
-export interface MultiStoreOptions {
-  logger?: Logger;
-  /** Overrides [DEFAULT] image_size_cap (bytes; 0 for no cap). */
-  imageSizeCap?: number;
-  /** Overrides [DEFAULT] os_hash_algo. */
-  hashAlgo?: string;
-  /**
-   * Third-party driver types (made with `defineDriver`), usable in
-   * enabled_backends beside the built-in ones. A type name that is already
-   * taken is a BadStoreConfigurationError.
-   */
-  drivers?: readonly AnyDriverDefinition[];
-}
-
-export interface StoreInfo {
-  id: string;
-  description: string;
-  default?: true;
-  'read-only'?: true;
-}
-
-export interface StoreInfoDetail extends StoreInfo {
-  type: string;
-  weight: number;
-  properties: Record<string, unknown>;
-}
-
-export interface StoreState {
-  id: string;
-  type: string;
-  reserved: boolean;
-  ok: boolean;
-  /** Why the store is unusable, when it is. */
-  error?: string;
-  capabilities: string[];
-}
-
-export interface AddOptions {
-  /** Store id; the default backend when absent. */
-  store?: string;
-  /**
-   * Declared size in bytes (0: an empty image); absent when unknown. The add
-   * fails with SizeMismatch if the data differs. A Uint8Array's size is its length.
-   */
-  size?: number;
-  hashAlgo?: string;
-  signal?: AbortSignal;
-  onProgress?: (progress: AddProgress) => void;
-  context?: RequestContext;
-}
-
-export interface GetOptions {
-  /**
-   * First byte of a ranged get. A range that starts past the end of the
-   * image is an InvalidRange error; one that runs past it is cut at the end.
-   */
-  offset?: number;
-  /** Bytes from `offset`; to the end of the image when absent. */
-  length?: number;
-  store?: string;
-  context?: RequestContext;
-  signal?: AbortSignal;
-}
-
-export interface GetResult {
-  stream: Readable;
-  /**
-   * Bytes the stream yields (the range's length for a ranged get); absent
-   * when the backend does not say (an http server without Content-Length).
-   */
-  size?: number;
-  /** The store that served it. */
-  store: string;
-}
-
-export interface CallOptions {
-  store?: string;
-  context?: RequestContext;
-  signal?: AbortSignal;
-}
-
-export interface CopyOptions {
-  /** Image id in the target store; by default the last path segment of the source location. */
-  imageId?: string;
-  /** Store the source location belongs to, when it cannot be told from the URI. */
-  fromStore?: string;
-  /** Expected md5 checksum; the copy is removed and rejected if the data differs. */
-  checksum?: string;
-  /** Expected multihash (with `hashAlgo`); checked like `checksum`. */
-  multihash?: string;
-  hashAlgo?: string;
-  signal?: AbortSignal;
-  onProgress?: (progress: AddProgress) => void;
-  context?: RequestContext;
-}
+export type * from './multistore-types.js';
+export type { StoreHandle, ReadOnlyStoreHandle, WritableStoreHandle, StoreHandleBase } from './store-handle.js';
 
 interface StoreEntry {
   spec: StoreSpec;
   driver?: StoreDriver;
   error?: GlanceStoreError;
+  /** What the driver warned about while it started. */
+  warnings: string[];
 }
 
-export class MultiStore {
+export class MultiStore implements StoreCalls {
   private readonly entries: Map<string, StoreEntry>;
   private closed = false;
 
@@ -175,18 +94,22 @@ export class MultiStore {
     const logger = options.logger ?? silentLogger;
     const read = readStoresConfig(config, driverRegistry(options.drivers), options);
     for (const w of read.warnings) logger.warn({ warning: w }, w);
+    const createNothing = options.createNothing === true;
     const entries: StoreEntry[] = await Promise.all(
       read.stores.map(async (spec): Promise<StoreEntry> => {
+        const warnings: string[] = [];
+        // The store's start-up warnings are kept for states(), and still logged.
+        const storeLogger: Logger = { ...logger, warn: (o, msg) => (warnings.push(maskLocation(String(msg ?? o))), logger.warn(o, msg)) };
         try {
-          const driver = await spec.definition.create({ id: spec.id, options: spec.options, logger });
-          return { spec, driver };
+          const driver = await spec.definition.create({ id: spec.id, options: spec.options, logger: storeLogger, createNothing });
+          return { spec, driver, warnings };
         } catch (err) {
           const error =
             err instanceof GlanceStoreError
               ? err
               : new BackendUnavailableError(`Store ${spec.id} could not start: ${maskLocation((err as Error)?.message ?? String(err))}`, { cause: err });
           logger.error({ store: spec.id, code: error.code }, `store ${spec.id} could not start: ${error.message}`);
-          return { spec, error };
+          return { spec, error, warnings };
         }
       }),
     );
@@ -207,34 +130,59 @@ export class MultiStore {
 
   /** Glance's /v2/info/stores/detail: adds type, weight and non-secret properties. */
   infoDetail(): StoreInfoDetail[] {
-    return this.visible().map((e) => {
-      const props = { ...maskSecrets(e.spec.definition.options, e.spec.options), ...(e.driver?.properties?.() ?? {}) };
-      return { ...this.infoOf(e), type: e.spec.type, weight: e.spec.weight, properties: maskDeep(stripSecrets(props, e.spec)) };
-    });
+    return this.visible().map((e) => this.detailOf(e));
   }
 
   /** Every store's state, reserved ones included: whether it started and what it can do. */
   states(): StoreState[] {
-    return [...this.entries.values()].map((e) => ({
-      id: e.spec.id,
-      type: e.spec.type,
-      reserved: e.spec.reserved,
-      ok: !!e.driver,
-      ...(e.error ? { error: e.error.message } : {}),
-      capabilities: e.driver ? [...e.driver.capabilities()] : [],
-    }));
+    return [...this.entries.values()].map((e) => {
+      const capabilities = e.driver ? [...e.driver.capabilities()] : [];
+      const problem = e.error?.message ?? lostCapability(e.spec, capabilities, e.warnings);
+      return {
+        id: e.spec.id,
+        type: e.spec.type,
+        reserved: e.spec.reserved,
+        ok: problem === undefined,
+        ...(problem !== undefined ? { error: problem } : {}),
+        capabilities,
+        warnings: [...e.warnings],
+      };
+    });
   }
 
-  /** The store's driver; narrow it with `isWritable` (or use `writableStore`) before adding. */
-  store(id: string): StoreDriver | WritableStoreDriver {
-    return this.driverOf(id);
-  }
-
-  /** The store's driver when it can be written; ReadOnlyStoreError otherwise. */
-  writableStore(id: string): WritableStoreDriver {
+  /**
+   * A handle on one store: its calls go through MultiStore's checks and the
+   * add pipeline. Narrow it on `writable` before adding: a store that cannot
+   * write has no `add` or `delete`, in its type as at run time.
+   */
+  store(id: string): StoreHandle {
+    const entry = this.entryOf(id);
     const driver = this.driverOf(id);
-    if (!isWritable(driver)) throw new ReadOnlyStoreError(`Store ${id} is read-only`);
-    return driver;
+    return storeHandle(this, {
+      id,
+      type: entry.spec.type,
+      writable: isWritable(driver),
+      capabilities: () => this.driverOf(id).capabilities(),
+      info: () => this.infoOf(entry),
+      infoDetail: () => this.detailOf(entry),
+    });
+  }
+
+  /** A handle on a store that can write; ReadOnlyStoreError otherwise. */
+  writableStore(id: string): WritableStoreHandle {
+    const handle = this.store(id);
+    if (!handle.writable) throw new ReadOnlyStoreError(`Store ${id} is read-only`);
+    return handle;
+  }
+
+  /**
+   * For driver authors only (tests of a driver, tools that must reach the
+   * backend as the driver does): the store's driver itself. Its `add` skips
+   * everything MultiStore does around one (hashing, the size cap, capability
+   * checks, cleanup after a failure): services use `store(id)`.
+   */
+  rawDriver(id: string): StoreDriver {
+    return this.driverOf(id);
   }
 
   async add(imageId: string, data: ImageData, options: AddOptions = {}): Promise<AddResult> {
@@ -299,7 +247,7 @@ export class MultiStore {
     for (const name of ['imageId', 'fromStore', 'checksum', 'multihash'] as const) checkOptionalString(name, options[name]);
     const url = locationUrl(location);
     const imageId = checkImageId(options.imageId ?? imageIdFromLocation(url));
-    this.writableStore(toStoreId);
+    this.writableDriver(toStoreId);
     const source = await this.get(location, { store: options.fromStore, context: options.context, signal: options.signal });
     try {
       // The source's size, when it has one, is the declared size: the pipeline holds the copy to it.
@@ -327,7 +275,7 @@ export class MultiStore {
     checkImageId(imageId);
     const storeId = options.store ?? this.defaultBackend;
     // Checked before a byte is read: a read-only or unknown store costs nothing.
-    const driver = this.writableStore(storeId);
+    const driver = this.writableDriver(storeId);
     const { size, hashAlgo = this.hashAlgo, signal, onProgress, context } = options;
     const pipeline = { size, sizeCap: this.imageSizeCap, hashAlgo, signal, onProgress };
     return addImage({ driver, storeId, imageId, data, pipeline, context, logger: this.logger, expect });
@@ -347,6 +295,11 @@ export class MultiStore {
     };
   }
 
+  private detailOf(e: StoreEntry): StoreInfoDetail {
+    const props = { ...maskSecrets(e.spec.definition.options, e.spec.options), ...(e.driver?.properties?.() ?? {}) };
+    return { ...this.infoOf(e), type: e.spec.type, weight: e.spec.weight, properties: maskDeep(stripSecrets(props, e.spec)) };
+  }
+
   private entryOf(id: string): StoreEntry {
     if (this.closed) throw new BackendUnavailableError('The MultiStore is closed');
     const entry = this.entries.get(id);
@@ -354,6 +307,12 @@ export class MultiStore {
       throw new UnknownStoreError(`Unknown store ${JSON.stringify(id)}; enabled stores: ${[...this.entries.keys()].join(', ')}`);
     }
     return entry;
+  }
+
+  private writableDriver(id: string): WritableStoreDriver {
+    const driver = this.driverOf(id);
+    if (!isWritable(driver)) throw new ReadOnlyStoreError(`Store ${id} is read-only`);
+    return driver;
   }
 
   private driverOf(id: string): StoreDriver {
@@ -392,7 +351,8 @@ export class MultiStore {
         return await call(driver, id, url);
       } catch (err) {
         if (err instanceof NotFoundError && candidates.length > 1) {
-          notFound = err;
+          // The first store's answer is kept: candidates come owners first, so it names the store that holds the location.
+          notFound ??= err;
           continue;
         }
         throw err;
@@ -436,6 +396,16 @@ function checkAddOptions(options: AddOptions | CopyOptions): void {
   checkByteCount('size', (options as AddOptions).size);
   checkOptionalString('hashAlgo', options.hashAlgo);
   checkOptionalFunction('onProgress', options.onProgress);
+}
+
+/**
+ * Why a started store is short of what its type can do: a store of a type
+ * that writes, which could not write when it started (a datadir that cannot
+ * be created). Its warnings say why, when the driver gave them.
+ */
+function lostCapability(spec: StoreSpec, capabilities: readonly Capability[], warnings: readonly string[]): string | undefined {
+  if (spec.definition.readOnly || capabilities.includes('write') || capabilities.length === 0) return undefined;
+  return `Store ${spec.id} cannot write${warnings.length ? `: ${warnings.join('; ')}` : ' (its backend refused writes at start)'}`;
 }
 
 function stripSecrets(props: Record<string, unknown>, spec: StoreSpec): Record<string, unknown> {

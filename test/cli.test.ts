@@ -1,7 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -185,5 +187,109 @@ describe('glance-store command', () => {
     const help = run(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout.toString()).toMatch(/Exit codes:/);
+  });
+
+  it('check reports a store that lost write at start, with the reason, also in --json', () => {
+    writeFileSync(path.join(work, 'plain-file'), 'not a directory');
+    const conf = `[DEFAULT]\nenabled_backends = a:file\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${work}/plain-file/images\n`;
+    writeFileSync(path.join(work, 'lost-write.conf'), conf);
+    const r = run(['--config', 'lost-write.conf', 'check']);
+    expect(r.status).toBe(8);
+    expect(r.stdout.toString()).toMatch(/FAIL a \(file\): Store a cannot write: datadir .*plain-file\/images cannot be created/);
+    const json = run(['--config', 'lost-write.conf', '--json', 'check']);
+    expect(json.status).toBe(8);
+    const out = JSON.parse(json.stdout.toString()) as { ok: boolean; stores: Array<{ ok: boolean; error: string; warnings: string[] }>; warnings: string[] };
+    expect(out.ok).toBe(false);
+    expect(out.stores[0]).toMatchObject({ ok: false, error: expect.stringMatching(/cannot write/), warnings: [expect.stringMatching(/cannot be created/)] });
+    expect(out.warnings).toEqual([expect.stringMatching(/plain-file\/images cannot be created/)]);
+    // On stderr, warnings are JSON too, one object a line.
+    expect(JSON.parse(json.stderr.trim().split('\n')[0]!)).toEqual({ warning: expect.stringMatching(/cannot be created/) });
+  });
+
+  it('check and stores create nothing: not the datadirs of a config, nor the default one', () => {
+    const fresh = mkdtempSync(path.join(work, 'fresh-'));
+    const conf = path.join(fresh, 'glance.conf');
+    writeFileSync(conf, `[DEFAULT]\nenabled_backends = a:file, b:file\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${fresh}/a/images\n[b]\nfilesystem_store_datadirs = ${fresh}/b1:10\nfilesystem_store_datadirs = ${fresh}/b2\n[os_glance_staging_store]\nfilesystem_store_datadir = ${fresh}/staging\n[os_glance_tasks_store]\nfilesystem_store_datadir = ${fresh}/tasks\n`);
+    for (const args of [['check'], ['--json', 'check'], ['stores'], ['stores', '--detail']]) {
+      const r = run(['--config', conf, ...args], { cwd: fresh });
+      expect(r.status, args.join(' ')).toBe(0);
+      expect(readdirSync(fresh), args.join(' ')).toEqual(['glance.conf']);
+    }
+    // Without a config: the default store in ./.glance-store/images is not made either.
+    expect(run(['check'], { cwd: fresh }).status).toBe(0);
+    expect(run(['stores'], { cwd: fresh }).status).toBe(0);
+    expect(readdirSync(fresh)).toEqual(['glance.conf']);
+  });
+
+  it('shows one command\'s help with COMMAND --help', () => {
+    const r = run(['add', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toMatch(/^Usage: glance-store add FILE\|- \[--store ID\] \[--id UUID\] \[--size N\]\n/);
+    expect(r.stdout.toString()).not.toMatch(/config-reference +print/);
+    expect(run(['get', '-h']).stdout.toString()).toMatch(/^Usage: glance-store get URI/);
+    expect(run(['--help']).stdout.toString()).toMatch(/config-reference +print the configuration reference/);
+  });
+
+  it('treats a range that starts past the end as a usage error (exit 2)', () => {
+    writeFileSync(path.join(work, 'small.img'), randomBytes(100));
+    const { location } = JSON.parse(run(['add', 'small.img', '--json']).stdout.toString()) as { location: string };
+    const r = run(['get', location, '--offset', '101']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/\(100 bytes\)/);
+  });
+
+  it('refuses to write image data to a terminal unless -o is given', () => {
+    writeFileSync(path.join(work, 'tty.img'), randomBytes(1000));
+    const { location } = JSON.parse(run(['add', 'tty.img', '--json']).stdout.toString()) as { location: string };
+    // script(1) gives the command a terminal as standard output.
+    const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+    const tty = spawnSync('script', ['-qec', [process.execPath, BIN, 'get', location].map(quote).join(' '), '/dev/null'], { cwd: work });
+    expect(tty.status).toBe(2);
+    expect(tty.stdout.toString()).toMatch(/refusing to write it to a terminal; use -o FILE/);
+    expect(tty.stdout.length).toBeLessThan(500);
+    // Piped, the bytes flow.
+    expect(run(['get', location]).stdout.length).toBe(1000);
+  });
+
+  it('suggests ./ for a --driver path written without it, and names a byte-order mark at the start of a config', () => {
+    mkdirSync(path.join(work, 'drv'), { recursive: true });
+    writeFileSync(path.join(work, 'drv/x.mjs'), 'export const x = 1;\n');
+    const r = run(['--driver', 'drv/x.mjs', 'stores']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/drv\/x\.mjs is read as a package name; for the file, write \.\/drv\/x\.mjs/);
+    writeFileSync(path.join(work, 'bom.conf'), `\uFEFF[DEFAULT]\nenabled_backends = a:file\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${work}/bom\n`);
+    const bom = run(['--config', 'bom.conf', 'stores']);
+    expect(bom.status).toBe(3);
+    expect(bom.stderr).toMatch(/line 1: The file starts with a UTF-8 byte-order mark/);
+  });
+
+  it('exits 130 when a get is interrupted, to a file (leaving none) or to standard output', async () => {
+    // An http server that sends the first bytes of a large image, then stalls.
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': String(64 * 1024 * 1024) });
+      res.write(Buffer.alloc(64 * 1024));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slow.img`;
+      writeFileSync(path.join(work, 'web.conf'), `[DEFAULT]\nenabled_backends = a:file, web:http\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${work}/a\n`);
+      for (const output of [['-o', 'interrupted.img'], []]) {
+        const child = spawn(process.execPath, [BIN, '--config', 'web.conf', 'get', url, ...output], { cwd: work });
+        let received = 0;
+        let stderr = '';
+        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        if (output.length) await new Promise((resolve) => setTimeout(resolve, 1500));
+        else await new Promise<void>((resolve) => child.stdout.on('data', (c: Buffer) => ((received += c.length), received >= 64 * 1024 && resolve())));
+        child.stdout.resume();
+        child.kill('SIGINT');
+        expect(await exited, stderr).toBe(130);
+        expect(stderr).toMatch(/^glance-store: Interrupted/);
+      }
+      expect(readdirSync(work).filter((f) => f.includes('interrupted'))).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

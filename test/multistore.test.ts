@@ -3,16 +3,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  MultiStore,
-  parseConfig,
-  defineDriver,
-  isWritable,
-  BadStoreConfigurationError,
-  NotFoundError,
-  type StoreDriver,
-  type Logger,
-} from '../src/index.js';
+import { MultiStore, parseConfig, BadStoreConfigurationError, NotFoundError, type Logger } from '../src/index.js';
+import { defineDriver, isWritable, type StoreDriver } from '../src/driver-kit.js';
 import { readAll } from '../src/testing/index.js';
 
 const root = await mkdtemp(path.join(tmpdir(), 'gs-multi-'));
@@ -326,14 +318,60 @@ weight = heavy
     await ms.close();
   });
 
-  it('narrows a store to a writable one with isWritable', async () => {
-    const text = `${seed(dirs)}\n[DEFAULT]\nenabled_backends = shared:file, reliable:file, web:http\n`;
+  it('hands out store handles that go through the checks and the pipeline; the raw driver only by name', async () => {
+    const dir = path.join(root, 'handles');
+    const text = `[DEFAULT]\nenabled_backends = a:file, b:file, web:http\nimage_size_cap = 1000\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${dir}/a\n[b]\nfilesystem_store_datadir = ${dir}/b\n`;
     const ms = await MultiStore.create(parseConfig(text));
-    const s: StoreDriver = ms.store('shared');
-    expect(isWritable(s)).toBe(true);
-    expect(isWritable(ms.store('web'))).toBe(false);
+    const a = ms.store('a');
+    expect(a).toMatchObject({ id: 'a', type: 'file', writable: true });
+    if (!a.writable) throw new Error('store a should be writable');
+    // A buffer-reusing source would not matter here: the hashes are the pipeline's.
+    const bytes = randomBytes(600);
+    const r = await a.add(randomUUID(), bytes);
+    expect(r.metadata.store).toBe('a');
+    expect(r.checksum).toBe(createHash('md5').update(bytes).digest('hex'));
+    expect(r.multihash).toBe(createHash('sha512').update(bytes).digest('hex'));
+    expect((await readAll((await a.get(r.location)).stream)).equals(bytes)).toBe(true);
+    expect(await a.getSize(r.location)).toBe(600);
+    // The size cap holds, and a failed add leaves nothing behind.
+    await expect(a.add(randomUUID(), [randomBytes(600), randomBytes(600)])).rejects.toMatchObject({ code: 'ImageSizeLimitExceeded' });
+    expect(await readdir(`${dir}/a`)).toEqual([path.basename(r.location)]);
+    // The raw driver's add does none of that: it stores what it is given, cap or not.
+    const raw = ms.rawDriver('a');
+    if (!isWritable(raw)) throw new Error('the file driver writes');
+    const over = await raw.add(randomUUID(), (async function* () { yield randomBytes(1200); })(), { signal: new AbortController().signal });
+    await raw.delete(over.location);
+    // Argument checks, image ids and the store are MultiStore's.
+    await expect(a.add('../escape', bytes)).rejects.toMatchObject({ code: 'InvalidImageId' });
+    await expect(a.get(r.location, { offset: -1 })).rejects.toThrow(RangeError);
+    await expect(a.add(randomUUID(), bytes, 'fast' as never)).rejects.toThrow(/"options" argument must be an object/);
+    // A location of another store is not looked for elsewhere: the handle asked its own store.
+    await expect(ms.store('b').get(r.location)).rejects.toMatchObject({ code: 'NotFound', message: expect.stringMatching(/store b/) });
+    const copy = await a.copyTo(r.location, 'b');
+    expect(copy.metadata.store).toBe('b');
+    expect(copy.checksum).toBe(r.checksum);
+    await a.delete(r.location);
+    expect(await readdir(`${dir}/a`)).toEqual([]);
+    expect(a.info()).toEqual({ id: 'a', description: '', default: true });
+    // An http store's handle has no add or delete, at run time as in its type.
+    const web = ms.store('web');
+    expect(web).toMatchObject({ writable: false, type: 'http' });
+    expect('add' in web || 'delete' in web || 'setAcls' in web).toBe(false);
+    expect(web.info()).toMatchObject({ id: 'web', 'read-only': true });
     expect(() => ms.writableStore('web')).toThrow(expect.objectContaining({ code: 'ReadOnlyStore' }));
     expect(() => ms.store('nope')).toThrow(/Unknown store "nope"/);
+    await ms.close();
+  });
+
+  it('names the store that holds a missing file location, whichever store of the scheme answers last', async () => {
+    const ms = await MultiStore.create(parseConfig(seed(dirs)));
+    const missing = `file://${dirs.shared}/${randomUUID()}`;
+    for (const call of [ms.get(missing), ms.delete(missing), ms.getSize(missing)]) {
+      await expect(call).rejects.toMatchObject({ code: 'NotFound', message: expect.stringMatching(/in store shared/) });
+    }
+    await expect(ms.get(missing)).rejects.not.toMatchObject({ message: expect.stringMatching(/reliable/) });
+    // Asked by name, the store asked is the one named.
+    await expect(ms.get(missing, { store: 'reliable' })).rejects.toMatchObject({ message: expect.stringMatching(/is not an image of store reliable/) });
     await ms.close();
   });
 

@@ -1,7 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { openAddPipeline, fixedChunks, isAllZero, type AddPipelineOptions, type ImageData } from '../src/index.js';
+import { openAddPipeline, type AddPipelineOptions } from '../src/pipeline/add.js';
+import { fixedChunks, isAllZero } from '../src/pipeline/chunks.js';
+import type { ImageData } from '../src/pipeline/source.js';
 import { readAhead } from '../src/pipeline/read-ahead.js';
 
 async function collect(data: AsyncIterable<Buffer>): Promise<Buffer> {
@@ -86,6 +88,51 @@ describe('add pipeline', () => {
     });
     expect(sizes.slice(0, -1).every((s) => s >= 1024 * 1024)).toBe(true);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(bytes.length);
+  });
+
+  it('stores exactly the bytes it hashed when the source reuses its buffer', async () => {
+    // The intended image, and two sources that hand out one Buffer refilled after each chunk.
+    const piece = 48 * 1024 + 5;
+    const image = randomBytes(piece * 97 + 11);
+    function* slices() {
+      for (let at = 0; at < image.length; at += piece) yield image.subarray(at, Math.min(at + piece, image.length));
+    }
+    async function* refilling() {
+      const buf = Buffer.alloc(piece);
+      for (const s of slices()) {
+        s.copy(buf);
+        yield buf.subarray(0, s.length);
+        buf.fill(0xee); // the source moves on: what it handed over is no longer the image
+      }
+    }
+    function pushingOneBuffer(): Readable {
+      const buf = Buffer.alloc(piece);
+      const it = slices();
+      return new Readable({
+        read() {
+          buf.fill(0xdd);
+          const s = it.next();
+          if (s.done) return void this.push(null);
+          s.value.copy(buf);
+          this.push(buf.subarray(0, s.value.length));
+        },
+      });
+    }
+    const md5 = createHash('md5').update(image).digest('hex');
+    const sha512 = createHash('sha512').update(image).digest('hex');
+    for (const [source, size] of [
+      [refilling(), image.length],
+      [refilling(), undefined],
+      [pushingOneBuffer(), image.length],
+      [pushingOneBuffer(), undefined],
+    ] as const) {
+      // A driver that holds every block until the end, as a write-behind does.
+      const { result, digest } = await runAddPipeline(source, size === undefined ? {} : { size }, collect);
+      expect(result.equals(image)).toBe(true);
+      expect(digest.checksum).toBe(md5);
+      expect(digest.multihash).toBe(sha512);
+      expect(createHash('md5').update(result).digest('hex')).toBe(digest.checksum);
+    }
   });
 
   it('fails inside the iteration, before the end, when the data is short', async () => {

@@ -6,7 +6,8 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { MultiStore, parseConfig, defineDriver, BUILTIN_DRIVERS, type StoreDriver } from '../src/index.js';
+import { MultiStore, parseConfig } from '../src/index.js';
+import { defineDriver, BUILTIN_DRIVERS, type StoreDriver } from '../src/driver-kit.js';
 import memoryDriver, { memoryImages } from './fixtures/memory-driver.mjs';
 import { runStoreConformance, readAll } from '../src/testing/index.js';
 

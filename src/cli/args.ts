@@ -3,6 +3,7 @@
  * modules named by --driver. Mistakes get one line that says what was wrong,
  * with a did-you-mean where a known name is close, and a pointer to --help.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -90,7 +91,9 @@ export async function loadDrivers(specifiers: readonly string[] = []): Promise<A
     try {
       mod = (await import(isPath ? pathToFileURL(path.resolve(spec)).href : spec)) as Record<string, unknown>;
     } catch (err) {
-      throw new UsageError(`--driver ${spec} could not be loaded: ${(err as Error)?.message?.split('\n')[0] ?? String(err)}`);
+      // A bare name is a package, as with import; a file of that name is most likely what was meant.
+      const hint = !isPath && existsSync(spec) ? ` (${spec} is read as a package name; for the file, write ./${spec})` : '';
+      throw new UsageError(`--driver ${spec} could not be loaded${hint}: ${(err as Error)?.message?.split('\n')[0] ?? String(err)}`);
     }
     const found = Object.values(mod).filter(isDriverDefinition);
     if (found.length === 0) throw new UsageError(`--driver ${spec} exports no driver definition (make one with defineDriver and export it)`);

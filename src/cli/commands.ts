@@ -12,6 +12,8 @@ import { configurationReference } from '../config/reference.js';
 import { BUILTIN_DRIVERS } from '../drivers/index.js';
 import type { ProgressReporter } from './progress.js';
 import type { AnyDriverDefinition } from '../driver.js';
+import { AbortedError } from '../errors.js';
+import { UsageError } from './args.js';
 
 export interface CommandContext {
   ms: MultiStore;
@@ -19,6 +21,10 @@ export interface CommandContext {
   progress: ProgressReporter;
   /** Where the default store keeps images, when no config was given. */
   defaultDatadir?: string;
+  /** Every warning given so far (the config's, the stores' at start), for --json output. */
+  warnings: readonly string[];
+  /** Whether standard output is a terminal: image data is not written there unasked. */
+  stdoutIsTerminal: boolean;
 }
 
 export type Output = { json: unknown; text: string };
@@ -78,9 +84,11 @@ export async function add(ctx: CommandContext, file: string, opts: { store?: str
 }
 
 export async function get(ctx: CommandContext, uri: string, opts: { output?: string; offset?: number; length?: number; store?: string }): Promise<Output | undefined> {
+  // `-o -` asks for standard output explicitly; left out, a terminal would get binary data.
+  if (!opts.output && ctx.stdoutIsTerminal) throw new UsageError('get writes image data: refusing to write it to a terminal; use -o FILE (or -o - to write to standard output anyway)');
   const r = await ctx.ms.get(uri, { offset: opts.offset, length: opts.length, store: opts.store, signal: ctx.signal });
   if (!opts.output || opts.output === '-') {
-    await pipeline(r.stream, process.stdout);
+    await interruptible(ctx, pipeline(r.stream, process.stdout, { signal: ctx.signal }));
     return undefined;
   }
   // Written under a temporary name and renamed only once complete.
@@ -90,7 +98,7 @@ export async function get(ctx: CommandContext, uri: string, opts: { output?: str
   let n = 0;
   try {
     r.stream.on('data', (c: Buffer) => ctx.progress.update((n += c.length)));
-    await pipeline(r.stream, createWriteStream(tmp, { flags: 'wx' }), { signal: ctx.signal });
+    await interruptible(ctx, pipeline(r.stream, createWriteStream(tmp, { flags: 'wx' }), { signal: ctx.signal }));
     await fs.rename(tmp, target);
   } catch (err) {
     await fs.unlink(tmp).catch(() => undefined);
@@ -99,6 +107,16 @@ export async function get(ctx: CommandContext, uri: string, opts: { output?: str
     ctx.progress.done();
   }
   return { json: { file: target, size: n, store: r.store }, text: `wrote ${n} bytes to ${target}` };
+}
+
+/** A transfer stopped by Ctrl-C is an interruption (exit 130), as an add's is, not an unexpected error. */
+async function interruptible(ctx: CommandContext, transfer: Promise<void>): Promise<void> {
+  try {
+    await transfer;
+  } catch (err) {
+    if (ctx.signal.aborted) throw new AbortedError('Interrupted: the image was not read to its end', { cause: err });
+    throw err;
+  }
 }
 
 export async function size(ctx: CommandContext, uri: string, store?: string): Promise<Output> {
@@ -121,8 +139,12 @@ export async function copy(ctx: CommandContext, uri: string, opts: { to: string;
 export function check(ctx: CommandContext): Output & { ok: boolean } {
   const states = ctx.ms.states();
   const ok = states.every((s) => s.ok);
-  const lines = states.map((s) => `${s.ok ? 'ok  ' : 'FAIL'} ${s.id} (${s.type}${s.reserved ? ', reserved' : ''})${s.ok ? `: ${s.capabilities.join(', ')}` : `: ${s.error}`}`);
-  return { ok, json: { ok, stores: states }, text: text(lines) };
+  const lines = states.map((s) => {
+    const head = `${s.ok ? 'ok  ' : 'FAIL'} ${s.id} (${s.type}${s.reserved ? ', reserved' : ''})`;
+    const caps = s.capabilities.length ? s.capabilities.join(', ') : 'nothing';
+    return s.ok ? `${head}: ${caps}` : `${head}: ${s.error} (can: ${caps})`;
+  });
+  return { ok, json: { ok, stores: states, warnings: ctx.warnings }, text: text(lines) };
 }
 
 /** The configuration reference of the built-in drivers and those loaded with --driver. */

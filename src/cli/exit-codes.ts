@@ -38,6 +38,7 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   BadStoreUri: EXIT.usage,
   UnknownScheme: EXIT.usage,
   InvalidImageId: EXIT.usage,
+  InvalidRange: EXIT.usage,
   Aborted: EXIT.aborted,
 };
 
@@ -48,7 +49,7 @@ export function exitCodeFor(code: string | undefined): number {
 export const EXIT_CODES_HELP = `Exit codes:
   0  success
   1  unexpected error
-  2  usage error (bad arguments, bad location URI or image id)
+  2  usage error (bad arguments, bad location URI or image id, a range past the end)
   3  bad configuration (or unknown store id)
   4  image not found
   5  image already exists, or in use

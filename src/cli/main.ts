@@ -12,34 +12,9 @@ import { maskText } from '../location.js';
 import { BadStoreConfigurationError } from '../errors.js';
 import * as commands from './commands.js';
 import { integer, loadDrivers, parseCommandLine, positional, UsageError } from './args.js';
-import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { commandHelp, USAGE } from './help.js';
 import { noProgress, terminalProgress } from './progress.js';
-
-const USAGE = `Usage: glance-store [--config FILE] [--driver MODULE]... [--json] [--quiet] [--debug] COMMAND [ARGS]
-
-Commands:
-  stores [--detail]                                 list the enabled stores (Glance's store info)
-  add FILE|- [--store ID] [--id UUID] [--size N]     add an image (- reads standard input)
-  get URI [-o FILE] [--offset N] [--length N] [--store ID]
-                                                    read an image (or a range) to FILE or standard output
-  size URI [--store ID]                             print an image's size in bytes
-  delete URI [--store ID]                           delete an image
-  copy URI --to ID [--id IMAGE_ID] [--from ID]      copy an image into another store
-  check                                             validate the config and report every store's state
-  config-reference                                  print the configuration reference (Markdown)
-
-Options:
-  --config FILE   glance-api.conf to use (or GLANCE_STORE_CONFIG); without one, a file
-                  store named "local" keeps images in ./.glance-store/images
-  --driver MODULE a module (path or package) exporting third-party drivers made with
-                  defineDriver; repeat for several
-  --json          machine-readable output on stdout; errors as JSON on stderr
-  --quiet         no progress bar
-  --debug         print stack traces of unexpected errors
-  --help, -h      this help
-  --version       the version
-
-${EXIT_CODES_HELP}`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -72,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (o.help || !command) {
-    (o.help ? process.stdout : process.stderr).write(`${USAGE}\n`);
+    (o.help ? process.stdout : process.stderr).write(`${o.help && command ? commandHelp(command) : USAGE}\n`);
     return o.help ? EXIT.ok : EXIT.usage;
   }
   let drivers;
@@ -107,17 +82,29 @@ async function main(argv: string[]): Promise<number> {
     } else {
       ({ config, datadir: defaultDatadir } = defaultConfig());
     }
+    const warnings: string[] = [];
     const logger = {
       debug: () => {},
       info: () => {},
       warn: (_o: unknown, msg?: string) => {
-        if (!json) process.stderr.write(`glance-store: warning: ${maskText(String(msg ?? ''))}\n`);
+        const warning = maskText(String(msg ?? ''));
+        warnings.push(warning);
+        process.stderr.write(json ? `${JSON.stringify({ warning })}\n` : `glance-store: warning: ${warning}\n`);
       },
       error: () => {},
     };
-    ms = await MultiStore.create(config, { logger, drivers });
+    // Looking at the stores makes nothing: no datadir is created by check or stores.
+    const createNothing = command === 'check' || command === 'stores';
+    ms = await MultiStore.create(config, { logger, drivers, createNothing });
     const progress = !json && !o.quiet && process.stderr.isTTY ? terminalProgress(process.stderr) : noProgress;
-    const ctx: commands.CommandContext = { ms, signal: controller.signal, progress, ...(defaultDatadir ? { defaultDatadir } : {}) };
+    const ctx: commands.CommandContext = {
+      ms,
+      signal: controller.signal,
+      progress,
+      warnings,
+      stdoutIsTerminal: process.stdout.isTTY === true,
+      ...(defaultDatadir ? { defaultDatadir } : {}),
+    };
     let out: commands.Output | undefined;
     let status: number = EXIT.ok;
     switch (command) {

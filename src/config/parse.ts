@@ -129,6 +129,8 @@ export function parseConfig(input: string | Uint8Array): ParsedConfig {
     text = input;
   } else if (input instanceof Uint8Array) text = decode(input);
   else throw new TypeError('parseConfig expects the text of a config file or its bytes');
+  // Glance would refuse it too, with a puzzling message about the first line.
+  if (text.startsWith('\uFEFF')) throw new ConfigParseError('The file starts with a UTF-8 byte-order mark, which oslo.config reads as part of the first line: save it without one', 1, '');
   const sections = dict<Record<string, string[]>>();
   let section: Record<string, string[]> | undefined;
   // The assignment being read; it is stored once its value can no longer continue.

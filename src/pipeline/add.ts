@@ -136,8 +136,33 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
     let multi: Hash | undefined; // on this thread, for images smaller than one block
     let job: number | undefined; // on the worker thread, for everything larger
     let count = 0;
-    let pending: Uint8Array[] = [];
-    let pendingBytes = 0;
+    // The block being filled: pipeline-owned memory, so a source that reuses its buffer once a
+    // chunk is handed over cannot change bytes already counted and hashed. Each block, once
+    // hashed, is handed to the driver and never touched again (its ownership goes with it).
+    let block: Buffer | undefined;
+    let filled = 0;
+    const full: Buffer[] = [];
+
+    /** Copies a chunk into pipeline blocks; a chunk of a block's size or more is copied whole. */
+    const own = (chunk: Uint8Array) => {
+      let at = 0;
+      if (filled === 0 && chunk.byteLength >= COALESCE_BYTES) {
+        full.push(Buffer.from(chunk));
+        return;
+      }
+      while (at < chunk.byteLength) {
+        block ??= Buffer.allocUnsafe(COALESCE_BYTES);
+        const n = Math.min(COALESCE_BYTES - filled, chunk.byteLength - at);
+        block.set(chunk.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        if (filled === COALESCE_BYTES) {
+          full.push(block);
+          block = undefined;
+          filled = 0;
+        }
+      }
+    };
 
     const progress = () => {
       try {
@@ -157,11 +182,13 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
       else await hashWorker.update(job!, block);
       progress();
     };
-    const takePending = (): Buffer => {
-      const block = pending.length === 1 ? toBuffer(pending[0]!) : Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-      return block;
+    /** The partly filled block, as a block of its own length; undefined when empty. */
+    const takePartial = (): Buffer | undefined => {
+      if (filled === 0) return undefined;
+      const partial = block!.subarray(0, filled);
+      block = undefined;
+      filled = 0;
+      return partial;
     };
     /** The source's next non-empty chunk, checked; undefined at its end. */
     const nextChunk = async (): Promise<Uint8Array | undefined> => {
@@ -190,32 +217,33 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
           throw fail(new ImageSizeLimitExceededError(`Image exceeds the image size cap of ${cap} bytes`));
         }
         if (declared !== undefined && count > declared) throw tooLong();
-        pending.push(chunk);
-        pendingBytes += chunk.byteLength;
+        own(chunk);
         if (count === declared) {
           // The source must end here: its end is read before the last block goes out.
           if (await nextChunk()) throw tooLong();
           break;
         }
-        if (pendingBytes >= COALESCE_BYTES) {
-          const block = takePending();
-          await hashBlock(block, false);
+        while (full.length > 0) {
+          const ready = full.shift()!;
+          await hashBlock(ready, false);
           if (controller.signal.aborted) throw fail(abortReason(controller.signal));
-          yield block;
+          yield ready;
         }
       }
       if (declared !== undefined && count !== declared) {
         throw fail(new SizeMismatchError(`Image data is ${count} bytes, shorter than the declared size of ${declared} bytes`));
       }
-      // The digest is complete before the last block is handed out.
-      const last = pendingBytes > 0 ? takePending() : undefined;
-      if (last) await hashBlock(last, true);
-      else if (count === 0) progress();
+      // The digest is complete before the last blocks are handed out.
+      const partial = takePartial();
+      if (partial) full.push(partial);
+      const rest = full.splice(0);
+      for (let i = 0; i < rest.length; i++) await hashBlock(rest[i]!, i === rest.length - 1);
+      if (count === 0) progress();
       if (controller.signal.aborted) throw fail(abortReason(controller.signal));
       const multihash = multi ? multi.digest('hex') : job !== undefined ? await hashWorker.digest(job) : createHash(nodeAlgo).digest('hex');
       job = undefined;
       digest = { size: count, checksum: md5.digest('hex'), multihash, hashAlgo };
-      if (last) yield last;
+      for (const ready of rest) yield ready;
       if (controller.signal.aborted) throw fail(abortReason(controller.signal));
     } finally {
       if (job !== undefined) hashWorker.cancel(job);
@@ -273,8 +301,4 @@ function nextOrAbort(iterator: AsyncIterator<Uint8Array>, signal: AbortSignal): 
       },
     );
   });
-}
-
-function toBuffer(chunk: Uint8Array): Buffer {
-  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }

@@ -100,8 +100,8 @@ export function runReadOnlyConformance(t: TestApi, fixture: ReadOnlyFixture): vo
       const own = await fixture.create({});
       const location = await fixture.seed(randomUUID(), randomBytes(100));
       assert.equal((await readAll((await own.get(location, { store })).stream)).length, 100);
-      await own.store(store).close();
-      await own.store(store).close();
+      await own.rawDriver(store).close();
+      await own.rawDriver(store).close();
       await own.close();
       await own.close();
     }, timeout);

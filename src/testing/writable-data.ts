@@ -199,7 +199,7 @@ export function dataCases(ctx: SuiteContext): void {
     const r = await ms.add(randomUUID(), randomBytes(1000), { store });
     assert.equal((await readAll((await ms.get(r.location, { store })).stream)).length, 1000);
     await ms.delete(r.location, { store });
-    const driver = ms.store(store);
+    const driver = ms.rawDriver(store);
     await driver.close();
     await driver.close();
     await ms.close();

@@ -15,6 +15,8 @@ export interface Datadir {
   realPath: string;
   priority: number;
   writable: boolean;
+  /** The directory does not exist (it could not be created, or the store was only looked at). */
+  missing: boolean;
 }
 
 /** Reads the datadir options into a list; problems are returned, not thrown. */
@@ -64,29 +66,53 @@ export function readDatadirs(single: string | undefined, multi: string[] | undef
  * Creates each directory if missing and records whether it can be written.
  * When image files are to be readable by group or others
  * (filesystem_store_file_perm), the directory gets the matching execute bit,
- * as glance_store does, or those readers could not reach the files.
+ * as glance_store does, or those readers could not reach the files. With
+ * `createNothing` (the store is only looked at) nothing is made or changed:
+ * a missing directory counts as writable when it could be created.
  */
-export async function prepareDatadirs(dirs: Array<{ path: string; priority: number }>, filePerm: number): Promise<Datadir[]> {
+export async function prepareDatadirs(dirs: Array<{ path: string; priority: number }>, filePerm: number, createNothing = false): Promise<Datadir[]> {
   return Promise.all(
     dirs.map(async (d) => {
-      try {
-        await fs.mkdir(d.path, { recursive: true });
-        if (filePerm & 0o077) {
-          const mode = (await fs.stat(d.path)).mode & 0o7777;
-          const want = mode | (filePerm & 0o007 ? 0o001 : 0) | (filePerm & 0o070 ? 0o010 : 0);
-          if (want !== mode) await fs.chmod(d.path, want);
+      if (!createNothing) {
+        try {
+          await fs.mkdir(d.path, { recursive: true });
+          if (filePerm & 0o077) {
+            const mode = (await fs.stat(d.path)).mode & 0o7777;
+            const want = mode | (filePerm & 0o007 ? 0o001 : 0) | (filePerm & 0o070 ? 0o010 : 0);
+            if (want !== mode) await fs.chmod(d.path, want);
+          }
+        } catch {
+          // A directory that cannot be created cannot be written; reading may still work later.
         }
-      } catch {
-        // A directory that cannot be created cannot be written; reading may still work later.
       }
-      const writable = await fs.access(d.path, constants.W_OK | constants.X_OK).then(
+      const missing = !(await isDirectory(d.path));
+      // Missing after mkdir: it cannot be created. Only looked at: it can if its nearest ancestor is writable.
+      const writable = missing ? createNothing && (await canWrite(await nearestExisting(d.path))) : await canWrite(d.path);
+      const realPath = await fs.realpath(d.path).catch(() => d.path);
+      return { ...d, realPath, writable, missing };
+    }),
+  );
+}
+
+const canWrite = (dir: string | undefined): Promise<boolean> =>
+  dir === undefined
+    ? Promise.resolve(false)
+    : fs.access(dir, constants.W_OK | constants.X_OK).then(
         () => true,
         () => false,
       );
-      const realPath = await fs.realpath(d.path).catch(() => d.path);
-      return { ...d, realPath, writable };
-    }),
-  );
+
+const isDirectory = (p: string): Promise<boolean> => fs.stat(p).then((st) => st.isDirectory(), () => false);
+
+/** The closest ancestor of a missing directory that exists: where mkdir -p would start. */
+async function nearestExisting(dir: string): Promise<string | undefined> {
+  for (let p = path.dirname(dir); ; p = path.dirname(p)) {
+    try {
+      return (await fs.stat(p)).isDirectory() ? p : undefined;
+    } catch {
+      if (p === path.dirname(p)) return undefined;
+    }
+  }
 }
 
 async function freeBytes(dir: string): Promise<number> {

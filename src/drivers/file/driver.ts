@@ -55,8 +55,8 @@ export class FileStore implements WritableStoreDriver {
     else if (perm && !(parseInt(String(perm), 8) & 0o400)) problems.push(`filesystem_store_file_perm ${perm} would make images unreadable by their owner`);
     const metadata = options.filesystem_store_metadata_file ? await loadMetadataFile(options.filesystem_store_metadata_file, problems) : undefined;
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
-    const datadirs = await prepareDatadirs(dirs, perm ? parseInt(String(perm), 8) : 0);
-    for (const d of datadirs.filter((x) => !x.writable)) ctx.logger.warn({ store: ctx.id, datadir: d.path }, `datadir ${d.path} is not writable: store ${ctx.id} is read-only there`);
+    const datadirs = await prepareDatadirs(dirs, perm ? parseInt(String(perm), 8) : 0, ctx.createNothing === true);
+    for (const d of datadirs.filter((x) => !x.writable)) ctx.logger.warn({ store: ctx.id, datadir: d.path }, `datadir ${d.path} ${d.missing ? 'cannot be created' : 'is not writable'}: store ${ctx.id} is read-only there`);
     return new FileStore(ctx.id, datadirs, options, metadata);
   }
 
@@ -218,7 +218,8 @@ export class FileStore implements WritableStoreDriver {
   private async imagePath(location: string): Promise<string> {
     const filePath = this.pathOf(location);
     const real = await fs.realpath(filePath).catch((err: unknown) => {
-      throw fromSystemError(err, `Image ${maskLocation(location)}`);
+      // Named with the store: several stores of one scheme may be asked in turn.
+      throw fromSystemError(err, `Image ${maskLocation(location)} in store ${this.id}`);
     });
     if (!this.datadirs.some((d) => path.dirname(real) === d.realPath)) {
       throw new ForbiddenError(`${maskLocation(location)} is a link that leads outside the datadirs of store ${this.id}: refused`);

@@ -1,0 +1,84 @@
+/** The help texts of `glance-store`: the whole command, and each subcommand (`glance-store add --help`). */
+import type { Command } from './args.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
+
+const COMMON = `Options of every command:
+  --config FILE   glance-api.conf to use (or GLANCE_STORE_CONFIG); without one, a file
+                  store named "local" keeps images in ./.glance-store/images
+  --driver MODULE a module (path or package) exporting third-party drivers made with
+                  defineDriver; repeat for several (a path starts with ./ or /)
+  --json          machine-readable output on stdout; errors (and warnings) as JSON on stderr
+  --quiet         no progress bar
+  --debug         print stack traces of unexpected errors
+  --help, -h      this help
+  --version       the version`;
+
+export const USAGE = `Usage: glance-store [--config FILE] [--driver MODULE]... [--json] [--quiet] [--debug] COMMAND [ARGS]
+
+Commands:
+  stores [--detail]                                 list the enabled stores (Glance's store info)
+  add FILE|- [--store ID] [--id UUID] [--size N]     add an image (- reads standard input)
+  get URI [-o FILE] [--offset N] [--length N] [--store ID]
+                                                    read an image (or a range) to FILE or standard output
+  size URI [--store ID]                             print an image's size in bytes
+  delete URI [--store ID]                           delete an image
+  copy URI --to ID [--id IMAGE_ID] [--from ID]      copy an image into another store
+  check                                             validate the config and report every store's state
+  config-reference                                  print the configuration reference (Markdown)
+
+Run 'glance-store COMMAND --help' for one command's help.
+
+${COMMON}
+
+${EXIT_CODES_HELP}`;
+
+const COMMAND_HELP: Record<Command, string> = {
+  stores: `Usage: glance-store stores [--detail]
+
+Lists the enabled stores as Glance's /v2/info/stores does: id, description, default,
+read-only. --detail adds each store's type, weight and properties (never secrets).
+Creates nothing: a datadir that does not exist yet is not made.`,
+  add: `Usage: glance-store add FILE|- [--store ID] [--id UUID] [--size N]
+
+Adds an image through the add pipeline and prints its location, size, md5 checksum and
+multihash. - reads standard input.
+  --store ID   the store to add to (the default backend when absent)
+  --id UUID    the image id (a random UUID when absent)
+  --size N     the declared size in bytes: the add fails if the data differs (a file's
+               size is declared for it)
+An interrupted add (Ctrl-C) leaves nothing in the store and exits 130.`,
+  get: `Usage: glance-store get URI [-o FILE] [--offset N] [--length N] [--store ID]
+
+Reads an image (or a range of it) to FILE, or to standard output with -o - (or when
+standard output is not a terminal: image data is never written to a terminal).
+  -o, --output FILE  written under a temporary name, renamed once complete
+  --offset N         first byte of a ranged read
+  --length N         bytes from --offset (to the end when absent)
+  --store ID         the store to ask (by default, resolved from the location)
+A range that starts past the end is a usage error (exit 2). Interrupted: exit 130.`,
+  size: `Usage: glance-store size URI [--store ID]
+
+Prints the image's size in bytes ("unknown" when the backend does not tell it).`,
+  delete: `Usage: glance-store delete URI [--store ID]
+
+Deletes an image from the store that holds it (or from --store).`,
+  copy: `Usage: glance-store copy URI --to ID [--id IMAGE_ID] [--from ID]
+
+Copies an image into another store through the add pipeline (Glance's copy-image).
+  --to ID        the target store
+  --id IMAGE_ID  the image id in the target store (the location's last segment by default)
+  --from ID      the store the location belongs to, when the URI does not tell`,
+  check: `Usage: glance-store check
+
+Validates the config and reports every store's state: whether it started, with the
+capabilities of its type (a file store whose datadir cannot be created is not ok), and
+the warnings given at start. Exits 8 when a store is not ok. Creates nothing.`,
+  'config-reference': `Usage: glance-store config-reference
+
+Prints the configuration reference (Markdown) of the built-in drivers and those loaded
+with --driver.`,
+};
+
+export function commandHelp(command: Command): string {
+  return `${COMMAND_HELP[command]}\n\n${COMMON}\n\n${EXIT_CODES_HELP}`;
+}

@@ -1,0 +1,119 @@
+/**
+ * What MultiStore's calls take and give: options, results, store info and
+ * state. Kept apart from the class so the store handle (store-handle.ts) and
+ * the command can name them without importing MultiStore itself.
+ */
+import type { Readable } from 'node:stream';
+import type { AnyDriverDefinition, Capability, RequestContext } from './driver.js';
+import type { Logger } from './logger.js';
+import type { AddProgress } from './pipeline/add.js';
+
+export interface MultiStoreOptions {
+  logger?: Logger;
+  /** Overrides [DEFAULT] image_size_cap (bytes; 0 for no cap). */
+  imageSizeCap?: number;
+  /** Overrides [DEFAULT] os_hash_algo. */
+  hashAlgo?: string;
+  /**
+   * Third-party driver types (made with `defineDriver`), usable in
+   * enabled_backends beside the built-in ones. A type name that is already
+   * taken is a BadStoreConfigurationError.
+   */
+  drivers?: readonly AnyDriverDefinition[];
+  /**
+   * Open the stores only to look at them (`glance-store check` and
+   * `stores`): drivers make nothing in their backends (no datadir is
+   * created) and report the capabilities they would have.
+   */
+  createNothing?: boolean;
+}
+
+export interface StoreInfo {
+  id: string;
+  description: string;
+  default?: true;
+  'read-only'?: true;
+}
+
+export interface StoreInfoDetail extends StoreInfo {
+  type: string;
+  weight: number;
+  properties: Record<string, unknown>;
+}
+
+export interface StoreState {
+  id: string;
+  type: string;
+  reserved: boolean;
+  /**
+   * The store started with every capability its type has: false for a store
+   * that could not start, and for one that lost a capability at start (a
+   * file store whose datadir cannot be written can still be read, but not
+   * added to).
+   */
+  ok: boolean;
+  /** Why the store is not ok, when it is not. */
+  error?: string;
+  capabilities: Capability[];
+  /** What the store said while it started (a datadir that is not writable...). */
+  warnings: string[];
+}
+
+export interface AddOptions {
+  /** Store id; the default backend when absent. */
+  store?: string;
+  /**
+   * Declared size in bytes (0: an empty image); absent when unknown. The add
+   * fails with SizeMismatch if the data differs. A Uint8Array's size is its length.
+   */
+  size?: number;
+  hashAlgo?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: AddProgress) => void;
+  context?: RequestContext;
+}
+
+export interface GetOptions {
+  /**
+   * First byte of a ranged get. A range that starts past the end of the
+   * image is an InvalidRange error; one that runs past it is cut at the end.
+   */
+  offset?: number;
+  /** Bytes from `offset`; to the end of the image when absent. */
+  length?: number;
+  store?: string;
+  context?: RequestContext;
+  signal?: AbortSignal;
+}
+
+export interface GetResult {
+  stream: Readable;
+  /**
+   * Bytes the stream yields (the range's length for a ranged get); absent
+   * when the backend does not say (an http server without Content-Length).
+   */
+  size?: number;
+  /** The store that served it. */
+  store: string;
+}
+
+export interface CallOptions {
+  store?: string;
+  context?: RequestContext;
+  signal?: AbortSignal;
+}
+
+export interface CopyOptions {
+  /** Image id in the target store; by default the last path segment of the source location. */
+  imageId?: string;
+  /** Store the source location belongs to, when it cannot be told from the URI. */
+  fromStore?: string;
+  /** Expected md5 checksum; the copy is removed and rejected if the data differs. */
+  checksum?: string;
+  /** Expected multihash (with `hashAlgo`); checked like `checksum`. */
+  multihash?: string;
+  hashAlgo?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: AddProgress) => void;
+  context?: RequestContext;
+}
