@@ -41,7 +41,7 @@ export async function writeImage(job: WriteJob): Promise<number> {
   let held: Buffer | undefined;
   for (;;) {
     const attached = await lifecycle.attach(api, volume.id, 'rw', signal);
-    let full = false;
+    let full: boolean;
     let failed = true;
     const writes = new WriteBehind((at, chunk) => attached.device.write(at, chunk), { inFlight: IN_FLIGHT, signal });
     try {
