@@ -68,18 +68,36 @@ export function decodeComponent(text: string, location: string): string {
 }
 
 /**
- * Splits `scheme://[creds@]rest` as glance_store does: credentials end at the
- * last `@`. Returns the raw (still percent-encoded) parts.
+ * Splits `user:secret@rest` as glance_store splits the credentials of s3
+ * and swift locations: at the one `@`, then user from secret at the last raw
+ * `:` (s3api access keys are `account:user`; swift quotes a `:` inside user
+ * or key as %3A). s3 passes all that follows `s3://` (a secret may hold
+ * `/`), swift its host part. The parts stay as written (still
+ * percent-encoded); `bad` makes the caller's error.
  */
-export function splitCredentials(url: string): { scheme: string; user?: string; secret?: string; rest: string } {
-  const scheme = schemeOf(url);
-  const afterScheme = url.slice(scheme.length).replace(/^:\/\//, '');
-  const at = afterScheme.lastIndexOf('@');
-  if (at < 0) return { scheme, rest: afterScheme };
-  const creds = afterScheme.slice(0, at);
-  const colon = creds.indexOf(':');
-  if (colon < 0) return { scheme, user: creds, rest: afterScheme.slice(at + 1) };
-  return { scheme, user: creds.slice(0, colon), secret: creds.slice(colon + 1), rest: afterScheme.slice(at + 1) };
+export function splitCredentials(afterScheme: string, form: string, bad: (why: string) => Error): { user?: string; secret?: string; rest: string } {
+  const parts = afterScheme.split('@');
+  if (parts.length === 1) return { rest: afterScheme };
+  if (parts.length !== 2) throw bad('more than one @ in the credentials');
+  const creds = parts[0]!;
+  const colon = creds.lastIndexOf(':');
+  if (colon < 0) throw bad(`credentials must be ${form}`);
+  return { user: creds.slice(0, colon), secret: creds.slice(colon + 1), rest: parts[1]! };
+}
+
+/**
+ * Percent-encodes as Python's urllib.parse.quote(text, safe) does: letters,
+ * digits and `_.-~` stay, and the characters of `safe` (`/` by default, as
+ * Python's), every other byte of the UTF-8 is %XX in upper case.
+ */
+export function pyQuote(text: string, safe = '/'): string {
+  let quoted = encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${hex(c)}`);
+  for (const c of new Set(safe)) quoted = quoted.replaceAll(`%${hex(c)}`, c);
+  return quoted;
+}
+
+function hex(c: string): string {
+  return c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0');
 }
 
 /** Masks credential-bearing URIs in every string inside a value (option values, properties). */

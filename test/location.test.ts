@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { maskLocation, schemeOf } from '../src/index.js';
-import { splitCredentials } from '../src/location.js';
+import { pyQuote, splitCredentials } from '../src/location.js';
+import { BadStoreUriError } from '../src/errors.js';
 import { imageIdFromLocation } from '../src/location.js';
 
 describe('locations', () => {
@@ -46,8 +47,20 @@ describe('locations', () => {
   it('reads schemes and splits credentials', () => {
     expect(schemeOf('Swift+HTTPS://x')).toBe('swift+https');
     expect(() => schemeOf('/no/scheme')).toThrow(/no URI scheme/);
-    expect(splitCredentials('s3://a:b/c@d@host/bucket/key')).toEqual({ scheme: 's3', user: 'a', secret: 'b/c@d', rest: 'host/bucket/key' });
-    expect(splitCredentials('rbd://fsid/pool/img/snap')).toEqual({ scheme: 'rbd', rest: 'fsid/pool/img/snap' });
+    const bad = (why: string) => new BadStoreUriError(why);
+    // One @ ends the credentials; the last colon splits them (s3api keys are account:user, secrets may hold `/`).
+    expect(splitCredentials('test:tester:se/cret@host/bucket/key', 'ACCESS:SECRET', bad)).toEqual({ user: 'test:tester', secret: 'se/cret', rest: 'host/bucket/key' });
+    expect(splitCredentials('acct%3Auser:p%40ss@auth.example.com', 'USER:KEY', bad)).toEqual({ user: 'acct%3Auser', secret: 'p%40ss', rest: 'auth.example.com' });
+    expect(splitCredentials('fsid/pool/img/snap', 'USER:KEY', bad)).toEqual({ rest: 'fsid/pool/img/snap' });
+    expect(() => splitCredentials('a:b@c@host/b/k', 'ACCESS:SECRET', bad)).toThrow(/more than one @/);
+    expect(() => splitCredentials('TOPSECRET@host/b/k', 'ACCESS:SECRET', bad)).toThrow(/credentials must be ACCESS:SECRET/);
+  });
+
+  it('quote location parts as Python\'s urllib.parse.quote does', () => {
+    expect(pyQuote("a:b/c~d_e.f-g k!'()*@%")).toBe('a%3Ab/c~d_e.f-g%20k%21%27%28%29%2A%40%25');
+    expect(pyQuote('my pool/a:b', '')).toBe('my%20pool%2Fa%3Ab');
+    expect(pyQuote('é€', '')).toBe('%C3%A9%E2%82%AC');
+    expect(pyQuote('a:b/c', ':/')).toBe('a:b/c');
   });
 
   it('finds the image id a location ends in', () => {

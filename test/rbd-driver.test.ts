@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MultiStore, parseConfig } from '../src/index.js';
 import { formatRbdLocation, parseRbdLocation } from '../src/drivers/rbd/location.js';
+import { rbdError } from '../src/drivers/rbd/errors.js';
+import { BackendError, DuplicateError, GlanceStoreError, InUseError, NotFoundError, StorageFullError } from '../src/errors.js';
 import { runStoreConformance, readAll } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
 import { reference, referenceAvailable, type ReferenceAdd } from './interop/reference.js';
@@ -30,6 +32,28 @@ function listStored(env: Record<string, string>): Promise<string[]> {
 function rbdAdmin(env: Record<string, string>, ...args: string[]): string {
   return execFileSync('rbd', ['-c', env['CEPH_CONF']!, '-n', 'client.admin', '-k', env['CEPH_ADMIN_KEYRING']!, ...args], { encoding: 'utf8' });
 }
+
+describe('librbd errors', () => {
+  it('become the library\'s error classes, for the rbd and the cinder store alike', () => {
+    const librbd = (code: string) => Object.assign(new Error(`librbd failed (${code})`), { code, errno: 1 });
+    const cases: [string, new (...a: never[]) => GlanceStoreError, string][] = [
+      ['ENOENT', NotFoundError, 'image abc was not found in store fast'],
+      ['EBUSY', InUseError, 'image abc is in use'],
+      ['ENOTEMPTY', InUseError, 'image abc still has snapshots'],
+      ['EEXIST', DuplicateError, 'image abc already exists'],
+      ['ENOSPC', StorageFullError, 'image abc: no space left on the store'],
+      ['EIO', BackendError, 'image abc: librbd failed (EIO)'],
+    ];
+    for (const [code, kind, message] of cases) {
+      const err = rbdError(librbd(code), 'image abc', 'store fast');
+      expect(err, code).toBeInstanceOf(kind);
+      expect(err.message, code).toBe(message);
+      expect(err.cause, code).toMatchObject({ code });
+    }
+    const own = new InUseError('kept');
+    expect(rbdError(own, 'image abc', 'Ceph')).toBe(own);
+  });
+});
 
 describe('rbd locations', () => {
   it('are written and parsed as glance_store writes them', () => {

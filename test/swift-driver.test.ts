@@ -128,6 +128,7 @@ describe.skipIf(!pythonAvailable)('swift locations against glance_store', () => 
         'swift://account:user:pass@authurl.com/container/obj-id',
         'swift+http://user:pass@authurl.com/v1/container/obj-id',
         'swift+https://acct%3Auser:p%2Fa%40ss@auth.example.com:8443/v3/glance/3a1b',
+        'swift+http://dept/ops%3Auser:pass@authurl.com/v1/container/obj-id',
         'swift+http://example.com/v1/AUTH_project/glance_x/x',
         'swift+config://ref1/glance/abc',
         'swift+config://secure/glance_3a1/3a1b',

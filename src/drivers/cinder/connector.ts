@@ -10,8 +10,9 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
-import { BackendError, BackendUnavailableError, GlanceStoreError, NotFoundError, fromSystemError } from '../../errors.js';
-import { loadRbdBinding, type Cluster, type Image, type Ioctx, type RbdBinding, type RbdError } from '../rbd/native.js';
+import { BackendError, BackendUnavailableError } from '../../errors.js';
+import { rbdError as mapRbdError } from '../rbd/errors.js';
+import { loadRbdBinding, type Cluster, type Image, type Ioctx, type RbdBinding } from '../rbd/native.js';
 import type { ConnectionInfo } from './api.js';
 
 /** An attached volume, read and written at byte offsets. */
@@ -208,8 +209,6 @@ function listField(info: ConnectionInfo, name: string): string[] {
   return Array.isArray(v) ? v.map(String) : [];
 }
 
-function rbdError(err: unknown, what: string): GlanceStoreError {
-  if (err instanceof GlanceStoreError) return err;
-  if ((err as RbdError)?.code === 'ENOENT') return new NotFoundError(`${what} was not found in Ceph`, { cause: err });
-  return fromSystemError(err, what);
+function rbdError(err: unknown, what: string) {
+  return mapRbdError(err, what, 'Ceph');
 }

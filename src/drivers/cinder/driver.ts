@@ -7,7 +7,7 @@
  */
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, RequestContext, WritableStoreDriver } from '../../driver.js';
-import { BadStoreConfigurationError, BackendError, DuplicateError, GlanceStoreError, NotFoundError } from '../../errors.js';
+import { BadStoreConfigurationError, BackendError, DuplicateError, NotFoundError } from '../../errors.js';
 import { ServiceClient } from '../../net/client.js';
 import { readTls } from '../../net/tls.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
@@ -97,7 +97,12 @@ export class CinderStore implements WritableStoreDriver {
       await api.setReadonly(volume.id, true);
     } catch (err) {
       // Cleanup runs without the add's signal, which may be what stopped it.
-      await this.lifecycle.discard(api, created.id).catch(() => undefined);
+      const quiet = api.unbounded();
+      // Never delete a volume that is still creating: while the scheduler has not given it a
+      // host, Cinder's API removes the record at once, but the volume service may still create
+      // its rbd image, which then belongs to no volume and stays in the pool forever.
+      await this.lifecycle.waitFor(quiet, created.id, ['creating'], 'available').catch(() => undefined);
+      await this.lifecycle.discard(quiet, created.id).catch(() => undefined);
       throw err;
     }
     return { location: formatCinderLocation({ storeId: this.id, volumeId: created.id }) };
@@ -190,7 +195,7 @@ function imageSize(volume: Volume): number {
   const recorded = volume.metadata?.['image_size'];
   if (recorded !== undefined) {
     const n = Number(recorded);
-    if (!Number.isSafeInteger(n) || n < 0) throw new GlanceStoreError('BackendError', `Volume ${volume.id} has an invalid image_size ${JSON.stringify(recorded)}`);
+    if (!Number.isSafeInteger(n) || n < 0) throw new BackendError(`Volume ${volume.id} has an invalid image_size ${JSON.stringify(recorded)}`);
     return n;
   }
   return volume.size * GiB;

@@ -7,8 +7,8 @@
  */
 import { BackendError } from '../../errors.js';
 import { fixedChunks } from '../../pipeline/chunks.js';
+import { WriteBehind } from '../../pipeline/write-behind.js';
 import type { CinderApi, Volume } from './api.js';
-import type { VolumeDevice } from './connector.js';
 import type { VolumeLifecycle } from './volume.js';
 
 export const GiB = 2 ** 30;
@@ -41,12 +41,11 @@ export async function writeImage(job: WriteJob): Promise<number> {
   let held: Buffer | undefined;
   for (;;) {
     const attached = await lifecycle.attach(api, volume.id, 'rw', signal);
-    let full = false;
+    let full: boolean;
     let failed = true;
-    let writes: Writes | undefined;
+    const writes = new WriteBehind((at, chunk) => attached.device.write(at, chunk), { inFlight: IN_FLIGHT, signal });
     try {
       for (;;) {
-        writes = new Writes(attached.device);
         full = false;
         for (;;) {
           const next = held ?? (await nextChunk(chunks));
@@ -68,7 +67,7 @@ export async function writeImage(job: WriteJob): Promise<number> {
       failed = false;
     } finally {
       // A failed add detaches too, before its volume is deleted; a detach error then does not hide the first one.
-      await writes?.settle();
+      await writes.settle();
       const detached = lifecycle.detach(api, attached);
       if (failed) await detached.catch(() => undefined);
       else await detached;
@@ -81,38 +80,4 @@ export async function writeImage(job: WriteJob): Promise<number> {
 async function nextChunk(chunks: AsyncIterator<Buffer>): Promise<Buffer | undefined> {
   const r = await chunks.next();
   return r.done ? undefined : r.value;
-}
-
-/** Writes at offsets, at most IN_FLIGHT at once; the first failure is thrown by the next call. */
-class Writes {
-  private readonly inFlight = new Set<Promise<void>>();
-  private failure: unknown;
-
-  constructor(private readonly device: VolumeDevice) {}
-
-  async write(offset: number, data: Buffer): Promise<void> {
-    if (this.failure) throw this.failure;
-    const p = this.device.write(offset, data).then(
-      () => void this.inFlight.delete(p),
-      (err: unknown) => {
-        this.failure ??= err;
-        this.inFlight.delete(p);
-      },
-    );
-    this.inFlight.add(p);
-    if (this.inFlight.size >= IN_FLIGHT) await Promise.race(this.inFlight);
-    if (this.failure) {
-      await this.settle();
-      throw this.failure;
-    }
-  }
-
-  async settle(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
-  }
-
-  async drain(): Promise<void> {
-    await this.settle();
-    if (this.failure) throw this.failure;
-  }
 }

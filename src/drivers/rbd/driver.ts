@@ -5,12 +5,11 @@
  * by every call and closed by close().
  */
 import {
+  BackendError,
   BackendUnavailableError,
   DuplicateError,
   GlanceStoreError,
   InUseError,
-  NotFoundError,
-  fromSystemError,
 } from '../../errors.js';
 import type {
   Capability,
@@ -25,7 +24,9 @@ import type {
 import type { Logger } from '../../logger.js';
 import { fixedChunks, isAllZero } from '../../pipeline/chunks.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
-import { loadRbdBinding, type Cluster, type Image, type Ioctx, type RbdBinding, type RbdError } from './native.js';
+import { WriteBehind } from '../../pipeline/write-behind.js';
+import { rbdCode, rbdError } from './errors.js';
+import { loadRbdBinding, type Cluster, type Image, type Ioctx, type RbdBinding } from './native.js';
 import { SNAPSHOT_NAME, formatRbdLocation, parseRbdLocation, type RbdLocation } from './location.js';
 import type { RbdStoreOptions } from './options.js';
 
@@ -112,13 +113,13 @@ export class RbdStore implements WritableStoreDriver {
     try {
       await this.rbd.create(io, imageId, declared ?? 0, order, this.rbd.FEATURE_LAYERING);
     } catch (err) {
-      if ((err as RbdError).code === 'EEXIST') throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`, { cause: err });
+      if (rbdCode(err) === 'EEXIST') throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`, { cause: err });
       throw this.mapError(err, `creating image ${imageId}`);
     }
     let image: Image | undefined;
     try {
       image = await this.rbd.open(io, imageId, null);
-      const written = await this.writeAll(image, data, declared);
+      const written = await this.writeAll(image, data, declared, options.signal);
       if (declared === undefined) await this.rbd.resize(image, written);
       options.signal.throwIfAborted();
       await this.rbd.snapCreate(image, SNAPSHOT_NAME);
@@ -136,43 +137,27 @@ export class RbdStore implements WritableStoreDriver {
   }
 
   /** Writes object-sized chunks, several in flight; grows an image of unknown size ahead of the writes. */
-  private async writeAll(image: Image, data: AsyncIterable<Uint8Array>, declared: number | undefined): Promise<number> {
-    const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
+  private async writeAll(image: Image, data: AsyncIterable<Uint8Array>, declared: number | undefined, signal: AbortSignal): Promise<number> {
+    const writes = new WriteBehind((at, chunk) => this.rbd.write(image, at, chunk), { inFlight: IN_FLIGHT, signal });
     let offset = 0;
     let size = declared ?? 0;
     let step = this.chunkBytes;
-    const settle = async () => {
-      await Promise.allSettled(inFlight);
-      if (failure) throw failure;
-    };
     try {
       for await (const chunk of fixedChunks(data, this.chunkBytes)) {
-        if (failure) throw failure;
         if (declared === undefined && offset + chunk.length > size) {
           // Resizing waits for the writes in flight, and grows in doubling steps to keep resizes rare.
-          await settle();
+          await writes.drain();
           size = Math.max(size + step, offset + chunk.length);
           step = Math.min(step * 2, MAX_RESIZE_STEP);
           await this.rbd.resize(image, size);
         }
-        if (!(this.options.rbd_thin_provisioning && isAllZero(chunk))) {
-          const write = this.rbd.write(image, offset, chunk).then(
-            () => void inFlight.delete(write),
-            (err: unknown) => {
-              failure ??= err;
-              inFlight.delete(write);
-            },
-          );
-          inFlight.add(write);
-          if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
-        }
+        if (!(this.options.rbd_thin_provisioning && isAllZero(chunk))) await writes.write(offset, chunk);
         offset += chunk.length;
       }
-      await settle();
-    } catch (err) {
-      await Promise.allSettled(inFlight);
-      throw err;
+      await writes.drain();
+    } finally {
+      // A source error or a failed resize leaves writes running: they end before the image is closed.
+      await writes.settle();
     }
     return offset;
   }
@@ -191,7 +176,7 @@ export class RbdStore implements WritableStoreDriver {
         inFlight: IN_FLIGHT,
         readAt: async (at, len) => {
           const buf = await this.rbd.read(image, at, len);
-          if (buf.length !== len) throw new GlanceStoreError('BackendError', `short read from ${location} at ${at}`);
+          if (buf.length !== len) throw new BackendError(`short read from ${location} at ${at}`);
           return buf;
         },
         close: () => this.rbd.close(image),
@@ -230,7 +215,7 @@ export class RbdStore implements WritableStoreDriver {
     try {
       image = await this.rbd.open(io, name, null);
     } catch (err) {
-      if (partial && (err as RbdError).code === 'ENOENT') return;
+      if (partial && rbdCode(err) === 'ENOENT') return;
       throw this.mapError(err, `image ${name}`);
     }
     try {
@@ -254,9 +239,7 @@ export class RbdStore implements WritableStoreDriver {
     try {
       await this.rbd.remove(io, name);
     } catch (err) {
-      const code = (err as RbdError).code;
-      if (code === 'ENOTEMPTY') throw new InUseError(`Image ${name} still has snapshots`, { cause: err });
-      throw this.mapError(err, `image ${name}`);
+      throw this.mapError(err, `Image ${name}`);
     }
   }
 
@@ -277,11 +260,6 @@ export class RbdStore implements WritableStoreDriver {
   }
 
   private mapError(err: unknown, what: string): GlanceStoreError {
-    if (err instanceof GlanceStoreError) return err;
-    const code = (err as RbdError)?.code;
-    if (code === 'ENOENT') return new NotFoundError(`${what} was not found in store ${this.id}`, { cause: err });
-    if (code === 'EBUSY') return new InUseError(`${what} is in use`, { cause: err });
-    if (code === 'EEXIST') return new DuplicateError(`${what} already exists`, { cause: err });
-    return fromSystemError(err, what);
+    return rbdError(err, what, `store ${this.id}`);
   }
 }

@@ -4,7 +4,7 @@
  * the store's pool, no snapshot) is read too.
  */
 import { BadStoreUriError } from '../../errors.js';
-import { decodeComponent, maskLocation } from '../../location.js';
+import { decodeComponent, maskLocation, pyQuote } from '../../location.js';
 
 export interface RbdLocation {
   fsid?: string;
@@ -15,10 +15,8 @@ export interface RbdLocation {
 
 export const SNAPSHOT_NAME = 'snap';
 
-/** Percent-encodes as Python's urllib.parse.quote(s, '') does. */
-function quote(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
+/** Each part quoted as glance_store quotes it: urllib.parse.quote(part, ''), so a `/` is %2F. */
+const quote = (part: string) => pyQuote(part, '');
 
 export function formatRbdLocation(loc: RbdLocation): string {
   if (loc.fsid && loc.pool && loc.snapshot) return `rbd://${[loc.fsid, loc.pool, loc.image, loc.snapshot].map(quote).join('/')}`;

@@ -5,7 +5,7 @@
  * not), so it may hold `/`: parsing splits at the `@`, as glance_store does.
  */
 import { BadStoreUriError } from '../../errors.js';
-import { maskLocation } from '../../location.js';
+import { maskLocation, splitCredentials } from '../../location.js';
 
 export interface S3Location {
   scheme: 's3' | 's3+http' | 's3+https';
@@ -35,20 +35,8 @@ export function parseS3Location(uri: string): S3Location {
   if (!m) throw bad('the scheme must be s3, s3+http or s3+https');
   const rest = m[2]!;
   if (rest.includes('://')) throw bad('a URI inside the location (use s3+https://ACCESS:SECRET@host/bucket/key instead of s3://...@https://host/...)');
-  let path = rest;
-  let accessKey: string | undefined;
-  let secretKey: string | undefined;
-  if (rest.includes('@')) {
-    const parts = rest.split('@');
-    if (parts.length !== 2) throw bad('more than one @');
-    // At the last colon: Swift's s3api access keys are `account:user`, and S3 secrets hold no colon.
-    // (glance_store splits at every colon, so it cannot read such a location back.)
-    const colon = parts[0]!.lastIndexOf(':');
-    if (colon < 0) throw bad('credentials must be ACCESS:SECRET');
-    accessKey = parts[0]!.slice(0, colon);
-    secretKey = parts[0]!.slice(colon + 1);
-    path = parts[1]!;
-  }
+  // glance_store splits at every colon, so it cannot read back an s3api `account:user` key; this reads both.
+  const { user: accessKey, secret: secretKey, rest: path } = splitCredentials(rest, 'ACCESS:SECRET', bad);
   const pieces = path.replace(/^\/+|\/+$/g, '').split('/');
   const key = pieces.pop();
   const bucket = pieces.pop();

@@ -10,7 +10,7 @@
  * `project:user` name is written `project%3Auser`.
  */
 import { BadStoreUriError } from '../../errors.js';
-import { maskLocation } from '../../location.js';
+import { maskLocation, pyQuote, splitCredentials } from '../../location.js';
 import type { SwiftReference } from './references.js';
 
 export type SwiftScheme = 'swift' | 'swift+http' | 'swift+https' | 'swift+config';
@@ -30,12 +30,8 @@ export interface SwiftLocation {
   ssl?: boolean;
 }
 
-/** Python's urllib.parse.quote with its default safe='/'. */
-export function pyQuote(text: string): string {
-  return encodeURIComponent(text)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%2F/g, '/');
-}
+/** Container and object names, user and key: Python's urllib.parse.quote with its default safe='/'. */
+export { pyQuote };
 
 function stripScheme(url: string): string {
   return url.replace(/^https?:\/\//, '');
@@ -80,20 +76,18 @@ export function parseSwiftLocation(uri: string, references?: ReadonlyMap<string,
     loc.key = ref.key;
     loc.ssl = !ref.authAddress.startsWith('http://');
     netloc = stripScheme(ref.authAddress);
-  } else if (netloc.includes('@')) {
-    const parts = netloc.split('@');
-    if (parts.length !== 2) throw bad('more than one @ in the credentials');
-    const creds = parts[0]!;
-    netloc = parts[1]!;
-    // The last raw colon separates user from key: glance_store quotes both, so
-    // any colon inside them is %3A; older unquoted `account:user:key` splits the same way.
-    const colon = creds.lastIndexOf(':');
-    if (colon < 0) throw bad('credentials must be USER:KEY');
-    try {
-      loc.user = decodeURIComponent(creds.slice(0, colon));
-      loc.key = decodeURIComponent(creds.slice(colon + 1));
-    } catch {
-      throw bad('badly escaped credentials');
+  } else {
+    // As glance_store, credentials are looked for in the host part only (a user name written with `/` is not read back, there either).
+    const split = splitCredentials(netloc, 'USER:KEY', bad);
+    netloc = split.rest;
+    if (split.user !== undefined) {
+      // glance_store quotes both, so a colon inside them is %3A; older unquoted `account:user:key` splits the same way.
+      try {
+        loc.user = decodeURIComponent(split.user);
+        loc.key = decodeURIComponent(split.secret!);
+      } catch {
+        throw bad('badly escaped credentials');
+      }
     }
   }
   const pieces = path.split('/');
