@@ -150,7 +150,7 @@ describe('add pipeline', () => {
       try {
         for await (const _ of data) void _;
       } catch (e) {
-        throw new Error(`backend wrapper: ${(e as Error).message}`);
+        throw new Error(`backend wrapper: ${(e as Error).message}`, { cause: e });
       }
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ImageSizeLimitExceeded' });
@@ -204,7 +204,7 @@ describe('add pipeline', () => {
       try {
         for await (const _ of data) void _;
       } catch (e) {
-        throw new Error(`backend wrapper: ${(e as Error).message}`);
+        throw new Error(`backend wrapper: ${(e as Error).message}`, { cause: e });
       }
     }).catch((e: unknown) => e);
     expect(err).toBe(mine);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests need (Debian packages via
-# apt-get, npm packages via npm), builds and type-checks, starts the real
+# apt-get, npm packages via npm), builds, type-checks and lints, starts the real
 # backends on 127.0.0.1, runs every test, then the unit, file-store and rbd
 # suites again on each other supported Node version (test/node-versions.sh),
 # stops the backends, and prints one closing line `tests: N passed, N failed,
@@ -36,6 +36,7 @@ fi
 [ -d node_modules ] || npm install --no-audit --no-fund
 npm run build >&2 || { echo "tests: 0 passed, 1 failed"; exit 1; }
 npx tsc --noEmit -p tsconfig.json >&2 || { log "type check failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
+npx eslint --max-warnings 0 . >&2 || { log "lint failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
 
 # 3. Real services. Installs go one after another (apt-get holds one lock), then
 #    the chains start side by side; all are stopped on any exit.
