@@ -1,5 +1,30 @@
 /** What a driver's test gives the conformance suite. */
 import type { MultiStore, MultiStoreOptions } from '../multistore.js';
+import type { FaultAddress } from './fault-proxy.js';
+
+/**
+ * How to put the suite's fault proxy between a networked store and its
+ * backend, so the suite can refuse, stall, cut and reset its connections.
+ */
+export interface FaultFixture {
+  /** Where the backend listens (the address the store's config names): the proxy forwards there. Read when the fault cases start. */
+  target: FaultAddress;
+  /**
+   * Builds a MultiStore like the fixture's `create`, but whose store reaches
+   * its backend at `proxy` instead of `target` (the same config with the
+   * proxy's host and port in the endpoint option).
+   */
+  create(proxy: FaultAddress, options: MultiStoreOptions): Promise<MultiStore>;
+  /**
+   * Bytes of the store's traffic through the proxy at which a fault strikes:
+   * `add` counts what the driver sends from the start of an add of a large
+   * image, `get` what it receives from the start of a get of one. The
+   * defaults (a third of the image) fall in the image's bytes; a driver whose
+   * data goes another way (cinder writes volumes over librbd, only its API
+   * goes through the proxy) gives a point inside its API calls.
+   */
+  at?: { add?: number; get?: number };
+}
 
 export interface WritableFixture {
   /** Shown in test names. */
@@ -52,6 +77,8 @@ export interface WritableFixture {
    * say so in the driver's docs.
    */
   concurrentAdds?: 'exclusive' | 'unserialised';
+  /** Optional, for a networked store: how to put the fault proxy in front of its backend (else the fault cases are skipped). */
+  faults?: FaultFixture;
 }
 
 export interface ReadOnlyFixture {
@@ -71,4 +98,10 @@ export interface ReadOnlyFixture {
   /** A location of the store's scheme that holds nothing. */
   missingLocation(): string;
   timeout?: number;
+  /**
+   * Optional, for a networked store: how to put the fault proxy in front of
+   * its backend (else the fault cases are skipped), and `seed` for a
+   * location read through the proxy.
+   */
+  faults?: FaultFixture & { seed(imageId: string, bytes: Buffer, proxy: FaultAddress): Promise<string> };
 }

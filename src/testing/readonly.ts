@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { MultiStore } from '../multistore.js';
 import type { ReadOnlyFixture } from './fixtures.js';
+import { faultCases } from './faults.js';
 import { md5, optionalCase, readAll, rejectsWithCode, type TestApi } from './helpers.js';
 
 export function runReadOnlyConformance(t: TestApi, fixture: ReadOnlyFixture): void {
@@ -99,6 +100,15 @@ export function runReadOnlyConformance(t: TestApi, fixture: ReadOnlyFixture): vo
       await rejectsWithCode(ms.delete(location, { store }), 'ReadOnlyStore');
       assert.equal(ms.info().find((s) => s.id === store)?.['read-only'], true);
     }, timeout);
+
+    faultCases({
+      t,
+      store,
+      timeout,
+      fixture: fixture.faults,
+      imageBytes: 3 * 1024 * 1024 + 5,
+      seed: async (_ms, bytes, proxy) => ({ location: await fixture.faults!.seed(randomUUID(), bytes, proxy), remove: async () => undefined }),
+    });
 
     t.it('closes twice without error', async () => {
       const own = await fixture.create({});
