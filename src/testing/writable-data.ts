@@ -129,7 +129,10 @@ export function dataCases(ctx: SuiteContext): void {
       const r = await ms.add(randomUUID(), source, { store });
       try {
         const stored = await readAll((await ms.get(r.location, { store })).stream);
-        assert.ok(stored.equals(meant), `${kind} that reuses its buffer: the stored bytes are not the bytes it gave`);
+        // A Readable may refill its buffer inside read(), before any consumer sees it: what it
+        // meant is then not defined, but the hashes must still describe what was stored.
+        if (kind === 'an async generator') assert.ok(stored.equals(meant), `${kind} that reuses its buffer: the stored bytes are not the bytes it gave`);
+        assert.equal(stored.length, meant.length, `${kind}: the stored size`);
         assert.equal(r.checksum, md5(stored), `${kind}: the checksum does not describe the stored bytes`);
         assert.equal(r.multihash, sha('sha512', stored), `${kind}: the multihash does not describe the stored bytes`);
       } finally {
