@@ -135,6 +135,15 @@ runReadOnlyConformance(
     seedOfUnknownSize: async (_id, bytes) => `${base}/nolength/${seed(bytes)}`,
     copyTarget: 'shared',
     missingLocation: () => `${base}/img/missing-${randomUUID()}`,
+    faults: {
+      // Read when the fault cases start, once the server listens.
+      get target() {
+        const { hostname, port } = new URL(base);
+        return { host: hostname, port: Number(port) };
+      },
+      create: (_proxy, opts) => MultiStore.create(parseConfig(webConf()), opts),
+      seed: async (_id, bytes, proxy) => `http://${proxy.host}:${proxy.port}/img/${seed(bytes)}`,
+    },
   },
 );
 

@@ -7,9 +7,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { MultiStore, parseConfig } from '../src/index.js';
-import { defineDriver, BUILTIN_DRIVERS, type StoreDriver } from '../src/driver-kit.js';
+import { defineDriver, BUILTIN_DRIVERS, type Capability, type StoreDriver, type WritableStoreDriver } from '../src/driver-kit.js';
 import memoryDriver, { memoryImages } from './fixtures/memory-driver.mjs';
-import { runStoreConformance, readAll } from '../src/testing/index.js';
+import { runStoreConformance, readAll, type WritableFixture } from '../src/testing/index.js';
+import { collectingRunner } from './fixtures/collecting-runner.js';
+import { heldBytes } from '../src/testing/held-memory.js';
 
 const CONF = `
 [DEFAULT]
@@ -22,14 +24,87 @@ default_backend = mem
 memory_store_label = first
 `;
 
-runStoreConformance({ describe, it, beforeAll, afterAll }, {
+const memoryFixture: WritableFixture = {
   name: 'memory (third-party)',
   storeId: 'mem',
   secondStoreId: 'spare',
   create: (options) => MultiStore.create(parseConfig(CONF), { ...options, drivers: [memoryDriver] }),
   listStored: async () => ['mem', 'spare'].flatMap((id) => [...(memoryImages.get(id)?.keys() ?? [])].map((k) => `${id}/${k}`)),
-  // Every byte is held in memory by design: only the bound on the runtime is checked.
-  streaming: { imageBytes: 16 * 1024 * 1024, maxGrowthBytes: 256 * 1024 * 1024 },
+  streaming: { skip: 'the memory driver keeps every image in memory by design' },
+};
+runStoreConformance({ describe, it, beforeAll, afterAll }, memoryFixture);
+
+describe('the conformance suite', () => {
+  const streamingCase = /streams an image of unknown size without holding it in memory/;
+
+  it('fails the streaming case for a driver that holds the whole image, run alone', async () => {
+    // Alone: the process has not grown before, as it has in a full run, where a
+    // resident-set peak hid the 64 MiB the memory driver keeps.
+    const runner = collectingRunner();
+    runStoreConformance(runner.api, { ...memoryFixture, name: 'memory, streaming checked', streaming: {} });
+    const [outcome, ...more] = await runner.run(streamingCase);
+    expect(more).toEqual([]);
+    expect(outcome).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/MiB were held after \d+ MiB of a 64 MiB image had been read \(limit 32 MiB\)/) } });
+    expect(await memoryFixture.listStored()).toEqual([]);
+  }, 120_000);
+
+  it('fails the streaming case for such a driver after other cases grew the process too', async () => {
+    const runner = collectingRunner();
+    runStoreConformance(runner.api, { ...memoryFixture, name: 'memory, streaming checked after others', streaming: {} });
+    // Earlier cases leave freed memory the process keeps: a later allocation reuses it, so the
+    // resident set does not grow (this hid a driver that keeps the image, in a full run).
+    const ballast = Array.from({ length: 160 }, () => Buffer.alloc(1024 * 1024, 1));
+    ballast.length = 0;
+    heldBytes();
+    const outcomes = await runner.run(/adds and gets back the same bytes|handles 16 concurrent adds|streams an image/);
+    expect(outcomes.map((o) => o.status)).toEqual(['passed', 'failed', 'passed']);
+    expect(outcomes[1]!.name).toMatch(streamingCase);
+  }, 120_000);
+
+  it('passes the streaming case for a driver that streams', async () => {
+    const runner = collectingRunner();
+    // Counts the bytes and keeps none: what streaming means, at its simplest.
+    const dropped = defineDriver({
+      type: 'discard',
+      schemes: ['discard'],
+      options: [],
+      create: (): WritableStoreDriver => {
+        const sizes = new Map<string, number>();
+        return {
+          capabilities: () => new Set<Capability>(['read', 'write']),
+          async add(imageId: string, data: AsyncIterable<Uint8Array>) {
+            let n = 0;
+            for await (const c of data) n += c.length;
+            sizes.set(imageId, n);
+            return { location: `discard://d/${imageId}` };
+          },
+          get: () => Promise.reject(new Error('not kept')),
+          getSize: async (location: string) => sizes.get(location.slice('discard://d/'.length)) ?? 0,
+          delete: async (location: string) => void sizes.delete(location.slice('discard://d/'.length)),
+          close: async () => undefined,
+        };
+      },
+    });
+    const conf = '[DEFAULT]\nenabled_backends = d:discard\n[glance_store]\ndefault_backend = d\n';
+    runStoreConformance(runner.api, { name: 'discarding', storeId: 'd', create: (o) => MultiStore.create(parseConfig(conf), { ...o, drivers: [dropped] }), listStored: async () => [] });
+    const outcomes = await runner.run(/streams an image/);
+    expect(outcomes).toMatchObject([{ status: 'passed' }]);
+  }, 120_000);
+
+  it('reports a case the fixture cannot run as skipped, with the reason, never as passed', async () => {
+    const withSkip = collectingRunner();
+    const { secondStoreId: _none, ...single } = memoryFixture;
+    runStoreConformance(withSkip.api, single);
+    const copyCase = /copies an image to another store of the driver/;
+    expect(await withSkip.run(copyCase)).toEqual([
+      { name: expect.stringMatching(/copies an image to another store of the driver, hashes checked \(skipped: the fixture has no secondStoreId\)$/), status: 'skipped' },
+    ]);
+    expect(await withSkip.run(streamingCase)).toEqual([{ name: expect.stringMatching(/\(skipped: the memory driver keeps every image in memory by design\)$/), status: 'skipped' }]);
+    // A runner without it.skip: the case says in its name that it was not run.
+    const plain = collectingRunner({ withSkip: false });
+    runStoreConformance(plain.api, single);
+    expect(plain.names().filter((n) => copyCase.test(n))).toEqual([expect.stringMatching(/ > SKIPPED, not run: copies an image to another store of the driver, hashes checked \(skipped: the fixture has no secondStoreId\)$/)]);
+  }, 120_000);
 });
 
 describe('third-party drivers', () => {

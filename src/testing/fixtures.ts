@@ -1,6 +1,31 @@
 /** What a driver's test gives the conformance suite, and what its case groups share. */
 import type { MultiStore, MultiStoreOptions } from '../multistore.js';
 import type { TestApi } from './helpers.js';
+import type { FaultAddress } from './fault-proxy.js';
+
+/**
+ * How to put the suite's fault proxy between a networked store and its
+ * backend, so the suite can refuse, stall, cut and reset its connections.
+ */
+export interface FaultFixture {
+  /** Where the backend listens (the address the store's config names): the proxy forwards there. Read when the fault cases start. */
+  target: FaultAddress;
+  /**
+   * Builds a MultiStore like the fixture's `create`, but whose store reaches
+   * its backend at `proxy` instead of `target` (the same config with the
+   * proxy's host and port in the endpoint option).
+   */
+  create(proxy: FaultAddress, options: MultiStoreOptions): Promise<MultiStore>;
+  /**
+   * Bytes of the store's traffic through the proxy at which a fault strikes:
+   * `add` counts what the driver sends from the start of an add of a large
+   * image, `get` what it receives from the start of a get of one. The
+   * defaults (a third of the image) fall in the image's bytes; a driver whose
+   * data goes another way (cinder writes volumes over librbd, only its API
+   * goes through the proxy) gives a point inside its API calls.
+   */
+  at?: { add?: number; get?: number };
+}
 
 export interface WritableFixture {
   /** Shown in test names. */
@@ -32,9 +57,13 @@ export interface WritableFixture {
    * Streams an image of this many bytes, of unknown size, and checks that the
    * process grows by less than `maxGrowthBytes` meanwhile (default: 64 MiB
    * image, 32 MiB growth). Drivers that must buffer set what they hold in
-   * flight (parts x part size) plus room for the runtime.
+   * flight (parts x part size) plus room for the runtime. Growth is what the
+   * process still references after a full garbage collection at each quarter
+   * of the image (so it does not depend on what ran before), and the
+   * resident-set peak. `skip` (a reason) reports the case skipped, for a
+   * driver that keeps images in memory by design.
    */
-  streaming?: { imageBytes?: number; maxGrowthBytes?: number };
+  streaming?: { imageBytes?: number; maxGrowthBytes?: number; skip?: string };
   /**
    * What the backend guarantees when adds of one image id overlap, from
    * separate store instances as separate Glance workers would run them.
@@ -49,6 +78,8 @@ export interface WritableFixture {
    * say so in the driver's docs.
    */
   concurrentAdds?: 'exclusive' | 'unserialised';
+  /** Optional, for a networked store: how to put the fault proxy in front of its backend (else the fault cases are skipped). */
+  faults?: FaultFixture;
 }
 
 export interface ReadOnlyFixture {
@@ -68,6 +99,12 @@ export interface ReadOnlyFixture {
   /** A location of the store's scheme that holds nothing. */
   missingLocation(): string;
   timeout?: number;
+  /**
+   * Optional, for a networked store: how to put the fault proxy in front of
+   * its backend (else the fault cases are skipped), and `seed` for a
+   * location read through the proxy.
+   */
+  faults?: FaultFixture & { seed(imageId: string, bytes: Buffer, proxy: FaultAddress): Promise<string> };
 }
 
 /** What the case groups share inside one `runStoreConformance`. */

@@ -7,12 +7,32 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
+/** Registers one case: its name, its body, and optionally its timeout in ms. */
+export type CaseRegistrar = (name: string, fn: () => Promise<void>, timeout?: number) => void;
+
 /** The part of a test runner the suite needs (vitest, node:test, mocha, jest...). */
 export interface TestApi {
   describe: (name: string, fn: () => void) => void;
-  it: (name: string, fn: () => Promise<void>, timeout?: number) => void;
+  /**
+   * Registers a case. Where it carries `skip` (vitest's, jest's, mocha's and
+   * node:test's `it.skip`), cases a driver does not support are registered
+   * with it, so the runner reports them skipped.
+   */
+  it: CaseRegistrar & { skip?: CaseRegistrar };
   beforeAll: (fn: () => Promise<void>, timeout?: number) => void;
   afterAll: (fn: () => Promise<void>, timeout?: number) => void;
+}
+
+/**
+ * Registers a case the fixture may not support: run when `skipReason` is
+ * undefined, else reported skipped with the reason in its name, never passed.
+ * A runner without `it.skip` gets a case that is named so and does nothing.
+ */
+export function optionalCase(t: TestApi, name: string, skipReason: string | undefined, fn: () => Promise<void>, timeout?: number): void {
+  if (skipReason === undefined) return t.it(name, fn, timeout);
+  const shown = `${name} (skipped: ${skipReason})`;
+  if (t.it.skip) t.it.skip(shown, fn, timeout);
+  else t.it(`SKIPPED, not run: ${shown}`, async () => undefined, timeout);
 }
 
 export const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { MultiStore } from '../multistore.js';
 import type { ReadOnlyFixture } from './fixtures.js';
-import { md5, readAll, rejectsWithCode, type TestApi } from './helpers.js';
+import { faultCases } from './faults.js';
+import { md5, optionalCase, readAll, rejectsWithCode, type TestApi } from './helpers.js';
 
 export function runReadOnlyConformance(t: TestApi, fixture: ReadOnlyFixture): void {
   const timeout = fixture.timeout ?? 60_000;
@@ -46,33 +47,37 @@ export function runReadOnlyConformance(t: TestApi, fixture: ReadOnlyFixture): vo
       await rejectsWithCode(ms.get(location, { store, offset: n + 1, length: 1 }), 'InvalidRange', new RegExp(`\\(${n} bytes\\)`));
     }, timeout);
 
-    t.it('serves an image whose size the backend does not tell, and copies it out', async () => {
-      if (!fixture.seedOfUnknownSize) return;
+    const noUnknownSize = fixture.seedOfUnknownSize ? undefined : 'the fixture has no seedOfUnknownSize';
+    const noCopyTarget = fixture.copyTarget ? undefined : 'the fixture has no copyTarget';
+    optionalCase(t, 'serves an image whose size the backend does not tell', noUnknownSize, async () => {
       const bytes = randomBytes(3 * 1024 * 1024 + 5);
-      const location = await fixture.seedOfUnknownSize(randomUUID(), bytes);
+      const location = await fixture.seedOfUnknownSize!(randomUUID(), bytes);
       const got = await ms.get(location, { store });
       assert.equal(got.size, undefined, 'a size the backend did not tell');
       assert.ok((await readAll(got.stream)).equals(bytes));
       assert.equal(await ms.getSize(location, { store }), undefined);
       const part = await ms.get(location, { store, offset: 100, length: 1000 });
       assert.ok((await readAll(part.stream)).equals(bytes.subarray(100, 1100)));
-      if (!fixture.copyTarget) return;
-      const copy = await ms.copy(location, fixture.copyTarget, { imageId: randomUUID(), checksum: md5(bytes) });
+    }, timeout);
+
+    optionalCase(t, 'copies an image whose size the backend does not tell into a writable store', noUnknownSize ?? noCopyTarget, async () => {
+      const bytes = randomBytes(3 * 1024 * 1024 + 5);
+      const location = await fixture.seedOfUnknownSize!(randomUUID(), bytes);
+      const copy = await ms.copy(location, fixture.copyTarget!, { imageId: randomUUID(), checksum: md5(bytes) });
       try {
         assert.equal(copy.size, bytes.length);
-        assert.ok((await readAll((await ms.get(copy.location, { store: fixture.copyTarget })).stream)).equals(bytes));
+        assert.ok((await readAll((await ms.get(copy.location, { store: fixture.copyTarget! })).stream)).equals(bytes));
       } finally {
-        await ms.delete(copy.location, { store: fixture.copyTarget });
+        await ms.delete(copy.location, { store: fixture.copyTarget! });
       }
     }, timeout);
 
-    t.it('copies an image of known size into a writable store', async () => {
-      if (!fixture.copyTarget) return;
+    optionalCase(t, 'copies an image of known size into a writable store', noCopyTarget, async () => {
       for (const bytes of [randomBytes(1024 * 1024 + 3), Buffer.alloc(0)]) {
         const location = await fixture.seed(randomUUID(), bytes);
-        const copy = await ms.copy(location, fixture.copyTarget, { imageId: randomUUID(), checksum: md5(bytes) });
+        const copy = await ms.copy(location, fixture.copyTarget!, { imageId: randomUUID(), checksum: md5(bytes) });
         assert.equal(copy.size, bytes.length);
-        await ms.delete(copy.location, { store: fixture.copyTarget });
+        await ms.delete(copy.location, { store: fixture.copyTarget! });
       }
     }, timeout);
 
@@ -95,6 +100,15 @@ export function runReadOnlyConformance(t: TestApi, fixture: ReadOnlyFixture): vo
       await rejectsWithCode(ms.delete(location, { store }), 'ReadOnlyStore');
       assert.equal(ms.info().find((s) => s.id === store)?.['read-only'], true);
     }, timeout);
+
+    faultCases({
+      t,
+      store,
+      timeout,
+      fixture: fixture.faults,
+      imageBytes: 3 * 1024 * 1024 + 5,
+      seed: async (_ms, bytes, proxy) => ({ location: await fixture.faults!.seed(randomUUID(), bytes, proxy), remove: async () => undefined }),
+    });
 
     t.it('closes twice without error', async () => {
       const own = await fixture.create({});

@@ -3,11 +3,13 @@
  * writable driver must do, checked against its real backend.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import type { MultiStore } from '../multistore.js';
 import type { SuiteContext, WritableFixture } from './fixtures.js';
 import { failsCleanly, type TestApi } from './helpers.js';
 import { dataCases } from './writable-data.js';
 import { failureCases } from './writable-failures.js';
+import { faultCases } from './faults.js';
 
 export function runStoreConformance(t: TestApi, fixture: WritableFixture): void {
   let ms: MultiStore | undefined;
@@ -36,6 +38,18 @@ export function runStoreConformance(t: TestApi, fixture: WritableFixture): void 
 
     dataCases(ctx);
     failureCases(ctx);
+    faultCases({
+      t,
+      store: ctx.store,
+      timeout: ctx.timeout,
+      fixture: fixture.faults,
+      imageBytes: ctx.large,
+      listStored: () => fixture.listStored(),
+      seed: async (ms, bytes) => {
+        const r = await ms.add(randomUUID(), bytes, { store: ctx.store });
+        return { location: r.location, remove: () => ms.delete(r.location, { store: ctx.store }) };
+      },
+    });
 
     t.it('leaves the backend as it found it', async () => {
       assert.deepEqual(await fixture.listStored(), [], 'images or partial data remain in the backend after the suite');

@@ -1,0 +1,171 @@
+/**
+ * Conformance cases about a backend that fails under the driver: the fault
+ * proxy refuses, stalls, cuts or resets the store's connections during an
+ * add or a get. An add then fails with the error that says so
+ * (BackendUnavailable, or Aborted when the caller gives up on a stalled
+ * backend), in bounded time, and the backend holds nothing of it once it
+ * answers again; a get fails, and its stream never ends as if the image were
+ * whole.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { MultiStore } from '../multistore.js';
+import { FaultProxy, type Fault, type FaultAddress } from './fault-proxy.js';
+import type { FaultFixture } from './fixtures.js';
+import { changes, optionalCase, readAll, type TestApi } from './helpers.js';
+
+/** What the fault cases need from the suite that runs them. */
+export interface FaultSuite {
+  t: TestApi;
+  store: string;
+  timeout: number;
+  fixture: FaultFixture | undefined;
+  /** Bytes of the image the cases add or read. */
+  imageBytes: number;
+  /** What the backend holds (writable stores), to check that a failed add left nothing. */
+  listStored?: () => Promise<string[]>;
+  /** Makes `bytes` readable through the proxied store `ms`; gives its location and how to remove it. */
+  seed(ms: MultiStore, bytes: Buffer, proxy: FaultAddress): Promise<{ location: string; remove(): Promise<void> }>;
+}
+
+/** How long a driver may take to give up once the caller aborted a call on a stalled backend. */
+const ABORT_BOUND_MS = 10_000;
+
+const describeFault = (f: Fault) => (f.kind === 'pass' || f.kind === 'refuse' || f.afterBytes === undefined ? f.kind : `${f.kind} after ${f.afterBytes} bytes ${f.direction ?? 'down'}`);
+
+function codeOf(err: unknown): string | undefined {
+  return (err as { code?: string } | undefined)?.code;
+}
+
+/** Rejects with a message when `p` has not settled after `ms`: a driver that ignores an abort must not hang the suite. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new assert.AssertionError({ message: `${what} did not end within ${ms} ms` })), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function faultCases(s: FaultSuite): void {
+  const { t, store, timeout, fixture } = s;
+  const skip = fixture ? undefined : 'the fixture has no faults (not a networked store)';
+  let proxy: FaultProxy | undefined;
+  let ms: MultiStore | undefined;
+  const addAt = fixture?.at?.add ?? Math.floor(s.imageBytes / 3);
+  const getAt = fixture?.at?.get ?? Math.floor(s.imageBytes / 3);
+
+  /**
+   * Sets `fault`, runs `call` (aborted `abortAfter` ms after the fault
+   * struck, when given), and gives the error it failed with. The proxy
+   * passes again before this returns.
+   */
+  async function failure(fault: Fault, call: (signal: AbortSignal) => Promise<unknown>, abortAfter?: number): Promise<unknown> {
+    const p = proxy!;
+    const ac = new AbortController();
+    const struck = p.nextFault();
+    let abortedAt: number | undefined;
+    if (abortAfter !== undefined) {
+      void struck.then(() =>
+        setTimeout(() => {
+          abortedAt = Date.now();
+          ac.abort();
+        }, abortAfter),
+      );
+    }
+    const fired = p.faultsFired;
+    p.set(fault);
+    try {
+      const outcome = await within(
+        call(ac.signal).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        ),
+        timeout - 5_000,
+        `a call through "${describeFault(fault)}"`,
+      );
+      if (!('error' in outcome)) {
+        const struckYet = p.faultsFired > fired ? 'struck' : 'never struck (give the fixture a smaller faults.at)';
+        assert.fail(`the call succeeded through "${describeFault(fault)}": the fault ${struckYet}`);
+      }
+      if (abortedAt !== undefined) assert.ok(Date.now() - abortedAt < ABORT_BOUND_MS, `the call took ${Date.now() - abortedAt} ms to end after the abort`);
+      return outcome.error;
+    } finally {
+      p.pass();
+    }
+  }
+
+  function expectCode(err: unknown, codes: string[], fault: Fault): void {
+    assert.ok(codes.includes(codeOf(err) ?? ''), `through "${describeFault(fault)}": expected ${codes.join(' or ')}, got ${codeOf(err)}: ${(err as Error)?.message}`);
+  }
+
+  /** An add through `fault` fails with one of `codes` and, once the backend answers again, it holds what it held before. */
+  async function addFails(fault: Fault, codes: string[], abortAfter?: number): Promise<void> {
+    const before = await s.listStored!();
+    const bytes = randomBytes(s.imageBytes);
+    const err = await failure(fault, async (signal) => {
+      const r = await ms!.add(randomUUID(), bytes, { store, signal });
+      proxy!.pass();
+      await ms!.delete(r.location, { store });
+      return r;
+    }, abortAfter);
+    expectCode(err, codes, fault);
+    assert.deepEqual(changes(before, await s.listStored!()), { added: [], removed: [] }, `a failed add through "${describeFault(fault)}" changed what the backend holds`);
+  }
+
+  /** A get through `fault` fails with one of `codes`, and never ends normally. */
+  async function getFails(fault: Fault, codes: string[], abortAfter?: number): Promise<void> {
+    const bytes = randomBytes(s.imageBytes);
+    const image = await s.seed(ms!, bytes, proxy!.address);
+    try {
+      const err = await failure(fault, async (signal) => {
+        const got = await ms!.get(image.location, { store, signal });
+        const read = await readAll(got.stream);
+        return assert.fail(`a get through "${describeFault(fault)}" ended normally with ${read.length} of ${bytes.length} bytes`);
+      }, abortAfter);
+      if (err instanceof assert.AssertionError) throw err;
+      expectCode(err, codes, fault);
+      // The backend answers again: the image is whole, through the same store.
+      const again = await readAll((await ms!.get(image.location, { store })).stream);
+      assert.ok(again.equals(bytes), 'the image does not read back whole once the backend answers again');
+    } finally {
+      await image.remove();
+    }
+  }
+
+  t.describe('when the backend fails (fault proxy)', () => {
+    t.beforeAll(async () => {
+      if (!fixture) return;
+      proxy = await FaultProxy.start(fixture.target);
+      ms = await fixture.create(proxy.address, {});
+    }, 120_000);
+    t.afterAll(async () => {
+      await ms?.close();
+      await proxy?.close();
+    });
+
+    const down = ['BackendUnavailable'];
+    const gaveUp = ['Aborted', 'BackendUnavailable'];
+    const writable = s.listStored ? skip : 'a read-only store';
+    optionalCase(t, 'an add whose backend refuses connections fails with BackendUnavailable and leaves nothing', writable, () => addFails({ kind: 'refuse' }, down), timeout);
+    optionalCase(t, 'an add whose connection is cut mid-upload fails with BackendUnavailable and leaves nothing', writable, () => addFails({ kind: 'cut', afterBytes: addAt, direction: 'up' }, down), timeout);
+    optionalCase(t, 'an add whose connection is reset mid-upload fails with BackendUnavailable and leaves nothing', writable, () => addFails({ kind: 'reset', afterBytes: addAt, direction: 'up' }, down), timeout);
+    optionalCase(t, 'an add whose backend stalls mid-upload ends soon after the caller aborts, and leaves nothing', writable, () => addFails({ kind: 'stall', afterBytes: addAt, direction: 'up' }, gaveUp, 200), timeout);
+
+    optionalCase(t, 'a get whose backend refuses connections fails with BackendUnavailable', skip, () => getFails({ kind: 'refuse' }, down), timeout);
+    optionalCase(t, 'a get whose connection is cut mid-image fails, never ending as if whole', skip, () => getFails({ kind: 'cut', afterBytes: getAt, direction: 'down' }, down), timeout);
+    optionalCase(t, 'a get whose connection is reset mid-image fails with BackendUnavailable', skip, () => getFails({ kind: 'reset', afterBytes: getAt, direction: 'down' }, down), timeout);
+    optionalCase(t, 'a get whose backend stalls mid-image ends soon after the caller aborts', skip, () => getFails({ kind: 'stall', afterBytes: getAt, direction: 'down' }, gaveUp, 200), timeout);
+    optionalCase(t, 'a get whose backend stalls from the start ends soon after the caller aborts', skip, async () => {
+      const bytes = randomBytes(1000);
+      const image = await s.seed(ms!, bytes, proxy!.address);
+      try {
+        const err = await failure({ kind: 'stall' }, (signal) => ms!.get(image.location, { store, signal }).then((got) => readAll(got.stream)), 300);
+        expectCode(err, gaveUp, { kind: 'stall' });
+      } finally {
+        await image.remove();
+      }
+    }, timeout);
+  });
+}
