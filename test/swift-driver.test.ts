@@ -24,6 +24,18 @@ const swift = serviceEnv('swift');
 const account: SwiftAccount | undefined = swift && { authUrl: swift['SWIFT_AUTH_URL']!, user: swift['SWIFT_USER']!, key: swift['SWIFT_KEY']! };
 const MB = 1000 * 1024; // glance_store's MB
 
+/** The host and port an http(s) URL names. */
+function hostAndPort(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port) };
+}
+
+/** `url` with its host and port replaced by the fault proxy's. */
+function viaProxy(url: string, proxy: { host: string; port: number }): string {
+  const u = new URL(url);
+  return `${u.protocol}//${proxy.host}:${proxy.port}${u.pathname}`;
+}
+
 function newContainer(): string {
   return `glance-${randomUUID().slice(0, 8)}`;
 }
@@ -167,6 +179,15 @@ if (swift) {
       listStored: async () => [...(await swiftContainerListing(account!, container)), ...(await swiftContainerListing(account!, copies)).map((n) => `copies/${n}`)],
       largeImageBytes: 9 * 1024 * 1024 + 7,
       timeout: 120_000,
+      faults: {
+        target: hostAndPort(swift['SWIFT_AUTH_URL']!),
+        // Tempauth gives a storage URL on the host it was asked at: the objects go through the proxy too.
+        create: (proxy, opts) => MultiStore.create(parseConfig(withCopiesStore(tempauthConf(container), copies).replaceAll(swift['SWIFT_AUTH_URL']!, viaProxy(swift['SWIFT_AUTH_URL']!, proxy))), opts),
+        known: {
+          'add-stall': 'an abort while Swift stalls mid-upload settles only at swift_store_request_timeout (60 s), not promptly',
+          'get-refuse': 'a refused connection under a get surfaces an unhandled ECONNRESET besides the BackendUnavailable',
+        },
+      },
     },
   );
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { MultiStore } from '../multistore.js';
 import { FaultProxy, type Fault, type FaultAddress } from './fault-proxy.js';
-import type { FaultFixture } from './fixtures.js';
+import type { FaultCase, FaultFixture } from './fixtures.js';
 import { changes, optionalCase, readAll, type TestApi } from './helpers.js';
 
 /** What the fault cases need from the suite that runs them. */
@@ -145,19 +145,21 @@ export function faultCases(s: FaultSuite): void {
       await proxy?.close();
     });
 
+    /** Why a case is not run: the store cannot run it, or the fixture names it a known failure. */
+    const known = (key: FaultCase, otherwise: string | undefined) => otherwise ?? (fixture?.known?.[key] ? `known to fail: ${fixture.known[key]}` : undefined);
     const down = ['BackendUnavailable'];
     const gaveUp = ['Aborted', 'BackendUnavailable'];
     const writable = s.listStored ? skip : 'a read-only store';
-    optionalCase(t, 'an add whose backend refuses connections fails with BackendUnavailable and leaves nothing', writable, () => addFails({ kind: 'refuse' }, down), timeout);
-    optionalCase(t, 'an add whose connection is cut mid-upload fails with BackendUnavailable and leaves nothing', writable, () => addFails({ kind: 'cut', afterBytes: addAt, direction: 'up' }, down), timeout);
-    optionalCase(t, 'an add whose connection is reset mid-upload fails with BackendUnavailable and leaves nothing', writable, () => addFails({ kind: 'reset', afterBytes: addAt, direction: 'up' }, down), timeout);
-    optionalCase(t, 'an add whose backend stalls mid-upload ends soon after the caller aborts, and leaves nothing', writable, () => addFails({ kind: 'stall', afterBytes: addAt, direction: 'up' }, gaveUp, 200), timeout);
+    optionalCase(t, 'an add whose backend refuses connections fails with BackendUnavailable and leaves nothing', known('add-refuse', writable), () => addFails({ kind: 'refuse' }, down), timeout);
+    optionalCase(t, 'an add whose connection is cut mid-upload fails with BackendUnavailable and leaves nothing', known('add-cut', writable), () => addFails({ kind: 'cut', afterBytes: addAt, direction: 'up' }, down), timeout);
+    optionalCase(t, 'an add whose connection is reset mid-upload fails with BackendUnavailable and leaves nothing', known('add-reset', writable), () => addFails({ kind: 'reset', afterBytes: addAt, direction: 'up' }, down), timeout);
+    optionalCase(t, 'an add whose backend stalls mid-upload ends soon after the caller aborts, and leaves nothing', known('add-stall', writable), () => addFails({ kind: 'stall', afterBytes: addAt, direction: 'up' }, gaveUp, 200), timeout);
 
-    optionalCase(t, 'a get whose backend refuses connections fails with BackendUnavailable', skip, () => getFails({ kind: 'refuse' }, down), timeout);
-    optionalCase(t, 'a get whose connection is cut mid-image fails, never ending as if whole', skip, () => getFails({ kind: 'cut', afterBytes: getAt, direction: 'down' }, down), timeout);
-    optionalCase(t, 'a get whose connection is reset mid-image fails with BackendUnavailable', skip, () => getFails({ kind: 'reset', afterBytes: getAt, direction: 'down' }, down), timeout);
-    optionalCase(t, 'a get whose backend stalls mid-image ends soon after the caller aborts', skip, () => getFails({ kind: 'stall', afterBytes: getAt, direction: 'down' }, gaveUp, 200), timeout);
-    optionalCase(t, 'a get whose backend stalls from the start ends soon after the caller aborts', skip, async () => {
+    optionalCase(t, 'a get whose backend refuses connections fails with BackendUnavailable', known('get-refuse', skip), () => getFails({ kind: 'refuse' }, down), timeout);
+    optionalCase(t, 'a get whose connection is cut mid-image fails, never ending as if whole', known('get-cut', skip), () => getFails({ kind: 'cut', afterBytes: getAt, direction: 'down' }, down), timeout);
+    optionalCase(t, 'a get whose connection is reset mid-image fails with BackendUnavailable', known('get-reset', skip), () => getFails({ kind: 'reset', afterBytes: getAt, direction: 'down' }, down), timeout);
+    optionalCase(t, 'a get whose backend stalls mid-image ends soon after the caller aborts', known('get-stall', skip), () => getFails({ kind: 'stall', afterBytes: getAt, direction: 'down' }, gaveUp, 200), timeout);
+    optionalCase(t, 'a get whose backend stalls from the start ends soon after the caller aborts', known('get-stall-start', skip), async () => {
       const bytes = randomBytes(1000);
       const image = await s.seed(ms!, bytes, proxy!.address);
       try {

@@ -25,7 +25,17 @@ export interface FaultFixture {
    * goes through the proxy) gives a point inside its API calls.
    */
   at?: { add?: number; get?: number };
+  /**
+   * Fault cases the driver is known to fail, each with the reason: they are
+   * reported skipped with it, never passed. Keys: `add-refuse`, `add-cut`,
+   * `add-reset`, `add-stall`, `get-refuse`, `get-cut`, `get-reset`,
+   * `get-stall`, `get-stall-start`.
+   */
+  known?: Partial<Record<FaultCase, string>>;
 }
+
+/** The fault cases, as `FaultFixture.known` names them. */
+export type FaultCase = 'add-refuse' | 'add-cut' | 'add-reset' | 'add-stall' | 'get-refuse' | 'get-cut' | 'get-reset' | 'get-stall' | 'get-stall-start';
 
 export interface WritableFixture {
   /** Shown in test names. */

@@ -22,5 +22,5 @@
 export { runStoreConformance } from './writable.js';
 export { runReadOnlyConformance } from './readonly.js';
 export { readAll, type TestApi } from './helpers.js';
-export type { WritableFixture, ReadOnlyFixture, FaultFixture } from './fixtures.js';
+export type { WritableFixture, ReadOnlyFixture, FaultFixture, FaultCase } from './fixtures.js';
 export { FaultProxy, type Fault, type FaultAddress, type Direction } from './fault-proxy.js';
