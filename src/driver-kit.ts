@@ -35,3 +35,8 @@ export type { Logger } from './logger.js';
 export { fixedChunks, isAllZero, ByteReader } from './pipeline/chunks.js';
 export { readAhead } from './pipeline/read-ahead.js';
 export type { ReadAheadOptions } from './pipeline/read-ahead.js';
+// Writes at offsets with a bound in flight (rbd, cinder), and waiting for a backend's state (cinder volumes, swift).
+export { WriteBehind } from './pipeline/write-behind.js';
+export type { WriteAt, WriteBehindOptions } from './pipeline/write-behind.js';
+export { waitUntil, reached, waiting } from './net/poller.js';
+export type { Poll, WaitOptions } from './net/poller.js';
