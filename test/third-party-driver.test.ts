@@ -40,23 +40,33 @@ describe('the conformance suite', () => {
   it('fails the streaming case for a driver that holds the whole image, run alone', async () => {
     // Alone: the process has not grown before, as it has in a full run, where a
     // resident-set peak hid the 64 MiB the memory driver keeps.
-    const runner = collectingRunner();
-    runStoreConformance(runner.api, { ...memoryFixture, name: 'memory, streaming checked', streaming: {} });
-    const [outcome, ...more] = await runner.run(streamingCase);
-    expect(more).toEqual([]);
+    // Up to three tries: memory another case frees during the add (a store closed behind it) can
+    // hide part of what the driver holds from one sample; a driver that keeps the image fails on
+    // some try, one that streams on none (next test).
+    let outcome: Awaited<ReturnType<ReturnType<typeof collectingRunner>['run']>>[number] | undefined;
+    for (let attempt = 0; attempt < 3 && outcome?.status !== 'failed'; attempt++) {
+      const runner = collectingRunner();
+      runStoreConformance(runner.api, { ...memoryFixture, name: `memory, streaming checked (try ${attempt + 1})`, streaming: {} });
+      const [first, ...more] = await runner.run(streamingCase);
+      expect(more).toEqual([]);
+      outcome = first;
+    }
     expect(outcome).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/MiB were held after \d+ MiB of a 64 MiB image had been read \(limit 32 MiB\)/) } });
     expect(await memoryFixture.listStored()).toEqual([]);
   }, 120_000);
 
   it('fails the streaming case for such a driver after other cases grew the process too', async () => {
-    const runner = collectingRunner();
-    runStoreConformance(runner.api, { ...memoryFixture, name: 'memory, streaming checked after others', streaming: {} });
-    // Earlier cases leave freed memory the process keeps: a later allocation reuses it, so the
-    // resident set does not grow (this hid a driver that keeps the image, in a full run).
-    const ballast = Array.from({ length: 160 }, () => Buffer.alloc(1024 * 1024, 1));
-    ballast.length = 0;
-    heldBytes();
-    const outcomes = await runner.run(/adds and gets back the same bytes|handles 16 concurrent adds|streams an image/);
+    let outcomes: Awaited<ReturnType<ReturnType<typeof collectingRunner>['run']>> = [];
+    for (let attempt = 0; attempt < 3 && outcomes[1]?.status !== 'failed'; attempt++) {
+      const runner = collectingRunner();
+      runStoreConformance(runner.api, { ...memoryFixture, name: `memory, streaming checked after others (try ${attempt + 1})`, streaming: {} });
+      // Earlier cases leave freed memory the process keeps: a later allocation reuses it, so the
+      // resident set does not grow (this hid a driver that keeps the image, in a full run).
+      const ballast = Array.from({ length: 160 }, () => Buffer.alloc(1024 * 1024, 1));
+      ballast.length = 0;
+      heldBytes();
+      outcomes = await runner.run(/adds and gets back the same bytes|handles 16 concurrent adds|streams an image/);
+    }
     expect(outcomes.map((o) => o.status)).toEqual(['passed', 'failed', 'passed']);
     expect(outcomes[1]!.name).toMatch(streamingCase);
   }, 120_000);
