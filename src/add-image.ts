@@ -13,6 +13,7 @@ import { maskLocation } from './location.js';
 import type { Logger } from './logger.js';
 import { openAddPipeline, type AddDigest, type AddPipelineOptions } from './pipeline/add.js';
 import type { ImageData } from './pipeline/source.js';
+import type { Reclaimer } from './pipeline/reclaim.js';
 
 export interface AddResult {
   location: string;
@@ -34,6 +35,56 @@ export interface AddImageRequest {
   logger: Logger;
   /** Judges the digest once the last byte is in (a copy's expected hashes); throwing fails the add. */
   expect?: (digest: AddDigest) => void;
+  /** The store's reclaimer: it removes what an abandoned or failed add leaves once the backend answers. */
+  reclaimer: Reclaimer;
+  /** How long an aborted add waits for its driver to stop (default 1,500 ms). */
+  abortGraceMs?: number;
+}
+
+/**
+ * The driver's add, or, once the add is aborted (the caller's signal, a
+ * failed check) and the driver has not stopped within the grace period, a
+ * rejection all the same: a driver waiting on a backend that stopped
+ * answering must not hold the caller. What the abandoned add does later is
+ * handled here: a location it still resolves with is removed through the
+ * reclaimer; a rejection means the driver cleaned up itself.
+ */
+async function settleOrAbandon(r: AddImageRequest, adding: Promise<DriverAddResult>, signal: AbortSignal): Promise<DriverAddResult> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const abandoned = new Promise<never>((_, reject) => {
+    const grace = r.abortGraceMs ?? 1_500;
+    onAbort = () => (timer = setTimeout(() => reject(signal.reason), grace));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  let lost = false;
+  try {
+    return await Promise.race([adding, abandoned]);
+  } catch (err) {
+    lost = !(await isSettled(adding));
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    if (lost) {
+      r.logger.warn({ store: r.storeId, image: r.imageId }, `abandoned the aborted add of ${r.imageId} to store ${r.storeId}: its backend has not answered; it is cleaned up when it does`);
+      adding.then(
+        (late) => void r.reclaimer.reclaim({ kind: 'image', location: late.location }, (s) => r.driver.delete(late.location, { context: r.context, signal: s })),
+        (err) => r.logger.debug({ store: r.storeId, image: r.imageId, err: describeError(err) }, `the abandoned add of ${r.imageId} ended: ${describeError(err)}`),
+      );
+    }
+  }
+}
+
+/** Whether a promise has settled by now (one turn of the microtask queue). */
+async function isSettled(p: Promise<unknown>): Promise<boolean> {
+  const pending = Symbol('pending');
+  return (await Promise.race([p.then(() => true, () => true), Promise.resolve(pending)])) !== pending;
+}
+
+function describeError(err: unknown): string {
+  return maskLocation((err as Error)?.message ?? String(err));
 }
 
 export async function addImage(r: AddImageRequest): Promise<AddResult> {
@@ -43,7 +94,7 @@ export async function addImage(r: AddImageRequest): Promise<AddResult> {
   try {
     let written: DriverAddResult;
     try {
-      written = await r.driver.add(r.imageId, add.data, { size, signal: add.signal, context: r.context });
+      written = await settleOrAbandon(r, r.driver.add(r.imageId, add.data, { size, signal: add.signal, context: r.context }), add.signal);
     } catch (err) {
       throw add.failed(err);
     }
@@ -63,13 +114,9 @@ export async function addImage(r: AddImageRequest): Promise<AddResult> {
 }
 
 async function removeFailedAdd(r: AddImageRequest, location: string): Promise<void> {
-  try {
-    await r.driver.delete(location, { context: r.context });
-  } catch (err) {
-    // The add's own error is what the caller needs; what could not be removed is for the operator.
-    const shown = maskLocation(location);
-    r.logger.error({ store: r.storeId, location: shown, err }, `could not remove ${shown} after a failed add: ${(err as Error)?.message ?? String(err)}`);
-  }
+  // The add's own error is what the caller needs; what could not be removed is
+  // tried again later and logged, for the operator.
+  await r.reclaimer.reclaim({ kind: 'image', location }, (signal) => r.driver.delete(location, { context: r.context, signal }));
 }
 
 /** A copy's check of the digest against the hashes the caller expects (either may be absent). */

@@ -48,6 +48,15 @@ export function checkByteCount(name: string, value: unknown): void {
   }
 }
 
+/** A duration in ms: a non-negative safe integer, or left out. */
+export function checkMilliseconds(name: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number') throw new InvalidArgumentTypeError(`The "${name}" option must be a number of milliseconds; got ${describe(value)}`);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ArgumentOutOfRangeError(`The "${name}" option must be a whole number of milliseconds from 0 to ${Number.MAX_SAFE_INTEGER}; got ${value}`);
+  }
+}
+
 export function checkOptionalString(name: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'string') throw new InvalidArgumentTypeError(`The "${name}" option must be a string; got ${describe(value)}`);
 }

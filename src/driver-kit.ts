@@ -39,4 +39,6 @@ export type { ReadAheadOptions } from './pipeline/read-ahead.js';
 export { WriteBehind } from './pipeline/write-behind.js';
 export type { WriteAt, WriteBehindOptions } from './pipeline/write-behind.js';
 export { waitUntil, reached, waiting } from './net/poller.js';
+export { createReclaimer } from './pipeline/reclaim.js';
+export type { Reclaimer, ReclaimerOptions, LeftoverRef, PendingLeftover, RemoveLeftover } from './pipeline/reclaim.js';
 export type { Poll, WaitOptions } from './net/poller.js';

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { OptionSpec, OptionValues, OptionsOf } from './config/schema.js';
 import type { Logger } from './logger.js';
+import type { Reclaimer } from './pipeline/reclaim.js';
 
 /**
  * What a store can do. `read-random` is a ranged get; `write` covers add and
@@ -141,6 +142,14 @@ export interface DriverContext<Options = OptionValues> {
    * bucket), and answer `capabilities()` as the store would have them.
    */
   createNothing?: boolean;
+  /**
+   * The store's reclaimer: hand it what a failed add leaves when removing
+   * it fails (the backend is down, the call timed out), with the call that
+   * removes it; it is tried again until it succeeds or the store closes,
+   * and logged either way (createReclaimer makes one for a driver built
+   * outside a MultiStore).
+   */
+  reclaimer: Reclaimer;
 }
 
 /** A driver type: its name, location schemes, option schema and how to build one store. */

@@ -33,3 +33,4 @@ export { maskLocation, schemeOf, imageIdFromLocation } from './location.js';
 export type { Logger } from './logger.js';
 export type { AddProgress } from './pipeline/add.js';
 export type { ImageData } from './pipeline/source.js';
+export type { PendingLeftover } from './pipeline/reclaim.js';

@@ -26,6 +26,15 @@ export interface MultiStoreOptions {
    * created) and report the capabilities they would have.
    */
   createNothing?: boolean;
+  /**
+   * How removal of what a failed add left is retried while the backend
+   * cannot be reached (defaults: each attempt bounded at 30 s, pauses from
+   * 1 s doubling to 60 s, tried for an hour). `abortGraceMs` (default
+   * 1,500) is how long an aborted add waits for its driver to stop before it
+   * rejects with Aborted all the same, leaving the driver's late outcome to
+   * the reclaimer.
+   */
+  reclaim?: { attemptMs?: number; firstPauseMs?: number; maxPauseMs?: number; retryForMs?: number; abortGraceMs?: number };
 }
 
 export interface StoreInfo {

@@ -42,6 +42,7 @@ import { imageIdFromLocation, locationUrl, maskDeep, maskLocation, schemeOf } fr
 import { silentLogger, type Logger } from './logger.js';
 import { checkAddOptions, type AddDigest } from './pipeline/add.js';
 import { addImage, expectHashes, type AddResult } from './add-image.js';
+import { createReclaimer, type PendingLeftover, type Reclaimer } from './pipeline/reclaim.js';
 import { fitRange, requestedRange } from './range.js';
 import type { ImageData } from './pipeline/source.js';
 import { driverRegistry } from './drivers/index.js';
@@ -50,10 +51,12 @@ import {
   checkByteCount,
   checkCallOptions,
   checkLocation,
+  checkMilliseconds,
   checkOptionalString,
   checkOptionsObject,
   describe,
   InvalidArgumentTypeError,
+  InvalidArgumentValueError,
 } from './arguments.js';
 
 export { checkImageId };
@@ -61,17 +64,22 @@ export type { AddResult };
 export type * from './multistore-types.js';
 export type { StoreHandle, ReadOnlyStoreHandle, WritableStoreHandle, StoreHandleBase } from './store-handle.js';
 
+const RECLAIM_OPTIONS = ['attemptMs', 'firstPauseMs', 'maxPauseMs', 'retryForMs', 'abortGraceMs'];
+
 interface StoreEntry {
   spec: StoreSpec;
   driver?: StoreDriver;
   error?: GlanceStoreError;
   /** What the driver warned about while it started. */
   warnings: string[];
+  /** Removes what failed adds left, again later when the backend is down. */
+  reclaimer: Reclaimer;
 }
 
 export class MultiStore implements StoreCalls {
   private readonly entries: Map<string, StoreEntry>;
   private closed = false;
+  private abortGraceMs?: number;
 
   private constructor(
     entries: StoreEntry[],
@@ -91,6 +99,13 @@ export class MultiStore implements StoreCalls {
    */
   static async create(config: ParsedConfig, options: MultiStoreOptions = {}): Promise<MultiStore> {
     const logger = options.logger ?? silentLogger;
+    if (options.reclaim !== undefined) {
+      checkOptionsObject('options.reclaim', options.reclaim);
+      for (const [k, v] of Object.entries(options.reclaim)) {
+        if (!RECLAIM_OPTIONS.includes(k)) throw new InvalidArgumentValueError(`Unknown option "options.reclaim.${k}"; known: ${RECLAIM_OPTIONS.join(', ')}`);
+        checkMilliseconds(`options.reclaim.${k}`, v);
+      }
+    }
     const read = readStoresConfig(config, driverRegistry(options.drivers), options);
     for (const w of read.warnings) logger.warn({ warning: w }, w);
     const createNothing = options.createNothing === true;
@@ -99,20 +114,22 @@ export class MultiStore implements StoreCalls {
         const warnings: string[] = [];
         // The store's start-up warnings are kept for states(), and still logged.
         const storeLogger: Logger = { ...logger, warn: (o, msg) => (warnings.push(maskLocation(String(msg ?? o))), logger.warn(o, msg)) };
+        const reclaimer = createReclaimer({ store: spec.id, logger, ...options.reclaim });
         try {
-          const driver = await spec.definition.create({ id: spec.id, options: spec.options, logger: storeLogger, createNothing });
-          return { spec, driver, warnings };
+          const driver = await spec.definition.create({ id: spec.id, options: spec.options, logger: storeLogger, createNothing, reclaimer });
+          return { spec, driver, warnings, reclaimer };
         } catch (err) {
           const error =
             err instanceof GlanceStoreError
               ? err
               : new BackendUnavailableError(`Store ${spec.id} could not start: ${maskLocation((err as Error)?.message ?? String(err))}`, { cause: err });
           logger.error({ store: spec.id, code: error.code }, `store ${spec.id} could not start: ${error.message}`);
-          return { spec, error, warnings };
+          return { spec, error, warnings, reclaimer };
         }
       }),
     );
     const multi = new MultiStore(entries, read.defaultBackend, read.imageSizeCap, read.hashAlgo, logger);
+    multi.abortGraceMs = options.reclaim?.abortGraceMs;
     const def = multi.entries.get(read.defaultBackend);
     if (def?.error) {
       await multi.close();
@@ -264,7 +281,17 @@ export class MultiStore implements StoreCalls {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const e of this.entries.values()) e.reclaimer.close();
     await Promise.all([...this.entries.values()].map((e) => e.driver?.close().catch(() => undefined)));
+  }
+
+  /**
+   * What failed adds left in the backends that is still waiting to be
+   * removed (the backend was down when the add failed): each is tried again
+   * until it is gone or the MultiStore closes, and logged either way.
+   */
+  pendingCleanups(): PendingLeftover[] {
+    return [...this.entries.values()].flatMap((e) => e.reclaimer.pending());
   }
 
   // ---- internals ----
@@ -277,7 +304,8 @@ export class MultiStore implements StoreCalls {
     const driver = this.writableDriver(storeId);
     const { size, hashAlgo = this.hashAlgo, signal, onProgress, context } = options;
     const pipeline = { size, sizeCap: this.imageSizeCap, hashAlgo, signal, onProgress };
-    return addImage({ driver, storeId, imageId, data, pipeline, context, logger: this.logger, expect });
+    const { reclaimer } = this.entryOf(storeId);
+    return addImage({ driver, storeId, imageId, data, pipeline, context, logger: this.logger, reclaimer, abortGraceMs: this.abortGraceMs, expect });
   }
 
   private visible(): StoreEntry[] {

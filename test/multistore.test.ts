@@ -267,8 +267,10 @@ weight = heavy
     failDelete = true;
     await expect(ms.add('img-2', data(), { size: 4 * 1024 * 1024 })).rejects.toMatchObject({ code: 'BackendError' });
     expect(deletes).toEqual(['hasty://h/img-1', 'hasty://h/img-2']);
-    expect(logger.lines.join('\n')).toMatch(/could not remove hasty:\/\/h\/img-2 after a failed add: backend said no/);
+    expect(logger.lines.join('\n')).toMatch(/could not remove image hasty:\/\/h\/img-2 left by a failed add \(backend said no\); trying again/);
+    expect(ms.pendingCleanups()).toMatchObject([{ store: 'h', kind: 'image', location: 'hasty://h/img-2', attempts: 1 }]);
     await ms.close();
+    expect(logger.lines.join('\n')).toMatch(/left image hasty:\/\/h\/img-2 behind: the store closed/);
   });
 
   it('resolves a location among several stores of one scheme', async () => {

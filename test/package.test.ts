@@ -50,7 +50,7 @@ describe('entry points', () => {
   it('gives driver authors glance-store/driver: defineDriver, option reading, the stream helpers, errors', () => {
     expect(pkg.exports['./driver']).toEqual({ types: './dist/src/driver-kit.d.ts', import: './dist/src/driver-kit.js' });
     const driver = exportsOf('glance-store/driver');
-    for (const name of ['defineDriver', 'isDriverDefinition', 'isWritable', 'BUILTIN_DRIVERS', 'readOptions', 'maskSecrets', 'fixedChunks', 'isAllZero', 'ByteReader', 'readAhead', 'WriteBehind', 'waitUntil', 'fromSystemError', 'NotFoundError', 'maskLocation', 'checkImageId']) {
+    for (const name of ['defineDriver', 'isDriverDefinition', 'isWritable', 'BUILTIN_DRIVERS', 'readOptions', 'maskSecrets', 'fixedChunks', 'isAllZero', 'ByteReader', 'readAhead', 'WriteBehind', 'waitUntil', 'createReclaimer', 'fromSystemError', 'NotFoundError', 'maskLocation', 'checkImageId']) {
       expect(driver, name).toContain(name);
     }
     // MultiStore's own machinery is not a driver's to call: drivers never hash.

@@ -82,11 +82,15 @@ rm -f test-results*.json
 npx vitest run "$@"
 status=$?
 
+# 4b. Process faults (test/process-faults): they stop, kill and restart the
+#     daemons above, so they run after every other test, one file at a time.
+if [ $# -eq 0 ]; then npx vitest run --config vitest.process-faults.config.ts || status=1; fi
+
 # 5. The supported Node versions other than the machine's, with the same build
 #    of the rbd binding (only for a whole run, not for a chosen test file).
 if [ $# -eq 0 ]; then bash test/node-versions.sh || status=1; fi
 
 # 6. The closing line, summed over the vitest JSON reports of every run.
 shopt -s nullglob
-node test/summary.mjs test-results.json test-results-node*.json
+node test/summary.mjs test-results.json test-results-process-faults.json test-results-node*.json
 exit $status

@@ -135,6 +135,14 @@ EOF
   log "up: fsid $fsid, rgw on 127.0.0.1:$RGW_PORT"
 }
 
+# Process faults (lib.sh's restart). The memstore OSD keeps nothing across a
+# kill, so it is only ever stopped and continued; radosgw restarts as start ran it.
+restart_rgw() {
+  radosgw -c "$CONF" -n client.rgw.a -k "$STATE/rgw/keyring" --pid-file "$STATE/rgw.pid" || die "radosgw did not start"
+  for _ in $(seq 150); do curl -fsS "http://127.0.0.1:$RGW_PORT" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  die "radosgw did not come back"
+}
+
 stop() {
   # One after the other: each depends on the one stopped after it.
   for name in rgw osd mon; do stop_processes "$name"; done

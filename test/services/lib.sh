@@ -183,12 +183,41 @@ password = $2
 EOF
 }
 
+# Process faults for the tests (test/services/daemons.ts): a signal to exactly
+# one daemon this script started, by its pid file (its whole group when it
+# leads one), and a restart of one daemon, which the script defines as
+# restart_<name> (it waits until the daemon answers again).
+signal_daemon() { # name STOP|CONT|KILL|TERM
+  local name=$1 sig=$2 pid
+  [ -f "$STATE/$name.pid" ] || die "no daemon $name was started here"
+  pid=$(cat "$STATE/$name.pid")
+  kill -0 "$pid" 2>/dev/null || die "daemon $name (pid $pid) is not running"
+  # A group leader (launch_group) is signalled with its workers.
+  if [ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]; then kill "-$sig" -- "-$pid"; else kill "-$sig" "$pid"; fi
+  if [ "$sig" = KILL ]; then
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+}
+
+restart_daemon() { # name
+  declare -F "restart_$1" >/dev/null || die "$NAME cannot restart $1"
+  if running "$1"; then
+    local pid
+    pid=$(cat "$STATE/$1.pid")
+    signal_daemon "$1" CONT
+    if [ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]; then stop_groups "$1"; else stop_processes "$1"; fi
+  fi
+  "restart_$1"
+}
+
 service_main() {
   case "${1:-}" in
     install) install ;;
     start) start ;;
     stop) stop ;;
     status) status ;;
-    *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+    signal) signal_daemon "${2:?daemon}" "${3:?signal}" ;;
+    restart) restart_daemon "${2:?daemon}" ;;
+    *) echo "usage: $0 install|start|stop|status|signal DAEMON SIG|restart DAEMON" >&2; exit 2 ;;
   esac
 }

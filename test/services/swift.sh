@@ -123,6 +123,18 @@ EOF
   log "up: proxy on 127.0.0.1:$PROXY_PORT (tempauth, s3api)"
 }
 
+# Process faults (lib.sh's restart): each daemon as start launched it, back once it answers.
+restart_proxy() {
+  launch proxy swift-proxy-server "$ETC/proxy-server.conf"
+  for _ in $(seq 100); do listening "$PROXY_PORT" && return 0; sleep 0.1; done
+  die "the proxy did not come back"
+}
+restart_object() {
+  launch object swift-object-server "$ETC/object-server.conf"
+  for _ in $(seq 100); do listening "$OBJ_PORT" && return 0; sleep 0.1; done
+  die "the object server did not come back"
+}
+
 stop() {
   stop_processes proxy account container object memcached
   if [ -f "$STATE/swift.conf.orig" ]; then cp "$STATE/swift.conf.orig" "$SWIFT_CONF"; elif [ -d "$STATE" ]; then rm -f "$SWIFT_CONF"; fi
