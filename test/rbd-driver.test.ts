@@ -7,7 +7,7 @@ import path from 'node:path';
 import { MultiStore, parseConfig } from '../src/index.js';
 import { formatRbdLocation, parseRbdLocation } from '../src/drivers/rbd/location.js';
 import { rbdError } from '../src/drivers/rbd/errors.js';
-import { BackendError, DuplicateError, GlanceStoreError, InUseError, NotFoundError, StorageFullError } from '../src/errors.js';
+import { BackendError, BackendUnavailableError, DuplicateError, GlanceStoreError, InUseError, NotFoundError, StorageFullError } from '../src/errors.js';
 import { runStoreConformance, readAll } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
 import { reference, referenceAvailable, type ReferenceAdd } from './interop/reference.js';
@@ -41,8 +41,10 @@ describe('librbd errors', () => {
       ['EBUSY', InUseError, 'image abc is in use'],
       ['ENOTEMPTY', InUseError, 'image abc still has snapshots'],
       ['EEXIST', DuplicateError, 'image abc already exists'],
-      ['ENOSPC', StorageFullError, 'image abc: no space left on the store'],
-      ['EIO', BackendError, 'image abc: librbd failed (EIO)'],
+      ['ENOSPC', StorageFullError, 'image abc in store fast: no space left on the store'],
+      ['EIO', BackendError, 'image abc in store fast: librbd failed (EIO)'],
+      ['ETIMEDOUT', BackendUnavailableError, 'image abc: store fast did not answer in time (ETIMEDOUT)'],
+      ['ESHUTDOWN', BackendUnavailableError, 'image abc: store fast is unreachable (ESHUTDOWN)'],
     ];
     for (const [code, kind, message] of cases) {
       const err = rbdError(librbd(code), 'image abc', 'store fast');
@@ -106,6 +108,27 @@ describe.skipIf(!ceph)('rbd store on Ceph', () => {
     // Nothing changed: the snapshot is still there and still protected.
     expect(rbdAdmin(ceph!, 'info', `${pool}/${id}@snap`)).toMatch(/protected: True/);
     rbdAdmin(ceph!, 'rm', `${pool}/clone-${id}`);
+    await ms.delete(r.location);
+    await expect(ms.getSize(r.location)).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
+  it('refuses to delete an image a get stream has open, changing nothing: the location still reads in full', async () => {
+    const id = randomUUID();
+    const bytes = randomBytes(8 * 1024 * 1024 + 5);
+    const r = await ms.add(id, bytes);
+    const reading = (await ms.get(r.location)).stream[Symbol.asyncIterator]();
+    const first = await reading.next();
+    expect(first.done).toBe(false);
+    await expect(ms.delete(r.location)).rejects.toMatchObject({ code: 'InUse' });
+    // The snapshot the location names is still there, still protected, and reads the whole image.
+    expect(rbdAdmin(ceph!, 'info', `${ceph!['CEPH_POOL']}/${id}@snap`)).toMatch(/protected: True/);
+    const again = await readAll((await ms.get(r.location)).stream);
+    expect(createHash('md5').update(again).digest('hex')).toBe(r.checksum);
+    expect(again.equals(bytes)).toBe(true);
+    // The open stream goes on to the end; once it closed, the delete goes through.
+    const rest: Buffer[] = [Buffer.from(first.value as Uint8Array)];
+    for (let c = await reading.next(); !c.done; c = await reading.next()) rest.push(Buffer.from(c.value as Uint8Array));
+    expect(Buffer.concat(rest).equals(bytes)).toBe(true);
     await ms.delete(r.location);
     await expect(ms.getSize(r.location)).rejects.toMatchObject({ code: 'NotFound' });
   });

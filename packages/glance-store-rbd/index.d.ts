@@ -17,8 +17,15 @@ export interface RbdError extends Error {
 }
 
 export interface RbdBinding {
-  /** Connects as client.<user> (client.admin by default); connectTimeout (seconds) bounds monitor and OSD calls. */
-  connect(options: { confFile?: string; user?: string; connectTimeout?: number }): Promise<Cluster>;
+  /**
+   * Connects as client.<user> (client.admin by default). Timeouts are in
+   * seconds; a call past its timeout fails with ETIMEDOUT. connectTimeout
+   * bounds the connection (client_mount_timeout) and, unless their own option
+   * is given, monitor and OSD operations too; monOpTimeout sets
+   * rados_mon_op_timeout, osdOpTimeout rados_osd_op_timeout (every read and
+   * write of an image). Absent or 0: the Ceph configuration's value.
+   */
+  connect(options: { confFile?: string; user?: string; connectTimeout?: number; monOpTimeout?: number; osdOpTimeout?: number }): Promise<Cluster>;
   fsid(cluster: Cluster): string;
   openPool(cluster: Cluster, pool: string): Promise<Ioctx>;
   /** Creates an image of `size` bytes with objects of 2^order bytes. */
@@ -38,6 +45,11 @@ export interface RbdBinding {
   snapList(image: Image): Promise<string[]>;
   /** The clones ("pool/image") of the snapshot the image is opened at. */
   listChildren(image: Image): Promise<string[]>;
+  /**
+   * The clients ("address") that have the image open now, a reader at its
+   * snapshot included; the call itself opens it read-only, unseen.
+   */
+  watchers(ioctx: Ioctx, name: string): Promise<string[]>;
   close(handle: Cluster | Ioctx | Image): Promise<void>;
   readonly FEATURE_LAYERING: number;
 }

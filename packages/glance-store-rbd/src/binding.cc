@@ -11,6 +11,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -189,13 +190,26 @@ std::shared_ptr<T> Unwrap(const Napi::Value &v) {
 
 // ---- cluster ----------------------------------------------------------------
 
-// connect({ confFile, user, connectTimeout? }) -> cluster
+// Seconds from an option of connect(), 0 when absent.
+int64_t Seconds(const Napi::Object &o, const char *key) {
+  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().Int64Value() : 0;
+}
+
+// connect({ confFile, user, connectTimeout?, monOpTimeout?, osdOpTimeout? }) -> cluster
+// connectTimeout bounds the mount (client_mount_timeout) and, unless their own
+// option is given, monitor and OSD operations too; osdOpTimeout bounds every
+// read and write librbd sends to an OSD, so an OSD that stops answering fails
+// the call with ETIMEDOUT instead of leaving it waiting forever.
 Napi::Value Connect(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
   std::string conf = Str(o.Get("confFile"));
   std::string user = Str(o.Get("user"));
-  int64_t timeout = o.Has("connectTimeout") && o.Get("connectTimeout").IsNumber() ? o.Get("connectTimeout").As<Napi::Number>().Int64Value() : 0;
+  int64_t connect = Seconds(o, "connectTimeout");
+  int64_t mon = Seconds(o, "monOpTimeout");
+  int64_t osd = Seconds(o, "osdOpTimeout");
+  if (mon == 0) mon = connect;
+  if (osd == 0) osd = connect;
   auto handle = std::make_shared<ClusterHandle>();
   return Task::Run(
       env, "connecting to the Ceph cluster",
@@ -204,11 +218,11 @@ Napi::Value Connect(const Napi::CallbackInfo &info) {
         int r = rados_create2(&handle->cluster, "ceph", name.c_str(), 0);
         if (r < 0) return r;
         if (!conf.empty() && (r = rados_conf_read_file(handle->cluster, conf.c_str())) < 0) return r;
-        if (timeout > 0) {
-          std::string t = std::to_string(timeout);
-          rados_conf_set(handle->cluster, "client_mount_timeout", t.c_str());
-          rados_conf_set(handle->cluster, "rados_mon_op_timeout", t.c_str());
-          rados_conf_set(handle->cluster, "rados_osd_op_timeout", t.c_str());
+        const std::pair<const char *, int64_t> timeouts[] = {
+            {"client_mount_timeout", connect}, {"rados_mon_op_timeout", mon}, {"rados_osd_op_timeout", osd}};
+        for (const auto &t : timeouts) {
+          if (t.second <= 0) continue;
+          if ((r = rados_conf_set(handle->cluster, t.first, std::to_string(t.second).c_str())) < 0) return r;
         }
         return rados_connect(handle->cluster);
       },
@@ -387,6 +401,37 @@ Napi::Value ListChildren(const Napi::CallbackInfo &info) {
       NamesArray(names));
 }
 
+// watchers(ioctx, name) -> ["addr", ...]: the clients that have the image
+// open (a reader at its snapshot included). The image is opened read-only for
+// this, which registers no watch of its own, so an empty list means no one.
+Napi::Value Watchers(const Napi::CallbackInfo &info) {
+  auto io = Unwrap<IoctxHandle>(info[0]);
+  std::string name = Str(info[1]);
+  auto names = std::make_shared<std::vector<std::string>>();
+  return Task::Run(
+      info.Env(), "listing the watchers of image " + name,
+      [=]() {
+        rbd_image_t image = nullptr;
+        int r = rbd_open_read_only(io->ioctx, name.c_str(), &image, nullptr);
+        if (r < 0) return r;
+        size_t max = 8;
+        for (;;) {
+          std::vector<rbd_image_watcher_t> watchers(max);
+          r = rbd_watchers_list(image, watchers.data(), &max);
+          if (r == -ERANGE) continue;
+          if (r >= 0) {
+            for (size_t i = 0; i < max; i++) names->push_back(watchers[i].addr ? watchers[i].addr : "");
+            rbd_watchers_list_cleanup(watchers.data(), max);
+            r = 0;
+          }
+          break;
+        }
+        rbd_close(image);
+        return r;
+      },
+      NamesArray(names));
+}
+
 // close(handle): releases the native handle now instead of at garbage collection.
 Napi::Value Close(const Napi::CallbackInfo &info) {
   void *data = nullptr;
@@ -429,6 +474,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("snapIsProtected", Napi::Function::New(env, SnapIsProtected));
   exports.Set("snapList", Napi::Function::New(env, SnapList));
   exports.Set("listChildren", Napi::Function::New(env, ListChildren));
+  exports.Set("watchers", Napi::Function::New(env, Watchers));
   exports.Set("close", Napi::Function::New(env, Close));
   exports.Set("FEATURE_LAYERING", Napi::Number::New(env, static_cast<double>(RBD_FEATURE_LAYERING)));
   return exports;

@@ -171,10 +171,11 @@ class RbdConnector implements Connector {
       const conf = path.join(dir, `${cluster}.conf`);
       // No librbd cache: the store writes and reads ahead itself, and a cache per open volume would grow memory with concurrency.
       // No admin socket: many connections of one process would collide on its path.
+      // Every call bounded: an OSD or monitor that stops answering fails a read or write with ETIMEDOUT (BackendUnavailable).
       const settings = [`mon_host = ${monHost}`, ...(keyring ? [`keyring = ${keyring}`] : []), 'rbd_cache = false', 'admin_socket =', ''];
       await writeFile(conf, `[global]\n${settings.join('\n')}`, { mode: 0o600 });
       try {
-        const handle = await rbd.connect({ confFile: conf, ...(user ? { user } : {}), connectTimeout: 30 });
+        const handle = await rbd.connect({ confFile: conf, ...(user ? { user } : {}), connectTimeout: 30, monOpTimeout: 30, osdOpTimeout: 30 });
         return { cluster: handle, pools: new Map() };
       } catch (err) {
         throw new BackendUnavailableError(`Could not connect to the Ceph cluster of Cinder's volumes (monitors ${monHost}, user ${user ?? 'admin'}): ${(err as Error).message}`, { cause: err });

@@ -25,10 +25,12 @@ import type { Logger } from '../../logger.js';
 import { fixedChunks, isAllZero } from '../../pipeline/chunks.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
 import { WriteBehind } from '../../pipeline/write-behind.js';
+import { settleOnAbort, settledOrAborted } from '../../pipeline/abandon.js';
+import type { Reclaimer } from '../../pipeline/reclaim.js';
 import { rbdCode, rbdError } from './errors.js';
 import { loadRbdBinding, type Cluster, type Image, type Ioctx, type RbdBinding } from './native.js';
 import { SNAPSHOT_NAME, formatRbdLocation, parseRbdLocation, type RbdLocation } from './location.js';
-import type { RbdStoreOptions } from './options.js';
+import { DEFAULT_CONNECT_TIMEOUT, type RbdStoreOptions } from './options.js';
 
 const MiB = 1024 * 1024;
 /** Writes and reads in flight per image. */
@@ -48,6 +50,7 @@ export class RbdStore implements WritableStoreDriver {
     private readonly fsid: string,
     private readonly options: RbdStoreOptions,
     private readonly logger: Logger,
+    private readonly reclaimer: Reclaimer,
   ) {
     this.chunkBytes = options.rbd_store_chunk_size * MiB;
   }
@@ -61,12 +64,15 @@ export class RbdStore implements WritableStoreDriver {
       cluster = await rbd.connect({
         confFile: o.rbd_store_ceph_conf,
         ...(o.rbd_store_user ? { user: o.rbd_store_user } : {}),
-        ...(o.rados_connect_timeout ? { connectTimeout: o.rados_connect_timeout } : {}),
+        // Every call bounded: a monitor or OSD that stops answering fails the call (ETIMEDOUT) instead of holding it.
+        connectTimeout: o.rados_connect_timeout || DEFAULT_CONNECT_TIMEOUT,
+        monOpTimeout: o.rados_mon_op_timeout,
+        osdOpTimeout: o.rados_osd_op_timeout,
       });
     } catch (err) {
       throw new BackendUnavailableError(`Store ${ctx.id} could not connect to the Ceph cluster (${o.rbd_store_ceph_conf}): ${(err as Error).message}`, { cause: err });
     }
-    const store = new RbdStore(ctx.id, rbd, cluster, rbd.fsid(cluster), o, ctx.logger);
+    const store = new RbdStore(ctx.id, rbd, cluster, rbd.fsid(cluster), o, ctx.logger, ctx.reclaimer);
     try {
       await store.ioctx(o.rbd_store_pool);
     } catch (err) {
@@ -105,9 +111,38 @@ export class RbdStore implements WritableStoreDriver {
     return io;
   }
 
+  /**
+   * An abort settles at once: librbd's calls in flight cannot be cancelled,
+   * so they go on in the background and the image they leave is handed to
+   * the reclaimer, which removes it once they have ended (or, the backend
+   * down, later). A failed add's image goes the same way.
+   */
   async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
     const pool = this.options.rbd_store_pool;
     const io = await this.ioctx(pool);
+    const location = formatRbdLocation({ fsid: this.fsid, pool, image: imageId, snapshot: SNAPSHOT_NAME });
+    const made = { image: false };
+    const work = this.writeImage(io, imageId, data, options, made);
+    let discarding: Promise<boolean> | undefined;
+    const discard = () =>
+      (discarding ??= this.reclaimer.reclaim({ kind: 'image', location }, async (signal) => {
+        // Not while the add still writes to it (its handle would make the removal EBUSY).
+        await settledOrAborted(work, signal);
+        if (made.image) await this.removeImage(io, imageId, true);
+      }));
+    const outcome = work.then(
+      () => ({ location }),
+      async (err: unknown) => {
+        // A Duplicate is someone else's image: only an image this add created is removed.
+        if (made.image) await discard();
+        throw err;
+      },
+    );
+    return settleOnAbort(outcome, options.signal, () => void discard());
+  }
+
+  /** Creates the image, writes it and makes its protected snapshot; `made.image` says the image was created. */
+  private async writeImage(io: Ioctx, imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions, made: { image: boolean }): Promise<void> {
     const declared = options.size;
     const order = Math.log2(this.chunkBytes);
     try {
@@ -116,8 +151,10 @@ export class RbdStore implements WritableStoreDriver {
       if (rbdCode(err) === 'EEXIST') throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`, { cause: err });
       throw this.mapError(err, `creating image ${imageId}`);
     }
+    made.image = true;
     let image: Image | undefined;
     try {
+      options.signal.throwIfAborted();
       image = await this.rbd.open(io, imageId, null);
       const written = await this.writeAll(image, data, declared, options.signal);
       if (declared === undefined) await this.rbd.resize(image, written);
@@ -128,12 +165,8 @@ export class RbdStore implements WritableStoreDriver {
       image = undefined;
     } catch (err) {
       if (image) await this.rbd.close(image).catch(() => undefined);
-      await this.removeImage(io, imageId, true).catch((cleanupErr: unknown) =>
-        this.logger.error({ store: this.id, image: imageId, err: cleanupErr }, `could not remove the partial image ${imageId}`),
-      );
       throw this.mapError(err, `writing image ${imageId}`);
     }
-    return { location: formatRbdLocation({ fsid: this.fsid, pool, image: imageId, snapshot: SNAPSHOT_NAME }) };
   }
 
   /** Writes object-sized chunks, several in flight; grows an image of unknown size ahead of the writes. */
@@ -175,7 +208,8 @@ export class RbdStore implements WritableStoreDriver {
         chunk: this.chunkBytes,
         inFlight: IN_FLIGHT,
         readAt: async (at, len) => {
-          const buf = await this.rbd.read(image, at, len);
+          // A read past rados_osd_op_timeout fails (ETIMEDOUT): the stream errors, it never ends short.
+          const buf = await this.rbd.read(image, at, len).catch((err: unknown) => Promise.reject(this.mapError(err, location)));
           if (buf.length !== len) throw new BackendError(`short read from ${location} at ${at}`);
           return buf;
         },
@@ -207,10 +241,15 @@ export class RbdStore implements WritableStoreDriver {
   }
 
   /**
-   * Removes an image and its snapshot. An image whose snapshot has clones is
-   * left untouched (InUse): the clones are checked before anything changes.
+   * Removes an image and its snapshot. A delete refused as InUse changes
+   * nothing: clients that have the image open (a reader at its snapshot) and
+   * clones of its snapshot are looked for before the snapshot is touched,
+   * and if the removal is still refused (a client opened it since), the
+   * snapshot is made again, so the image's location keeps reading.
+   * `partial`: what a failed add left, which no one else has open.
    */
   private async removeImage(io: Ioctx, name: string, partial: boolean, snapshot: string | undefined = SNAPSHOT_NAME): Promise<void> {
+    if (!partial) await this.refuseIfOpen(io, name);
     let image: Image;
     try {
       image = await this.rbd.open(io, name, null);
@@ -218,6 +257,7 @@ export class RbdStore implements WritableStoreDriver {
       if (partial && rbdCode(err) === 'ENOENT') return;
       throw this.mapError(err, `image ${name}`);
     }
+    let snapRemoved = false;
     try {
       const snaps = await this.rbd.snapList(image);
       if (snapshot && snaps.includes(snapshot)) {
@@ -230,6 +270,7 @@ export class RbdStore implements WritableStoreDriver {
         }
         if (await this.rbd.snapIsProtected(image, snapshot)) await this.rbd.snapUnprotect(image, snapshot);
         await this.rbd.snapRemove(image, snapshot);
+        snapRemoved = true;
       }
     } catch (err) {
       await this.rbd.close(image).catch(() => undefined);
@@ -239,7 +280,35 @@ export class RbdStore implements WritableStoreDriver {
     try {
       await this.rbd.remove(io, name);
     } catch (err) {
+      if (snapRemoved && snapshot && !partial && rbdCode(err) === 'EBUSY') await this.restoreSnapshot(io, name, snapshot);
       throw this.mapError(err, `Image ${name}`);
+    }
+  }
+
+  /** InUse, before anything changes, when a client has the image open. */
+  private async refuseIfOpen(io: Ioctx, name: string): Promise<void> {
+    let watchers: string[];
+    try {
+      watchers = await this.rbd.watchers(io, name);
+    } catch (err) {
+      throw this.mapError(err, `image ${name}`);
+    }
+    if (watchers.length > 0) throw new InUseError(`Image ${name} is open by ${watchers.length} client(s) of store ${this.id}; it was left untouched`);
+  }
+
+  /** Makes the snapshot of an image whose removal was refused again: the image was never written after its add, so it is the same. */
+  private async restoreSnapshot(io: Ioctx, name: string, snapshot: string): Promise<void> {
+    try {
+      const image = await this.rbd.open(io, name, null);
+      try {
+        await this.rbd.snapCreate(image, snapshot);
+        await this.rbd.snapProtect(image, snapshot);
+      } finally {
+        await this.rbd.close(image).catch(() => undefined);
+      }
+      this.logger.info({ store: this.id, image: name }, `image ${name} was in use: its removal was refused and its snapshot ${snapshot} made again`);
+    } catch (err) {
+      this.logger.error({ store: this.id, image: name, err: { code: rbdCode(err), message: (err as Error).message } }, `image ${name} was in use and its snapshot ${snapshot} could not be made again: its location is unreadable until it is`);
     }
   }
 

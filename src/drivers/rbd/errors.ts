@@ -3,7 +3,7 @@
  * error kinds, in one place for every store that talks to Ceph: the rbd
  * store, and the cinder store reading and writing Cinder's RBD volumes.
  */
-import { DuplicateError, GlanceStoreError, InUseError, NotFoundError, fromSystemError } from '../../errors.js';
+import { BackendUnavailableError, DuplicateError, GlanceStoreError, InUseError, NotFoundError, fromSystemError } from '../../errors.js';
 import type { RbdError } from './native.js';
 
 /**
@@ -22,8 +22,20 @@ export function rbdError(err: unknown, what: string, where: string): GlanceStore
       return new InUseError(`${what} still has snapshots`, { cause: err });
     case 'EEXIST':
       return new DuplicateError(`${what} already exists`, { cause: err });
+    case 'ETIMEDOUT':
+      // A call past rados_osd_op_timeout / rados_mon_op_timeout: an OSD or monitor stopped answering.
+      return new BackendUnavailableError(`${what}: ${where} did not answer in time (ETIMEDOUT)`, { cause: err });
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'ECONNABORTED':
+    case 'ENOTCONN':
+    case 'ESHUTDOWN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new BackendUnavailableError(`${what}: ${where} is unreachable (${rbdCode(err)})`, { cause: err });
     default:
-      return fromSystemError(err, what);
+      // Any other errno (EIO, ENOSPC...) still becomes a library error, naming where it happened.
+      return fromSystemError(err, `${what} in ${where}`);
   }
 }
 
