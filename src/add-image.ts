@@ -9,11 +9,11 @@
  */
 import type { DriverAddResult, RequestContext, WritableStoreDriver } from './driver.js';
 import { ChecksumMismatchError } from './errors.js';
-import { maskLocation } from './location.js';
 import type { Logger } from './logger.js';
 import { openAddPipeline, type AddDigest, type AddPipelineOptions } from './pipeline/add.js';
 import type { ImageData } from './pipeline/source.js';
 import type { Reclaimer } from './pipeline/reclaim.js';
+import { abandonOnAbort } from './abandon.js';
 
 export interface AddResult {
   location: string;
@@ -45,46 +45,18 @@ export interface AddImageRequest {
  * The driver's add, or, once the add is aborted (the caller's signal, a
  * failed check) and the driver has not stopped within the grace period, a
  * rejection all the same: a driver waiting on a backend that stopped
- * answering must not hold the caller. What the abandoned add does later is
- * handled here: a location it still resolves with is removed through the
- * reclaimer; a rejection means the driver cleaned up itself.
+ * answering must not hold the caller. A location the abandoned add still
+ * resolves with is removed through the reclaimer; a rejection means the
+ * driver cleaned up itself.
  */
-async function settleOrAbandon(r: AddImageRequest, adding: Promise<DriverAddResult>, signal: AbortSignal): Promise<DriverAddResult> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const abandoned = new Promise<never>((_, reject) => {
-    const grace = r.abortGraceMs ?? 1_500;
-    onAbort = () => (timer = setTimeout(() => reject(signal.reason), grace));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+function settleOrAbandon(r: AddImageRequest, adding: Promise<DriverAddResult>, signal: AbortSignal): Promise<DriverAddResult> {
+  return abandonOnAbort(adding, 'The add', {
+    signal,
+    graceMs: r.abortGraceMs,
+    abandoned: () =>
+      r.logger.warn({ store: r.storeId, image: r.imageId }, `abandoned the aborted add of ${r.imageId} to store ${r.storeId}: its backend has not answered; it is cleaned up when it does`),
+    late: (written) => void r.reclaimer.reclaim({ kind: 'image', location: written.location }, (s) => r.driver.delete(written.location, { context: r.context, signal: s })),
   });
-  let lost = false;
-  try {
-    return await Promise.race([adding, abandoned]);
-  } catch (err) {
-    lost = !(await isSettled(adding));
-    throw err;
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-    if (lost) {
-      r.logger.warn({ store: r.storeId, image: r.imageId }, `abandoned the aborted add of ${r.imageId} to store ${r.storeId}: its backend has not answered; it is cleaned up when it does`);
-      adding.then(
-        (late) => void r.reclaimer.reclaim({ kind: 'image', location: late.location }, (s) => r.driver.delete(late.location, { context: r.context, signal: s })),
-        (err) => r.logger.debug({ store: r.storeId, image: r.imageId, err: describeError(err) }, `the abandoned add of ${r.imageId} ended: ${describeError(err)}`),
-      );
-    }
-  }
-}
-
-/** Whether a promise has settled by now (one turn of the microtask queue). */
-async function isSettled(p: Promise<unknown>): Promise<boolean> {
-  const pending = Symbol('pending');
-  return (await Promise.race([p.then(() => true, () => true), Promise.resolve(pending)])) !== pending;
-}
-
-function describeError(err: unknown): string {
-  return maskLocation((err as Error)?.message ?? String(err));
 }
 
 export async function addImage(r: AddImageRequest): Promise<AddResult> {

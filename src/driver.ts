@@ -7,7 +7,6 @@
 import type { Readable } from 'node:stream';
 import type { OptionSpec, OptionValues, OptionsOf } from './config/schema.js';
 import type { Logger } from './logger.js';
-import type { Reclaimer } from './pipeline/reclaim.js';
 
 /**
  * What a store can do. `read-random` is a ranged get; `write` covers add and
@@ -122,6 +121,41 @@ export interface ImageAcls {
 
 export function isWritable(driver: StoreDriver): driver is WritableStoreDriver {
   return typeof (driver as Partial<WritableStoreDriver>).add === 'function' && driver.capabilities().has('write');
+}
+
+/** What a failed add left: its kind (`partial file`, `multipart upload`, `segment`...) and where. */
+export interface LeftoverRef {
+  kind: string;
+  location: string;
+}
+
+/** A leftover still waiting to be removed. */
+export interface PendingLeftover extends LeftoverRef {
+  /** Its location, credentials masked. */
+  location: string;
+  store: string;
+  /** When it was first handed over. */
+  since: Date;
+  attempts: number;
+  /** The last attempt's error message (masked). */
+  lastError?: string;
+}
+
+/** Removes one leftover; `signal` aborts when the attempt's time is up. NotFound counts as removed. */
+export type RemoveLeftover = (signal: AbortSignal) => Promise<void>;
+
+/** A store's reclaimer (src/pipeline/reclaim.ts makes them). */
+export interface Reclaimer {
+  /**
+   * Removes a leftover now and, if that fails, again later. Resolves when
+   * the first attempt has settled: true when the leftover is gone, false
+   * when it is kept for another attempt. Never rejects.
+   */
+  reclaim(leftover: LeftoverRef, remove: RemoveLeftover): Promise<boolean>;
+  /** The leftovers still waiting to be removed, oldest first. */
+  pending(): PendingLeftover[];
+  /** Stops retrying; each leftover still pending is logged as left behind. */
+  close(): void;
 }
 
 /** What a driver's `create` is given to build one store. */

@@ -33,6 +33,7 @@ import {
 import {
   isWritable,
   type Capability,
+  type DriverGetOptions,
   type ImageAcls,
   type LocationRecord,
   type StoreDriver,
@@ -42,7 +43,8 @@ import { imageIdFromLocation, locationUrl, maskDeep, maskLocation, schemeOf } fr
 import { silentLogger, type Logger } from './logger.js';
 import { checkAddOptions, type AddDigest } from './pipeline/add.js';
 import { addImage, expectHashes, type AddResult } from './add-image.js';
-import { createReclaimer, type PendingLeftover, type Reclaimer } from './pipeline/reclaim.js';
+import { abandonOnAbort } from './abandon.js';
+import { checkReclaimOptions, createReclaimer, type PendingLeftover, type Reclaimer } from './pipeline/reclaim.js';
 import { fitRange, requestedRange } from './range.js';
 import type { ImageData } from './pipeline/source.js';
 import { driverRegistry } from './drivers/index.js';
@@ -51,20 +53,16 @@ import {
   checkByteCount,
   checkCallOptions,
   checkLocation,
-  checkMilliseconds,
   checkOptionalString,
   checkOptionsObject,
   describe,
   InvalidArgumentTypeError,
-  InvalidArgumentValueError,
 } from './arguments.js';
 
 export { checkImageId };
 export type { AddResult };
 export type * from './multistore-types.js';
 export type { StoreHandle, ReadOnlyStoreHandle, WritableStoreHandle, StoreHandleBase } from './store-handle.js';
-
-const RECLAIM_OPTIONS = ['attemptMs', 'firstPauseMs', 'maxPauseMs', 'retryForMs', 'abortGraceMs'];
 
 interface StoreEntry {
   spec: StoreSpec;
@@ -99,13 +97,7 @@ export class MultiStore implements StoreCalls {
    */
   static async create(config: ParsedConfig, options: MultiStoreOptions = {}): Promise<MultiStore> {
     const logger = options.logger ?? silentLogger;
-    if (options.reclaim !== undefined) {
-      checkOptionsObject('options.reclaim', options.reclaim);
-      for (const [k, v] of Object.entries(options.reclaim)) {
-        if (!RECLAIM_OPTIONS.includes(k)) throw new InvalidArgumentValueError(`Unknown option "options.reclaim.${k}"; known: ${RECLAIM_OPTIONS.join(', ')}`);
-        checkMilliseconds(`options.reclaim.${k}`, v);
-      }
-    }
+    checkReclaimOptions(options.reclaim);
     const read = readStoresConfig(config, driverRegistry(options.drivers), options);
     for (const w of read.warnings) logger.warn({ warning: w }, w);
     const createNothing = options.createNothing === true;
@@ -213,26 +205,30 @@ export class MultiStore implements StoreCalls {
     const range = requestedRange(options.offset, options.length);
     return this.withStore(location, options.store, range ? 'read-random' : 'read', async (driver, id, url) => {
       const call = { context: options.context, signal: options.signal };
-      if (!range) return { ...(await driver.get(url, call)), store: id };
-      const size = await driver.getSize(url, call);
+      // A backend that stopped answering must not hold an aborted get: a stream it still gives is destroyed.
+      const opened = (o: DriverGetOptions) => this.bounded(driver.get(url, o), 'The get', options.signal, (late) => late.stream.destroy());
+      if (!range) return { ...(await opened(call)), store: id };
+      const size = await this.bounded(driver.getSize(url, call), 'The get', options.signal);
       // A store that cannot tell the size (an http server without Content-Length) gets the range as asked.
       const fitted = size === undefined ? range : fitRange(range, size, maskLocation(url));
       if (fitted.length === 0) return { stream: Readable.from([]), size: 0, store: id };
-      return { ...(await driver.get(url, { ...call, offset: fitted.offset, length: fitted.length })), store: id };
+      return { ...(await opened({ ...call, offset: fitted.offset, length: fitted.length })), store: id };
     });
   }
 
   /** The image's size in bytes; undefined when the backend does not say (an http server without Content-Length). */
   async getSize(location: string | LocationRecord, options: CallOptions = {}): Promise<number | undefined> {
     checkCallOptions(options);
-    return this.withStore(location, options.store, 'read', (driver, _id, url) => driver.getSize(url, { context: options.context, signal: options.signal }));
+    return this.withStore(location, options.store, 'read', (driver, _id, url) =>
+      this.bounded(driver.getSize(url, { context: options.context, signal: options.signal }), 'The size request', options.signal),
+    );
   }
 
   async delete(location: string | LocationRecord, options: CallOptions = {}): Promise<void> {
     checkCallOptions(options);
     return this.withStore(location, options.store, 'write', async (driver, id, url) => {
       if (!isWritable(driver)) throw new ReadOnlyStoreError(`Store ${id} is read-only`);
-      await driver.delete(url, { context: options.context, signal: options.signal });
+      await this.bounded(driver.delete(url, { context: options.context, signal: options.signal }), 'The delete', options.signal);
       this.logger.info({ store: id }, `deleted ${maskLocation(url)} from store ${id}`);
     });
   }
@@ -306,6 +302,11 @@ export class MultiStore implements StoreCalls {
     const pipeline = { size, sizeCap: this.imageSizeCap, hashAlgo, signal, onProgress };
     const { reclaimer } = this.entryOf(storeId);
     return addImage({ driver, storeId, imageId, data, pipeline, context, logger: this.logger, reclaimer, abortGraceMs: this.abortGraceMs, expect });
+  }
+
+  /** A driver call that answers its caller within the grace period of an abort (src/abandon.ts). */
+  private bounded<T>(call: Promise<T>, what: string, signal: AbortSignal | undefined, late?: (value: T) => void): Promise<T> {
+    return abandonOnAbort(call, what, { signal, graceMs: this.abortGraceMs, late });
   }
 
   private visible(): StoreEntry[] {

@@ -14,42 +14,12 @@
  * waits for its first attempt.
  */
 import { NotFoundError } from '../errors.js';
+import { checkMilliseconds, checkOptionsObject, InvalidArgumentValueError } from '../arguments.js';
 import { maskLocation } from '../location.js';
 import type { Logger } from '../logger.js';
+import type { LeftoverRef, PendingLeftover, Reclaimer, RemoveLeftover } from '../driver.js';
 
-/** What a failed add left: its kind (`partial file`, `multipart upload`, `segment`...) and where. */
-export interface LeftoverRef {
-  kind: string;
-  location: string;
-}
-
-/** A leftover still waiting to be removed. */
-export interface PendingLeftover extends LeftoverRef {
-  /** Its location, credentials masked. */
-  location: string;
-  store: string;
-  /** When it was first handed over. */
-  since: Date;
-  attempts: number;
-  /** The last attempt's error message (masked). */
-  lastError?: string;
-}
-
-/** Removes one leftover; `signal` aborts when the attempt's time is up. NotFound counts as removed. */
-export type RemoveLeftover = (signal: AbortSignal) => Promise<void>;
-
-export interface Reclaimer {
-  /**
-   * Removes a leftover now and, if that fails, again later. Resolves when
-   * the first attempt has settled: true when the leftover is gone, false
-   * when it is kept for another attempt. Never rejects.
-   */
-  reclaim(leftover: LeftoverRef, remove: RemoveLeftover): Promise<boolean>;
-  /** The leftovers still waiting to be removed, oldest first. */
-  pending(): PendingLeftover[];
-  /** Stops retrying; each leftover still pending is logged as left behind. */
-  close(): void;
-}
+export type { LeftoverRef, PendingLeftover, Reclaimer, RemoveLeftover };
 
 export interface ReclaimerOptions {
   store: string;
@@ -61,6 +31,18 @@ export interface ReclaimerOptions {
   maxPauseMs?: number;
   /** How long after the first attempt removal is still tried (default 1 hour). */
   retryForMs?: number;
+}
+
+const RECLAIM_OPTIONS = ['attemptMs', 'firstPauseMs', 'maxPauseMs', 'retryForMs', 'abortGraceMs'];
+
+/** MultiStore's `reclaim` option: known keys, each a duration in ms. */
+export function checkReclaimOptions(options: unknown): void {
+  if (options === undefined) return;
+  checkOptionsObject('options.reclaim', options);
+  for (const [k, v] of Object.entries(options as object)) {
+    if (!RECLAIM_OPTIONS.includes(k)) throw new InvalidArgumentValueError(`Unknown option "options.reclaim.${k}"; known: ${RECLAIM_OPTIONS.join(', ')}`);
+    checkMilliseconds(`options.reclaim.${k}`, v);
+  }
 }
 
 export function createReclaimer(o: ReclaimerOptions): Reclaimer {

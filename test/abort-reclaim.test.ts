@@ -3,6 +3,7 @@
  * is down) and the add that is abandoned when its driver does not stop after
  * an abort. Driven by a driver whose backend "stops answering" on demand.
  */
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createReclaimer } from '../src/pipeline/reclaim.js';
 import { defineDriver } from '../src/driver.js';
@@ -99,14 +100,15 @@ describe('reclaimer', () => {
 
 /** A driver whose add waits for its backend, which answers only when `backend.answer()` is called, ignoring the signal. */
 function stuckDriver() {
-  const backend = { answer: () => {}, deleted: [] as string[], deleteFails: true };
+  const backend = { answer: () => {}, deleted: [] as string[], deleteFails: true, hang: false, lateStream: undefined as Readable | undefined };
+  const hung = <T>(value: () => T) => new Promise<T>((resolve) => (backend.answer = () => resolve(value())));
   const definition = defineDriver({
     type: 'stuck',
     schemes: ['stuck'],
     options: [] as const,
     create: () => ({
       capabilities: () => new Set(['read', 'write'] as const),
-      get: () => Promise.reject(new NotFoundError('none')),
+      get: () => hung(() => ({ stream: (backend.lateStream = Readable.from([Buffer.alloc(10)])), size: 10 })),
       getSize: () => Promise.resolve(0),
       close: () => Promise.resolve(),
       async add(imageId: string, data: AsyncIterable<Uint8Array>) {
@@ -115,6 +117,7 @@ function stuckDriver() {
         return { location: `stuck://${imageId}` };
       },
       async delete(location: string) {
+        if (backend.hang) return hung(() => undefined);
         if (backend.deleteFails) throw new Error('backend down');
         backend.deleted.push(location);
       },
@@ -148,6 +151,25 @@ describe('an aborted add whose driver does not stop', () => {
       expect(ms.pendingCleanups()).toEqual([]);
       expect(backend.deleted).toEqual(['stuck://11111111-2222-3333-4444-555555555555']);
     } finally {
+      await ms.close();
+    }
+  });
+
+  it('answers an aborted get and delete within the grace period, and destroys a stream that comes late', async () => {
+    const { backend, definition } = stuckDriver();
+    const ms = await MultiStore.create(CONFIG, { drivers: [definition], reclaim: { abortGraceMs: 100 } });
+    try {
+      const getting = ms.get('stuck://11111111-2222-3333-4444-555555555555', { signal: AbortSignal.timeout(50) });
+      const started = Date.now();
+      await expect(getting).rejects.toMatchObject({ code: 'Aborted' });
+      expect(Date.now() - started).toBeLessThan(1000);
+      backend.answer();
+      await sleep(20);
+      expect(backend.lateStream?.destroyed).toBe(true);
+      backend.hang = true;
+      await expect(ms.delete('stuck://11111111-2222-3333-4444-555555555555', { signal: AbortSignal.timeout(50) })).rejects.toMatchObject({ code: 'Aborted' });
+    } finally {
+      backend.answer();
       await ms.close();
     }
   });
