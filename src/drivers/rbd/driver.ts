@@ -19,14 +19,14 @@ import type {
   DriverContext,
   DriverGetOptions,
   DriverGetResult,
+  Reclaimer,
   WritableStoreDriver,
 } from '../../driver.js';
 import type { Logger } from '../../logger.js';
 import { fixedChunks, isAllZero } from '../../pipeline/chunks.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
 import { WriteBehind } from '../../pipeline/write-behind.js';
-import { settleOnAbort, settledOrAborted } from '../../pipeline/abandon.js';
-import type { Reclaimer } from '../../pipeline/reclaim.js';
+import { abandonOnAbort } from '../../abandon.js';
 import { rbdCode, rbdError } from './errors.js';
 import { loadRbdBinding, type Cluster, type Image, type Ioctx, type RbdBinding } from './native.js';
 import { SNAPSHOT_NAME, formatRbdLocation, parseRbdLocation, type RbdLocation } from './location.js';
@@ -138,7 +138,8 @@ export class RbdStore implements WritableStoreDriver {
         throw err;
       },
     );
-    return settleOnAbort(outcome, options.signal, () => void discard());
+    // No grace: the writes in flight are left to end on their own, and the image to the reclaimer.
+    return abandonOnAbort(outcome, `The add of ${imageId} to store ${this.id}`, { signal: options.signal, graceMs: 0, abandoned: () => void discard() });
   }
 
   /** Creates the image, writes it and makes its protected snapshot; `made.image` says the image was created. */
@@ -331,4 +332,18 @@ export class RbdStore implements WritableStoreDriver {
   private mapError(err: unknown, what: string): GlanceStoreError {
     return rbdError(err, what, `store ${this.id}`);
   }
+}
+
+/** Resolves once `work` has settled; rejects with the signal's reason if it aborts first. */
+function settledOrAborted(work: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<void>((resolve, reject) => {
+    const abort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', abort, { once: true });
+    const done = () => {
+      signal.removeEventListener('abort', abort);
+      resolve();
+    };
+    work.then(done, done);
+  });
 }

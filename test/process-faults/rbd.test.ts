@@ -1,0 +1,151 @@
+/**
+ * The rbd store while its OSD stops answering (SIGSTOP; the OSD is memstore,
+ * which keeps nothing across a kill, so it is only ever stopped and
+ * continued): an abort settles at once as Aborted and what the add wrote is
+ * removed once the OSD is back; a read whose OSD stops errors within
+ * rados_osd_op_timeout with a library error, never ends short. The same
+ * MultiStore goes on adding and reading afterwards.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MultiStore, parseConfig } from '../../src/index.js';
+import { readAll } from '../../src/testing/index.js';
+import { serviceEnv } from '../services/env.js';
+import { pause, withFault, type Daemon } from '../services/daemons.js';
+
+const ceph = serviceEnv('ceph');
+const OSD: Daemon = { service: 'ceph', name: 'osd' };
+const MiB = 1024 * 1024;
+/** The bound the tests configure for each OSD call, in seconds. */
+const OSD_TIMEOUT = 4;
+
+function conf(env: Record<string, string>): string {
+  return [
+    '[DEFAULT]',
+    'enabled_backends = fast:rbd',
+    '[glance_store]',
+    'default_backend = fast',
+    '[fast]',
+    `rbd_store_pool = ${env['CEPH_POOL']}`,
+    `rbd_store_user = ${env['CEPH_USER']}`,
+    `rbd_store_ceph_conf = ${env['CEPH_CONF']}`,
+    'rbd_store_chunk_size = 4',
+    'rados_connect_timeout = 10',
+    `rados_osd_op_timeout = ${OSD_TIMEOUT}`,
+    `rados_mon_op_timeout = ${OSD_TIMEOUT}`,
+    '',
+  ].join('\n');
+}
+
+/** The pool's images and snapshots whose name contains `id`. */
+function stored(env: Record<string, string>, id: string): string[] {
+  const out = execFileSync('rbd', ['-c', env['CEPH_CONF']!, '--id', env['CEPH_USER']!, 'ls', '-l', '--format', 'json', env['CEPH_POOL']!], { encoding: 'utf8', timeout: 30_000 });
+  return (JSON.parse(out) as Array<{ image: string; snapshot?: string }>).map((i) => (i.snapshot ? `${i.image}@${i.snapshot}` : i.image)).filter((n) => n.includes(id));
+}
+
+/** `total` random bytes in 1 MiB chunks; `at(offset)` runs before each chunk (and may wait). */
+async function* source(bytes: Buffer, at: (offset: number) => Promise<void>): AsyncGenerator<Buffer> {
+  for (let off = 0; off < bytes.length; off += MiB) {
+    await at(off);
+    yield bytes.subarray(off, off + MiB);
+  }
+}
+
+async function eventually(what: string, check: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms / 1000} s`);
+    await sleep(250);
+  }
+}
+
+describe.skipIf(!ceph)('rbd store, OSD stopped (SIGSTOP)', () => {
+  let ms: MultiStore;
+  beforeAll(async () => {
+    ms = await MultiStore.create(parseConfig(conf(ceph!)));
+  });
+  afterAll(() => ms?.close());
+
+  it('an add aborted while the OSD is stopped settles as Aborted at once, and leaves nothing once the OSD is back', async () => {
+    const id = randomUUID();
+    const bytes = randomBytes(64 * MiB);
+    const controller = new AbortController();
+    let abortedAt = 0;
+    let settledAt = 0;
+    let error: unknown;
+    await withFault(OSD, async () => {
+      let stopped = false;
+      const adding = ms
+        .add(
+          id,
+          source(bytes, async (off) => {
+            if (stopped || off < 0.4 * bytes.length) return;
+            stopped = true;
+            await pause(OSD);
+            // The writes now in flight wait for the OSD; the abort comes while they do.
+            setTimeout(() => {
+              abortedAt = Date.now();
+              controller.abort();
+            }, 500);
+          }),
+          { signal: controller.signal },
+        )
+        .catch((err: unknown) => {
+          settledAt = Date.now();
+          error = err;
+        });
+      await adding;
+      expect(error).toMatchObject({ code: 'Aborted' });
+      expect(settledAt - abortedAt).toBeLessThan(3_000);
+      // What the add wrote is the reclaimer's, which cannot reach the OSD yet.
+      expect(ms.pendingCleanups()).toMatchObject([{ store: 'fast', kind: 'image' }]);
+      expect(ms.pendingCleanups()[0]!.location).toContain(id);
+      // Long enough for the writes in flight, and the first removal, to time out.
+      await sleep((OSD_TIMEOUT + 2) * 1000);
+    });
+    await eventually('the aborted add\'s image removed', () => ms.pendingCleanups().length === 0, 90_000);
+    expect(stored(ceph!, id)).toEqual([]);
+
+    // The same MultiStore adds and reads an image as before.
+    const again = randomBytes(8 * MiB + 3);
+    const r = await ms.add(randomUUID(), again);
+    expect((await readAll((await ms.get(r.location)).stream)).equals(again)).toBe(true);
+    await ms.delete(r.location);
+  });
+
+  it('a get whose OSD stops errors within rados_osd_op_timeout with a library error naming the store, never ends short', async () => {
+    const bytes = randomBytes(48 * MiB);
+    const r = await ms.add(randomUUID(), bytes);
+    const { stream } = await ms.get(r.location);
+    const chunks = stream[Symbol.asyncIterator]();
+    let read = 0;
+    let error: unknown;
+    let stoppedAt = 0;
+    let erredAt = 0;
+    await withFault(OSD, async () => {
+      try {
+        for (let c = await chunks.next(); !c.done; c = await chunks.next()) {
+          read += (c.value as Uint8Array).length;
+          if (!stoppedAt && read >= 0.25 * bytes.length) {
+            await pause(OSD);
+            stoppedAt = Date.now();
+          }
+        }
+      } catch (err) {
+        error = err;
+        erredAt = Date.now();
+      }
+    });
+    expect(read).toBeLessThan(bytes.length);
+    expect(error).toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/store fast did not answer in time \(ETIMEDOUT\)/) });
+    // One read's bound, and one more for a read that had just been sent.
+    expect(erredAt - stoppedAt).toBeLessThan((2 * OSD_TIMEOUT + 2) * 1000);
+
+    // The OSD back, the same location reads in full.
+    const back = await readAll((await ms.get(r.location)).stream);
+    expect(createHash('md5').update(back).digest('hex')).toBe(r.checksum);
+    await ms.delete(r.location);
+  });
+});
