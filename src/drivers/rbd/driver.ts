@@ -37,6 +37,8 @@ const MiB = 1024 * 1024;
 const IN_FLIGHT = 4;
 /** How far an image of unknown size grows at a time at first; doubled up to 8 GiB, as glance_store. */
 const MAX_RESIZE_STEP = 8 * 1024 * MiB;
+/** How long an aborted add waits for its own cleanup before it answers; below MultiStore's grace (1.5 s). */
+const ABORT_GRACE_MS = 1_000;
 
 
 export class RbdStore implements WritableStoreDriver {
@@ -138,8 +140,10 @@ export class RbdStore implements WritableStoreDriver {
         throw err;
       },
     );
-    // No grace: the writes in flight are left to end on their own, and the image to the reclaimer.
-    return abandonOnAbort(outcome, `The add of ${imageId} to store ${this.id}`, { signal: options.signal, graceMs: 0, abandoned: () => void discard() });
+    // An add the pipeline aborts (a failed check, the caller) that the backend still answers has
+    // removed its image when it rejects; one whose backend stopped answering is answered at
+    // ABORT_GRACE_MS, its writes left to end on their own and its image to the reclaimer.
+    return abandonOnAbort(outcome, `The add of ${imageId} to store ${this.id}`, { signal: options.signal, graceMs: ABORT_GRACE_MS, abandoned: () => void discard() });
   }
 
   /** Creates the image, writes it and makes its protected snapshot; `made.image` says the image was created. */
