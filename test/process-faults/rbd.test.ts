@@ -68,7 +68,7 @@ describe.skipIf(!ceph)('rbd store, OSD stopped (SIGSTOP)', () => {
   });
   afterAll(() => ms?.close());
 
-  it('an add aborted while the OSD is stopped settles as Aborted at once, and leaves nothing once the OSD is back', async () => {
+  it('an add aborted while the OSD is stopped settles as Aborted within 3 s, and leaves nothing once the OSD is back', async () => {
     const id = randomUUID();
     const bytes = randomBytes(64 * MiB);
     const controller = new AbortController();
@@ -113,6 +113,34 @@ describe.skipIf(!ceph)('rbd store, OSD stopped (SIGSTOP)', () => {
     const r = await ms.add(randomUUID(), again);
     expect((await readAll((await ms.get(r.location)).stream)).equals(again)).toBe(true);
     await ms.delete(r.location);
+  });
+
+  it('an add whose OSD stops answering fails with BackendUnavailable within its timeouts, and leaves nothing once the OSD is back', async () => {
+    const id = randomUUID();
+    const bytes = randomBytes(32 * MiB);
+    let stoppedAt = 0;
+    let error: unknown;
+    await withFault(OSD, async () => {
+      error = await ms
+        .add(
+          id,
+          source(bytes, async (off) => {
+            if (stoppedAt || off < 0.4 * bytes.length) return;
+            await pause(OSD);
+            stoppedAt = Date.now();
+          }),
+        )
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      // The writes' bound, then the first removal's: the add does not wait for the OSD.
+      expect(Date.now() - stoppedAt).toBeLessThan((3 * OSD_TIMEOUT + 2) * 1000);
+      expect(ms.pendingCleanups()).toMatchObject([{ store: 'fast', kind: 'image' }]);
+    });
+    expect(error).toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/store fast did not answer in time/) });
+    await eventually('the failed add\'s image removed', () => ms.pendingCleanups().length === 0, 90_000);
+    expect(stored(ceph!, id)).toEqual([]);
   });
 
   it('a get whose OSD stops errors within rados_osd_op_timeout with a library error naming the store, never ends short', async () => {
