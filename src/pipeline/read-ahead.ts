@@ -56,7 +56,9 @@ export function readAhead(o: ReadAheadOptions): Readable {
       issue();
       const head = pending.shift();
       if (!head) {
-        this.push(null);
+        // The stream ends once the backend object is released: a caller that deletes the image
+        // right after reading it to the end (rbd refuses while the image is open) finds it closed.
+        void close().then(() => this.push(null));
         return;
       }
       head.then(
