@@ -183,10 +183,6 @@ if (swift) {
         target: hostAndPort(swift['SWIFT_AUTH_URL']!),
         // Tempauth gives a storage URL on the host it was asked at: the objects go through the proxy too.
         create: (proxy, opts) => MultiStore.create(parseConfig(withCopiesStore(tempauthConf(container), copies).replaceAll(swift['SWIFT_AUTH_URL']!, viaProxy(swift['SWIFT_AUTH_URL']!, proxy))), opts),
-        known: {
-          'add-stall': 'an abort while Swift stalls mid-upload settles only at swift_store_request_timeout (60 s), not promptly',
-          'get-refuse': 'a refused connection under a get surfaces an unhandled ECONNRESET besides the BackendUnavailable',
-        },
       },
     },
   );

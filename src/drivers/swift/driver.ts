@@ -13,6 +13,7 @@ import { BadStoreConfigurationError, NotFoundError } from '../../errors.js';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, ImageAcls, WritableStoreDriver } from '../../driver.js';
 import { maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
+import type { Reclaimer } from '../../pipeline/reclaim.js';
 import { contentLength, discard } from '../../net/response.js';
 import { readTls } from '../../net/tls.js';
 import type { SwiftEndpoint } from './auth.js';
@@ -37,8 +38,9 @@ export class SwiftStore implements WritableStoreDriver {
     private readonly defaultReference: SwiftReference | undefined,
     private readonly client: ServiceClient,
     logger: Logger,
+    reclaimer: Reclaimer,
   ) {
-    this.uploader = new SwiftUploader(id, o, logger);
+    this.uploader = new SwiftUploader(id, o, logger, reclaimer);
     this.downloader = new SwiftDownloader(id, o.swift_store_retry_get_count, logger);
   }
 
@@ -62,7 +64,12 @@ export class SwiftStore implements WritableStoreDriver {
     }
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const timeout = o.swift_store_request_timeout * 1000;
-    const client = ServiceClient.create({ ...SWIFT_CLIENT, tls, timeouts: { connectMs: timeout, headersMs: timeout, bodyMs: timeout } });
+    const client = ServiceClient.create({
+      ...SWIFT_CLIENT,
+      tls,
+      timeouts: { connectMs: timeout, headersMs: timeout, bodyMs: timeout },
+      onRetry: (what, why, n) => ctx.logger.info(`[${ctx.id}] ${what}: making it again (retry ${n}) after ${why}`),
+    });
     const endpoint: SwiftEndpoint = {
       serviceType: o.swift_store_service_type,
       endpointType: o.swift_store_endpoint_type,
@@ -70,7 +77,7 @@ export class SwiftStore implements WritableStoreDriver {
       ...(o.swift_store_endpoint ? { override: o.swift_store_endpoint } : {}),
     };
     const tenancy = new SwiftTenancy(ctx.id, o, references, defaultReference, endpoint, client);
-    return new SwiftStore(ctx.id, o, tenancy, defaultReference, client, ctx.logger);
+    return new SwiftStore(ctx.id, o, tenancy, defaultReference, client, ctx.logger, ctx.reclaimer);
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -97,12 +104,16 @@ export class SwiftStore implements WritableStoreDriver {
     const { conn, loc, uri } = await this.tenancy.addTarget(imageId, options.context, options.signal);
     const created = await this.tenancy.ensureContainer(conn, loc, options.signal);
     try {
-      await this.uploader.write(conn, loc, imageId, data, options);
+      await this.uploader.write(conn, loc, uri, imageId, data, options);
       return { location: uri };
     } catch (err) {
       if (err instanceof NotFoundError) this.tenancy.forgetContainer(loc);
-      // A multi-tenant image's own container goes with it.
-      if (created && this.o.swift_store_multi_tenant) await deleteContainerQuietly(conn, loc.container);
+      // A multi-tenant image's own container goes with it (once emptied: after an abort the
+      // reclaimer may still be removing segments, and the caller does not wait for that).
+      if (created && this.o.swift_store_multi_tenant) {
+        const removing = deleteContainerQuietly(conn, loc.container);
+        if (!options.signal.aborted) await removing;
+      }
       throw err;
     }
   }
