@@ -43,8 +43,9 @@ describe.skipIf(!cinder)('cinder store under process faults', () => {
 
   /** Once the reclaimer has nothing left to do, Cinder and its pool hold what they held before; no volume of the image is left. */
   async function nothingLeft(imageId: string): Promise<void> {
-    await until('the reclaimer has removed what the add left', () => ms.pendingCleanups().length === 0, 90_000);
-    const left = (await volumes(env)).filter((v) => v.name === `image-${imageId}`);
+    const ofImage = async () => (await volumes(env)).filter((v) => v.name === `image-${imageId}`);
+    await until('the reclaimer has removed what the add left', async () => ms.pendingCleanups().length === 0 && (await ofImage()).length === 0, 90_000);
+    const left = await ofImage();
     const attachments = (await Promise.all(left.map((v) => attachmentsOf(env, v.id)))).flat();
     expect({ volumes: left.map((v) => `${v.id} ${v.status}`), attachments }).toEqual({ volumes: [], attachments: [] });
     // Cinder removes the rbd image a moment after the volume record.
@@ -79,27 +80,56 @@ describe.skipIf(!cinder)('cinder store under process faults', () => {
     await stillWorks();
   }, 180_000);
 
-  it('an add whose Cinder API is killed mid-write fails with a library error, and once the API is back nothing of it is left', async () => {
-    const imageId = randomUUID();
-    let released!: () => void;
-    const resume = new Promise<void>((r) => (released = r));
+  /** A source of `mib` MiB that stops after 4 MiB until `release` is called; `pulled()` counts the MiB taken. */
+  function gatedSource(mib: number): { source: AsyncIterable<Uint8Array>; release: () => void; pulled: () => number } {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
     let pulled = 0;
     const source = (async function* () {
-      for (let i = 0; i < 12; i++) {
+      for (let i = 0; i < mib; i++) {
         // The volume is attached and being written: 4 MiB are in.
-        if (i === 4) await resume;
+        if (i === 4) await gate;
         pulled++;
         yield randomBytes(MiB);
       }
     })();
+    return { source, release, pulled: () => pulled };
+  }
+
+  it('an add aborted mid-write while the volume service is stopped is Aborted within 3 s, and its attachment and volume go once the service runs again', async () => {
+    const imageId = randomUUID();
+    const { source, release, pulled } = gatedSource(12);
+    const ac = new AbortController();
+    const adding = ms.add(imageId, source, { context, size: 12 * MiB, signal: ac.signal }).catch((e: unknown) => e);
+    await withFault(volumeService, async () => {
+      try {
+        await until('4 MiB written', () => pulled() >= 4, 60_000);
+        await pause(volumeService);
+      } finally {
+        release();
+      }
+      const abortedAt = Date.now();
+      ac.abort();
+      const err = await adding;
+      expect(Date.now() - abortedAt).toBeLessThan(3000);
+      expect(err).toMatchObject({ code: 'Aborted' });
+      // Deleting the attachment needs the volume service: volume and attachment wait in the reclaimer.
+      expect(ms.pendingCleanups()).toEqual([expect.objectContaining({ store: 'volumes', kind: 'volume' })]);
+    });
+    await nothingLeft(imageId);
+  }, 180_000);
+
+  it('an add whose Cinder API is killed mid-write fails with a library error, and once the API is back nothing of it is left', async () => {
+    const imageId = randomUUID();
+    const { source, release, pulled } = gatedSource(12);
     const adding = ms.add(imageId, source, { context, size: 12 * MiB }).catch((e: unknown) => e);
     // withFault restarts the API it cannot continue.
     await withFault(api, async () => {
       try {
-        await until('4 MiB written', () => pulled >= 4, 60_000);
+        await until('4 MiB written', () => pulled() >= 4, 60_000);
         await kill(api);
       } finally {
-        released();
+        release();
       }
       const err = (await adding) as Error & { code?: string };
       expect(err).toBeInstanceOf(GlanceStoreError);
