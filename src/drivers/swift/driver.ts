@@ -7,7 +7,6 @@
  * ./segments.ts), so either library reads (./download.ts) and deletes the
  * other's images.
  */
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { BadStoreConfigurationError, NotFoundError } from '../../errors.js';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, ImageAcls, WritableStoreDriver } from '../../driver.js';
@@ -51,17 +50,9 @@ export class SwiftStore implements WritableStoreDriver {
       { caFile: o.swift_store_cacert, insecure: o.swift_store_auth_insecure },
       { caFile: 'swift_store_cacert', insecure: 'swift_store_auth_insecure' },
     );
+    // The options' rules and paths (SWIFT_OPTIONS: the buffer dir, the CA bundle, the references file) were
+    // checked with the whole config; a file that cannot be read now changed since.
     problems.push(...tlsProblems);
-    // The options' rules (SWIFT_OPTIONS) were checked with the whole config: what is left is the machine's.
-    const dir = o.swift_upload_buffer_dir;
-    if (o.swift_buffer_on_upload && dir) {
-      try {
-        if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-        accessSync(dir, fsConstants.W_OK);
-      } catch (err) {
-        problems.push(`swift_upload_buffer_dir ${dir} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-      }
-    }
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const timeout = o.swift_store_request_timeout * 1000;
     const client = ServiceClient.create({
