@@ -129,11 +129,6 @@ for (const server of servers) {
       faults: {
         target: { host: new URL(server.endpoint).hostname, port: Number(new URL(server.endpoint).port) },
         create: (proxy, opts) => MultiStore.create(parseConfig(twoStoresConf({ ...server, endpoint: `http://${proxy.host}:${proxy.port}` })), opts),
-        known: {
-          'add-cut': "the SDK retries the cut part and the add succeeds: the case expects a failure, and whether a recovered upload may pass is not yet settled",
-          'add-reset': 'as add-cut: the SDK retries the reset part and the add succeeds',
-          'add-stall': 'an abort while the S3 server stalls mid-upload settles only when the SDK gives up on the request (60 s or more), not promptly',
-        },
       },
     },
   );
