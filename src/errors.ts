@@ -155,8 +155,9 @@ export function fromSystemError(err: unknown, what: string): GlanceStoreError {
       return new StorageFullError(`${what}: no space left on the store`, { cause: err });
     case 'EACCES':
     case 'EPERM':
-    case 'EROFS':
       return new StorageWriteDeniedError(`${what}: permission denied`, { cause: err });
+    case 'EROFS':
+      return new StorageWriteDeniedError(`${what}: read-only file system`, { cause: err });
     case 'EBUSY':
       return new InUseError(`${what}: in use`, { cause: err });
     case 'ECONNREFUSED':

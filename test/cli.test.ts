@@ -100,11 +100,20 @@ describe('glance-store command', () => {
   });
 
   it('reports a broken store in check with a non-zero exit', () => {
-    writeFileSync(path.join(work, 'broken.conf'), `[DEFAULT]\nenabled_backends = a:file, web:http\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${work}/a\n[web]\nhttps_ca_certificates_file = /nonexistent/ca.pem\n`);
+    // A datadir under a plain file can never be created: the store starts without the write it should have.
+    writeFileSync(path.join(work, 'plain-file'), '');
+    writeFileSync(path.join(work, 'broken.conf'), `[DEFAULT]\nenabled_backends = a:file, b:file\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${work}/a\n[b]\nfilesystem_store_datadir = ${work}/plain-file/images\n`);
     const r = run(['--config', 'broken.conf', 'check']);
     expect(r.status).toBe(8);
-    expect(r.stdout.toString()).toMatch(/FAIL web \(http\).*ca\.pem/);
+    expect(r.stdout.toString()).toMatch(/FAIL b \(file\).*plain-file/);
     expect(r.stdout.toString()).toMatch(/ok {3}a \(file\)/);
+  });
+
+  it('refuses in check a CA bundle that cannot be read, as a configuration problem naming store and option', () => {
+    writeFileSync(path.join(work, 'no-ca.conf'), `[DEFAULT]\nenabled_backends = a:file, web:http\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadir = ${work}/a\n[web]\nhttps_ca_certificates_file = /nonexistent/ca.pem\n`);
+    const r = run(['--config', 'no-ca.conf', 'check']);
+    expect(r.status).toBe(3);
+    expect(r.stderr.toString()).toMatch(/\[web\] https_ca_certificates_file = "\/nonexistent\/ca\.pem": cannot be read \(ENOENT\)/);
   });
 
   it("fails check on an unknown option in a store's section, and on a config that is not UTF-8", () => {

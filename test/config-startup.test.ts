@@ -7,7 +7,7 @@
  * reading stay beside the problems.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -162,6 +162,91 @@ describe('the options of every store are checked before any store starts', () =>
     const ms = await MultiStore.create(parseConfig(ok));
     expect(ms.states().every((s) => s.ok)).toBe(true);
     await ms.close();
+  });
+});
+
+describe('the files and directories options name are checked with every other problem', () => {
+  /** Swift stores with an account of their own, each with `lines` added. */
+  const swift = (id: string, lines: string) => `[${id}]\nswift_store_auth_version = 1\nswift_store_auth_address = http://${backend}/auth/v1.0\nswift_store_user = a:b\nswift_store_key = k-s3cret\n${lines}\n`;
+  const s3 = (id: string, lines: string) => `[${id}]\ns3_store_host = http://${backend}\ns3_store_access_key = ak\ns3_store_secret_key = sk-s3cret\ns3_store_bucket = images\n${lines}\n`;
+
+  it('reports a missing CA bundle, references file, bad metadata and an unwritable buffer dir of non-default stores in one error, before any store starts', async () => {
+    const dir = path.join(root, 'paths');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'refs-broken.conf'), 'auth_address = http://nowhere\n');
+    await writeFile(path.join(dir, 'refs-other.conf'), `[other]\nauth_address = http://${backend}/auth/v1.0\nuser = a:b\nkey = k-s3cret\n`);
+    await writeFile(path.join(dir, 'meta-broken.json'), '{"id": "x", "mountpoint": ');
+    await writeFile(path.join(dir, 'meta-shape.json'), '[{"id": 7, "mountpoint": "/"}]');
+    await writeFile(path.join(dir, 'a-file'), 'not a directory');
+    const text =
+      `[DEFAULT]\nenabled_backends = good:file, sw1:swift, sw2:swift, sw3:swift, sw4:swift, sw5:swift, o:s3, c:cinder, h:http, m1:file, m2:file, p:probe\n` +
+      `[glance_store]\ndefault_backend = good\n[good]\nfilesystem_store_datadir = ${root}/good\nweight = heavy\n` +
+      swift('sw1', `swift_store_cacert = ${dir}/no-ca.pem`) +
+      `[sw2]\nswift_store_config_file = ${dir}/no-refs.conf\n` +
+      `[sw3]\nswift_store_config_file = ${dir}/refs-broken.conf\n` +
+      `[sw4]\nswift_store_config_file = ${dir}/refs-other.conf\n` +
+      swift('sw5', `swift_buffer_on_upload = true\nswift_upload_buffer_dir = ${dir}/a-file`) +
+      s3('o', `s3_store_cacert = ${dir}/no-ca.pem`) +
+      `[c]\ncinder_ca_certificates_file = ${dir}/no-ca.pem\n` +
+      `[h]\nhttps_ca_certificates_file = ${dir}\n` +
+      `[m1]\nfilesystem_store_datadir = ${root}/m1\nfilesystem_store_metadata_file = ${dir}/meta-broken.json\n` +
+      `[m2]\nfilesystem_store_datadir = ${root}/m2\nfilesystem_store_metadata_file = ${dir}/meta-shape.json\n`;
+    const err = await MultiStore.create(parseConfig(text), { drivers: [probe] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadStoreConfigurationError);
+    const problems = (err as BadStoreConfigurationError).problems;
+    const expected: RegExp[] = [
+      /^\[good\] weight = "heavy": expected an integer/,
+      /^\[sw1\] swift_store_cacert = ".*\/no-ca\.pem": cannot be read \(ENOENT\)$/,
+      /^\[sw2\] swift_store_config_file = ".*\/no-refs\.conf": cannot be read \(ENOENT\)$/,
+      /^\[sw3\] swift_store_config_file = ".*\/refs-broken\.conf": does not parse: option auth_address comes before any \[section\]$/,
+      /^\[sw4\] swift_store_config_file = ".*\/refs-other\.conf": has no complete reference "ref1" \(auth_address, user, key\), the default_swift_reference$/,
+      /^\[sw5\] swift_upload_buffer_dir = ".*\/a-file": is not a directory$/,
+      /^\[o\] s3_store_cacert = ".*\/no-ca\.pem": cannot be read \(ENOENT\)$/,
+      /^\[c\] cinder_ca_certificates_file = ".*\/no-ca\.pem": cannot be read \(ENOENT\)$/,
+      /^\[h\] https_ca_certificates_file = ".*\/paths": is a directory, not a file$/,
+      /^\[m1\] filesystem_store_metadata_file = ".*\/meta-broken\.json": is not JSON \(/,
+      /^\[m2\] filesystem_store_metadata_file = ".*\/meta-shape\.json": must hold JSON: an object with string "id" and "mountpoint" keys, or a non-empty list of such objects$/,
+    ];
+    for (const says of expected) expect(problems.filter((p) => says.test(p)), `${says} in ${JSON.stringify(problems, null, 1)}`).toHaveLength(1);
+    expect(problems).toHaveLength(expected.length);
+    // Nothing was created or contacted, and no secret shown.
+    expect(created).toBe(0);
+    expect(connections).toBe(0);
+    for (const d of ['m1', 'm2']) expect(existsSync(path.join(root, d))).toBe(false);
+    expect((err as Error).message).not.toMatch(/s3cret/);
+  });
+
+  it('reports a buffer dir that does not exist, and only when buffering is on', async () => {
+    const text = (on: boolean) =>
+      `[DEFAULT]\nenabled_backends = good:file, sw:swift\n[glance_store]\ndefault_backend = good\n[good]\nfilesystem_store_datadir = ${root}/good\n` +
+      swift('sw', `swift_buffer_on_upload = ${on}\nswift_upload_buffer_dir = ${root}/no-such-dir`);
+    expect(readConfig(parseConfig(text(true)), driverRegistry()).problems).toEqual([
+      expect.objectContaining({ kind: 'store-rule', group: 'sw', option: 'swift_upload_buffer_dir', message: expect.stringMatching(/: is not a writable directory \(ENOENT\)$/) }),
+    ]);
+    expect(readConfig(parseConfig(text(false)), driverRegistry()).problems).toEqual([]);
+  });
+
+  it('accepts files that hold what they must, and glance-store check creates nothing reading them', async () => {
+    const dir = path.join(root, 'paths-ok');
+    await mkdir(path.join(dir, 'buffer'), { recursive: true });
+    await writeFile(path.join(dir, 'refs.conf'), `[ref1]\nauth_address = http://${backend}/auth/v1.0\nuser = a:b\nkey = k\nauth_version = 1\n`);
+    await writeFile(path.join(dir, 'meta.json'), '{"id": "nfs-1", "mountpoint": "/"}');
+    const text =
+      `[DEFAULT]\nenabled_backends = m:file, sw:swift\n[glance_store]\ndefault_backend = m\n` +
+      `[m]\nfilesystem_store_datadir = ${dir}/images\nfilesystem_store_metadata_file = ${dir}/meta.json\n` +
+      `[sw]\nswift_store_config_file = ${dir}/refs.conf\nswift_buffer_on_upload = true\nswift_upload_buffer_dir = ${dir}/buffer\n`;
+    expect(readConfig(parseConfig(text), driverRegistry()).problems).toEqual([]);
+    const ms = await MultiStore.create(parseConfig(text), { createNothing: true });
+    try {
+      expect(ms.states().map((s) => [s.id, s.ok, s.error])).toEqual([
+        ['m', true, undefined],
+        ['sw', true, undefined],
+      ]);
+    } finally {
+      await ms.close();
+    }
+    expect(existsSync(path.join(dir, 'images'))).toBe(false);
+    expect(connections).toBe(0);
   });
 });
 

@@ -158,6 +158,63 @@ describe('the service client', () => {
     }
   });
 
+  it('retries a create whose answer was lost, and takes "exists" on the retry as that attempt\'s success; "exists" at once stays a refusal', async () => {
+    // A server that creates /o on the first request but loses the answer (reset), as a proxy cut mid-answer does.
+    const stored = new Set<string>();
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        if (stored.has(req.url!)) return void res.writeHead(412).end();
+        stored.add(req.url!);
+        if (req.url!.startsWith('/lost')) return req.socket.destroy();
+        res.writeHead(req.url === '/busy' ? 503 : 201).end();
+      });
+    });
+    const host = await listen(server);
+    try {
+      const retries: string[] = [];
+      const client = make({ service: 'Swift', retry: { attempts: 2, firstPauseMs: 10 }, onRetry: (what, why, n) => retries.push(`${n} ${what}: ${why}`) });
+      let bodies = 0;
+      const body = () => {
+        bodies++;
+        return Readable.from([Buffer.from('segment')]);
+      };
+      const res = await client.send({ method: 'PUT', url: `http://${host}/lost`, headers: { 'if-none-match': '*' }, body, create: true, what: 'PUT lost' });
+      expect([res.statusCode, bodies]).toEqual([201, 2]);
+      expect(retries).toEqual([expect.stringMatching(/^1 PUT lost: .*(ECONNRESET|other side closed)/)]);
+      // An object that was there before the first attempt is someone else's: the refusal stands.
+      const taken = await client.send({ method: 'PUT', url: `http://${host}/lost`, headers: { 'if-none-match': '*' }, body, create: true });
+      await taken.body.dump();
+      expect(taken.statusCode).toBe(412);
+      // A 5xx is retried for a create too (the server kept it: the retry finds it).
+      const busy = await client.send({ method: 'PUT', url: `http://${host}/busy`, body: 'x', create: true });
+      expect(busy.statusCode).toBe(201);
+      // A one-shot body is never sent again.
+      const once = await failure(client.send({ method: 'PUT', url: `http://${host}/lost2`, body: Readable.from([Buffer.from('x')]), create: true }));
+      expect(once.code).toBe('BackendUnavailable');
+      expect(retries).toHaveLength(2);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('makes no call again after a timeout when told so (afterTimeout: false), keeping its bound at one request timeout', async () => {
+    let connections = 0;
+    const silent = net.createServer(() => connections++); // accepts, never answers
+    const host = await listen(silent);
+    try {
+      const bounded = make({ service: 'Swift', timeouts: { headersMs: 300 }, retry: { attempts: 2, firstPauseMs: 10, afterTimeout: false } });
+      expect((await failure(bounded.send({ method: 'GET', url: `http://${host}/o`, idempotent: true }))).code).toBe('BackendUnavailable');
+      expect(connections).toBe(1);
+      const patient = make({ service: 'Cinder', timeouts: { headersMs: 300 }, retry: { attempts: 1, firstPauseMs: 10 } });
+      expect((await failure(patient.send({ method: 'GET', url: `http://${host}/o`, idempotent: true }))).code).toBe('BackendUnavailable');
+      expect(connections).toBe(3);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('ends the pause before a retry at once when the call is aborted, with AbortedError', async () => {
     const { server, seen } = scripted(() => 503);
     const host = await listen(server);

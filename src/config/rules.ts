@@ -7,6 +7,7 @@
  */
 import { maskLocation } from '../location.js';
 import type { OptionSpec, OptionValues } from './schema.js';
+import { pathNote, pathProblem } from './paths.js';
 
 /** A rule broken, about one option (`message` without the group's label). */
 export interface RuleProblem {
@@ -33,7 +34,7 @@ function shownConverted(spec: OptionSpec, value: unknown): string {
 const HAS_RULES = new WeakMap<readonly OptionSpec[], boolean>();
 function hasRules(schema: readonly OptionSpec[]): boolean {
   let has = HAS_RULES.get(schema);
-  if (has === undefined) HAS_RULES.set(schema, (has = schema.some((s) => s.required !== undefined || s.check !== undefined)));
+  if (has === undefined) HAS_RULES.set(schema, (has = schema.some((s) => s.required !== undefined || s.check !== undefined || s.path !== undefined)));
   return has;
 }
 
@@ -57,18 +58,22 @@ export function ruleProblems(schema: readonly OptionSpec[], values: OptionValues
       else if (req && req.test(values)) problems.push({ option: spec.name, message: `${spec.name} is required ${req.when}` });
       continue;
     }
-    const why = spec.check?.problem(value, values);
+    // A path is looked at only once the value keeps its rule.
+    const why = spec.check?.problem(value, values) ?? (spec.path ? pathProblem(spec.path, value, values) : undefined);
     if (why !== undefined) problems.push({ option: spec.name, message: `${shownConverted(spec, value)}: ${why}` });
   }
   return problems;
 }
 
-/** `ruleProblems` of the schema's defaults, remembered per schema. */
+/**
+ * `ruleProblems` of the schema's defaults, remembered per schema, unless a
+ * default names a path to check: what is on the machine may change.
+ */
 export function defaultRuleProblems(schema: readonly OptionSpec[]): RuleProblem[] {
   let problems = DEFAULTS_BROKEN.get(schema);
   if (!problems) {
     problems = ruleProblems(schema, Object.fromEntries(schema.map((s) => [s.name, s.default])));
-    DEFAULTS_BROKEN.set(schema, problems);
+    if (!schema.some((s) => s.path !== undefined && !isUnset(s.default))) DEFAULTS_BROKEN.set(schema, problems);
   }
   return problems;
 }
@@ -79,5 +84,6 @@ export function ruleNotes(spec: OptionSpec): string[] {
   if (spec.required === true) notes.push('**required**');
   else if (spec.required) notes.push(`**required** ${spec.required.when}`);
   if (spec.check) notes.push(`must be ${spec.check.rule}`);
+  if (spec.path) notes.push(pathNote(spec.path));
   return notes;
 }

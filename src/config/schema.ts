@@ -15,8 +15,7 @@ export type OptionValues = Record<string, unknown>;
  * A rule of the driver's own that an option's value must keep (a power of
  * two, octal digits, a URL, ...), checked at startup beside every other
  * problem of the config, before any store is contacted. It sees values
- * only: what depends on the machine (a file that must be readable) is
- * checked when the store starts.
+ * only: what an option names on the machine is a `PathCheck`.
  */
 export interface OptionCheck {
   /** The rule as the configuration reference states it, e.g. "a power of two". */
@@ -29,6 +28,26 @@ export interface OptionCheck {
    * option: the caller shows the value only for options that are not secret.
    */
   problem(value: unknown, values: OptionValues): string | undefined;
+}
+
+/**
+ * What an option's value names on this machine, checked at startup with the
+ * config's other problems (after the option's type, range and `check`), so
+ * a missing CA bundle or a references file that does not parse is reported
+ * before any store is contacted. The check only looks: it reads and stats,
+ * never creates (`glance-store check` creates nothing).
+ */
+export interface PathCheck {
+  /** A file the store reads (it must exist and be readable), or a directory it writes in. */
+  kind: 'readable-file' | 'writable-directory';
+  /** Checked only where `test` says so, with `when` saying it in words ("when swift_buffer_on_upload is set"). */
+  only?: { when: string; test(values: OptionValues): boolean };
+  /**
+   * For a file: what it must hold, as the configuration reference states it
+   * ("JSON: an object with id and mountpoint"), and why `text` does not, or
+   * undefined when it does.
+   */
+  content?: { rule: string; problem(text: string, values: OptionValues): string | undefined };
 }
 
 /**
@@ -57,6 +76,8 @@ export interface OptionSpec {
   required?: OptionRequirement;
   /** A rule of the driver's own, checked with every other problem at startup. */
   check?: OptionCheck;
+  /** A file or directory the value names, checked with every other problem at startup. */
+  path?: PathCheck;
 }
 
 /**

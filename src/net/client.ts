@@ -5,8 +5,9 @@
  * undici agent built from the store's TLS settings and timeouts, proxies,
  * what the service means by a status), and each call goes through the same
  * steps: the token header added, the token renewed once when the service
- * answers 401, idempotent calls retried with a doubling pause, failures
- * mapped by ./failure.ts. A driver's API is then a few operations on it.
+ * answers 401, idempotent calls (and creates that a lost answer leaves in
+ * doubt) retried with a doubling pause, failures mapped by ./failure.ts. A
+ * driver's API is then a few operations on it.
  *
  * Requests go through undici's `request`, not `fetch`: fetch decodes
  * gzip-encoded bodies, which would change image bytes.
@@ -35,8 +36,14 @@ export interface ServiceClientConfig {
   statuses?: Readonly<Record<number, ErrorClass>>;
   /** Any other failing status (default: BackendUnavailable for 5xx, 408, 429; else BackendError). */
   otherwise?: ErrorClass;
-  /** Retries of an idempotent call after a failure below HTTP or a 5xx answer. */
-  retry?: { attempts: number; firstPauseMs?: number; maxPauseMs?: number };
+  /**
+   * Retries of an idempotent call (or a create, below) after a failure below
+   * HTTP or a 5xx answer. `afterTimeout: false` makes no call again once it
+   * timed out, so that a call's bound stays one request timeout.
+   */
+  retry?: { attempts: number; firstPauseMs?: number; maxPauseMs?: number; afterTimeout?: boolean };
+  /** Told of each retry before its pause: what the call is and why it is made again (for the store's log). */
+  onRetry?: (what: string, why: string, attempt: number) => void;
   /** Headers every call carries (Cinder's microversion). */
   headers?: Record<string, string>;
 }
@@ -57,6 +64,15 @@ export interface ServiceRequest {
   body?: RequestBody;
   /** A second request does no harm: retried after a failure below HTTP or a 5xx answer. */
   idempotent?: boolean;
+  /**
+   * A create the service refuses when its target exists (a PUT with
+   * If-None-Match: *): retried as an idempotent call is, although a second
+   * request is not harmless. When a retry is refused with `existsStatus`
+   * (412 unless given), the attempt whose answer was lost created the
+   * target: the call resolves with that attempt's success, a 201 whose
+   * body is empty, instead of the refusal.
+   */
+  create?: true | { existsStatus: number };
   signal?: AbortSignal | undefined;
   /** What the call is, in messages; default `<service> <METHOD> <url>` (masked). */
   what?: string;
@@ -117,12 +133,14 @@ export class ServiceClient {
   /**
    * One call, whatever its status: the token added (renewed once after a
    * 401, which then, or for a token that cannot be renewed, is
-   * AuthenticationFailed), idempotent calls retried. A failure below HTTP
-   * rejects with the library's error.
+   * AuthenticationFailed), idempotent calls and creates retried. A failure
+   * below HTTP rejects with the library's error.
    */
   async send(req: ServiceRequest): Promise<Response> {
     const repeatable = isRepeatable(req.body);
     const retries = this.config.retry?.attempts ?? 0;
+    const idempotent = req.idempotent === true || req.create !== undefined;
+    const existsStatus = typeof req.create === 'object' ? req.create.existsStatus : 412;
     let token = this.session ? await this.session.token() : undefined;
     let renewed = false;
     for (let attempt = 0; ; ) {
@@ -136,11 +154,16 @@ export class ServiceClient {
         res = await send(url, { method: req.method, headers, body: body as Dispatcher.DispatchOptions['body'], dispatcher: this.dispatcherFor(url), signal: req.signal }, call);
       } catch (err) {
         if (body instanceof Readable) body.destroy();
-        if (repeatable && attempt < retries && retriable(err, req.idempotent === true)) {
-          await this.pause(attempt++, call);
+        if (repeatable && attempt < retries && retriable(err, idempotent, this.config.retry?.afterTimeout ?? true)) {
+          await this.pause(attempt++, call, (err as Error).message);
           continue;
         }
         throw err;
+      }
+      if (attempt > 0 && req.create !== undefined && res.statusCode === existsStatus) {
+        // Refused as existing only after an attempt whose answer was lost: that attempt made it.
+        discard(res);
+        return { ...res, statusCode: 201 };
       }
       if (res.statusCode === 401 && this.session) {
         discard(res);
@@ -151,9 +174,9 @@ export class ServiceClient {
         }
         throw new AuthenticationFailedError(`${what}: the token was refused (HTTP 401)${renewed ? ' after a new token' : ''}`);
       }
-      if (res.statusCode >= 500 && req.idempotent && repeatable && attempt < retries) {
+      if (res.statusCode >= 500 && idempotent && repeatable && attempt < retries) {
         discard(res);
-        await this.pause(attempt++, call);
+        await this.pause(attempt++, call, `HTTP ${res.statusCode}`);
         continue;
       }
       return res;
@@ -206,8 +229,9 @@ export class ServiceClient {
   }
 
   /** The pause before retry `n` (0-based): doubled each time, at most maxPauseMs; an abort ends it at once. */
-  private async pause(n: number, call: FailedCall): Promise<void> {
+  private async pause(n: number, call: FailedCall, why: string): Promise<void> {
     const r = this.config.retry;
+    this.config.onRetry?.(call.what, maskLocation(why), n + 1);
     const ms = Math.min((r?.firstPauseMs ?? 250) * 2 ** n, r?.maxPauseMs ?? 4000);
     try {
       await sleep(ms, undefined, call.signal ? { signal: call.signal } : undefined);
@@ -223,12 +247,18 @@ function isRepeatable(body: RequestBody | undefined): boolean {
 
 /**
  * Whether a call that failed below HTTP may be made again: never after a
- * TLS failure, an abort or a library error of the call's own; an idempotent
- * call after any other failure; any call when the connection was refused
- * (nothing reached the server).
+ * TLS failure, an abort or a library error of the call's own (nor after a
+ * timeout, when the client says so); an idempotent call after any other
+ * failure; any call when the connection was refused (nothing reached the
+ * server).
  */
-function retriable(err: unknown, idempotent: boolean): boolean {
+function retriable(err: unknown, idempotent: boolean, afterTimeout: boolean): boolean {
   if (!(err instanceof BackendUnavailableError) || tlsFailureCode(err)) return false;
+  const code = (err.cause as { code?: unknown } | undefined)?.code;
+  if (!afterTimeout && typeof code === 'string' && TIMEOUT_CODES.has(code)) return false;
   if (idempotent) return true;
-  return (err.cause as { code?: unknown } | undefined)?.code === 'ECONNREFUSED';
+  return code === 'ECONNREFUSED';
 }
+
+/** undici's transport timeouts (connect, headers, body). */
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);

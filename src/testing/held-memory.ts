@@ -25,9 +25,30 @@ function fullGc(): void {
   collect();
 }
 
-/** Bytes referenced now: the JavaScript heap plus the buffers outside it, after a full collection. */
+/** Most collections one figure waits for; two or three suffice in practice. */
+const MAX_COLLECTIONS = 6;
+
+/**
+ * Bytes referenced now: the JavaScript heap plus the buffers outside it.
+ *
+ * One collection is not enough: V8 releases the memory of unreachable
+ * ArrayBuffers (every Buffer's bytes) on a concurrent sweeper, and
+ * `arrayBuffers` falls only when it has run, often after `gc()` returned. A
+ * single collection could so count an image deleted just before (a baseline
+ * too high, which hid a driver that keeps the whole image) or chunks already
+ * dropped (a sample too high). The next collection first finishes the
+ * previous one's sweeping, so collections are repeated until the buffers'
+ * figure stops falling: then what is left is what is reachable.
+ */
 export function heldBytes(): number {
   fullGc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
+  let last = process.memoryUsage();
+  for (let i = 1; i < MAX_COLLECTIONS; i++) {
+    fullGc();
+    const now = process.memoryUsage();
+    const settled = now.arrayBuffers >= last.arrayBuffers;
+    last = now;
+    if (settled) break;
+  }
+  return last.heapUsed + last.arrayBuffers;
 }

@@ -331,6 +331,34 @@ EOF
   log "up in ${SECONDS}s: cinder-api on $API_URL (noauth, token admin:admin), RBD pool $POOL"
 }
 
+# Process faults (lib.sh's restart): a daemon starts again as start launched
+# it, and is waited for until it serves again. The volume service counts as
+# back once it has reported to the database since its launch (os-services
+# still shows the killed one up for a minute) and the scheduler lists its pool.
+restart_api() {
+  launch_group api cinder-api --config-file "$STATE/cinder.conf"
+  local deadline=$((SECONDS + 180))
+  until cinder_get /os-services >/dev/null 2>&1; do
+    running api || die "cinder-api exited"
+    [ $SECONDS -lt $deadline ] || die "cinder-api did not come back"
+    sleep 0.2
+  done
+}
+
+restart_volume() {
+  local since
+  since=$(date -u +%Y-%m-%dT%H:%M:%S)
+  launch_group volume cinder-volume --config-file "$STATE/cinder.conf"
+  local deadline=$((SECONDS + 180))
+  until cinder_get /os-services 2>/dev/null | "$PY" -c 'import json, sys
+s = json.load(sys.stdin)["services"]
+sys.exit(0 if any(x["binary"] == "cinder-volume" and x["state"] == "up" and (x["updated_at"] or "") >= sys.argv[1] for x in s) else 1)' "$since" 2>/dev/null && ready; do
+    running volume || die "cinder-volume exited"
+    [ $SECONDS -lt $deadline ] || die "cinder-volume did not come back"
+    sleep 0.5
+  done
+}
+
 # Cinder's own processes and files.
 stop_cinder() {
   # All at once: nothing here needs a clean shutdown.

@@ -39,6 +39,8 @@ export interface ConnectionInfo {
 export interface Attachment {
   id: string;
   status?: string;
+  /** The server it is for; none for the store's own (and any other image service's). */
+  instance?: string | null;
   connection_info?: ConnectionInfo | null;
 }
 
@@ -65,6 +67,11 @@ export class CinderApi {
   /** The same client without the caller's signal: for detaching and cleaning up after an abort. */
   unbounded(): CinderApi {
     return this.signal ? new CinderApi(this.client) : this;
+  }
+
+  /** The same client with another signal (a cleanup attempt's). */
+  withSignal(signal: AbortSignal): CinderApi {
+    return new CinderApi(this.client, signal);
   }
 
   async createVolume(spec: { size: number; name: string; metadata: Record<string, string>; volumeType?: string }): Promise<Volume> {
@@ -119,6 +126,12 @@ export class CinderApi {
   /** Marks the volume in-use once it is connected. */
   async completeAttachment(id: string): Promise<void> {
     await this.call('POST', `/attachments/${encodeURIComponent(id)}/action`, { body: { 'os-complete': null }, what: `attachment ${id}`, idempotent: true });
+  }
+
+  /** Every attachment of one volume, whoever made it. */
+  async attachmentsOf(volumeId: string): Promise<Attachment[]> {
+    const q = new URLSearchParams({ volume_id: volumeId });
+    return (await this.call<{ attachments: Attachment[] }>('GET', `/attachments?${q}`, { what: `the attachments of volume ${volumeId}`, idempotent: true })).attachments;
   }
 
   async deleteAttachment(id: string): Promise<void> {

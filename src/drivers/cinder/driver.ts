@@ -45,7 +45,7 @@ export class CinderStore implements WritableStoreDriver {
     const client = ServiceClient.create({ ...CINDER_CLIENT, tls, retry: { attempts: o.cinder_http_retries } });
     const sessions = new CinderSessions(ctx.id, o, client, ctx.logger);
     const connectors = new Connectors(o.cinder_rbd_keyring);
-    return new CinderStore(ctx.id, o, client, sessions, connectors, new VolumeLifecycle(connectors, o.cinder_state_transition_timeout * 1000, ctx.logger, ctx.id));
+    return new CinderStore(ctx.id, o, client, sessions, connectors, new VolumeLifecycle(connectors, o.cinder_state_transition_timeout * 1000, ctx.logger, ctx.id, ctx.reclaimer));
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -96,13 +96,9 @@ export class CinderStore implements WritableStoreDriver {
       if (!declared) await api.setMetadata(volume.id, { ...metadata, image_size: String(written) });
       await api.setReadonly(volume.id, true);
     } catch (err) {
-      // Cleanup runs without the add's signal, which may be what stopped it.
-      const quiet = api.unbounded();
-      // Never delete a volume that is still creating: while the scheduler has not given it a
-      // host, Cinder's API removes the record at once, but the volume service may still create
-      // its rbd image, which then belongs to no volume and stays in the pool forever.
-      await this.lifecycle.waitFor(quiet, created.id, ['creating'], 'available').catch(() => undefined);
-      await this.lifecycle.discard(quiet, created.id).catch(() => undefined);
+      // Cleanup runs without the add's signal, which may be what stopped it, and goes on
+      // through the reclaimer while Cinder does not answer.
+      await this.lifecycle.reclaimFailedAdd(api.unbounded(), created.id);
       throw err;
     }
     return { location: formatCinderLocation({ storeId: this.id, volumeId: created.id }) };

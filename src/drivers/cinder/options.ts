@@ -29,7 +29,7 @@ export const CINDER_OPTIONS = [
     help: 'Cinder\'s URL instead of a catalog lookup, with `%(project_id)s` (or `%(tenant)s`, `%(user_id)s`) replaced from the request context, e.g. `http://cinder.example.org:8776/v3/%(project_id)s`. Ignored when the cinder_store_* credentials are set.',
   },
   { name: 'cinder_os_region_name', type: 'string', deprecatedNames: ['os_region_name'], help: 'Region of the Cinder endpoint in the service catalog; every region when unset.' },
-  { name: 'cinder_ca_certificates_file', type: 'string', help: 'CA certificates (PEM) that verify an HTTPS Cinder or Keystone endpoint.' },
+  { name: 'cinder_ca_certificates_file', type: 'string', help: 'CA certificates (PEM) that verify an HTTPS Cinder or Keystone endpoint.', path: { kind: 'readable-file' } },
   { name: 'cinder_http_retries', type: 'int', default: 3, min: 0, help: 'How many times a Cinder call that failed with a connection error or a server error (5xx) is retried, after a growing pause.' },
   {
     name: 'cinder_state_transition_timeout',

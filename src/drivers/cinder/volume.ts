@@ -6,11 +6,13 @@
  * one attachment: Cinder gives a volume that is not multiattach one
  * attachment at a time.
  */
-import { BackendError, InUseError, NotFoundError } from '../../errors.js';
+import { AbortedError, BackendError, BackendUnavailableError, InUseError, NotFoundError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { reached, waitUntil, waiting, type WaitOptions } from '../../net/poller.js';
+import type { Reclaimer } from '../../pipeline/reclaim.js';
 import type { CinderApi, ConnectionInfo, Volume } from './api.js';
 import { connectorProperties, type Connectors, type VolumeDevice } from './connector.js';
+import { formatCinderLocation } from './location.js';
 
 /** Cinder's RBD volumes change state in well under a second: the poller's first pause is 50 ms, doubled up to 1 s. */
 /** Attempts at attaching a busy volume, and the first pause between them (doubled each time): about 7.5 s in all. */
@@ -34,6 +36,7 @@ export class VolumeLifecycle {
     private readonly timeoutMs: number,
     private readonly logger: Logger,
     private readonly storeId: string,
+    private readonly reclaimer: Reclaimer,
   ) {}
 
   /**
@@ -55,13 +58,13 @@ export class VolumeLifecycle {
   }
 
   /** Deletes a volume and waits until Cinder no longer lists it (its rbd image is gone by then). */
-  async remove(api: CinderApi, volumeId: string): Promise<void> {
+  async remove(api: CinderApi, volumeId: string, signal?: AbortSignal): Promise<void> {
     try {
       await api.deleteVolume(volumeId);
     } catch (err) {
       // A volume still detaching from a read that just ended is not in use: wait for it, once.
       if (!(err instanceof InUseError) || (await api.volume(volumeId)).status !== 'detaching') throw err;
-      await this.waitFor(api, volumeId, ['detaching'], 'available');
+      await this.waitFor(api, volumeId, ['detaching'], 'available', signal);
       await api.deleteVolume(volumeId);
     }
     await waitUntil(async () => {
@@ -74,30 +77,69 @@ export class VolumeLifecycle {
       }
       if (volume.status === 'error_deleting') throw new BackendError(`Cinder could not delete volume ${volumeId} (error_deleting)`);
       return waiting(volume.status);
-    }, this.waiting(`volume ${volumeId} to be deleted`));
+    }, this.waiting(`volume ${volumeId} to be deleted`, signal));
+  }
+
+  /**
+   * Hands the volume of a failed add to the store's reclaimer, which removes
+   * it now or, while Cinder does not answer or the volume cannot be deleted
+   * yet, again later until it is gone. Resolves after the first attempt.
+   */
+  async reclaimFailedAdd(api: CinderApi, volumeId: string): Promise<void> {
+    await this.reclaimer.reclaim({ kind: 'volume', location: this.location(volumeId) }, (signal) => this.discard(api.withSignal(signal), volumeId, signal));
   }
 
   /**
    * Removes a volume the store created for a failed add, whatever state it
-   * got to: a volume still creating, or still in-use while its attachment
-   * goes, is waited for until Cinder lets it be deleted.
+   * got to. A volume still creating is waited for: while the scheduler has
+   * not given it a host, Cinder's API removes the record at once, but the
+   * volume service may still create its rbd image, which would then belong
+   * to no volume. The volume is the add's alone, so an attachment it still
+   * has (a detach that failed, an attachment whose answer was lost) is the
+   * add's too, and is deleted; a volume still in-use while its attachment
+   * goes is waited for until Cinder lets it be deleted.
    */
-  async discard(bounded: CinderApi, volumeId: string): Promise<void> {
-    const api = bounded.unbounded();
+  private async discard(api: CinderApi, volumeId: string, signal: AbortSignal): Promise<void> {
+    await this.waitFor(api, volumeId, ['creating'], 'available', signal).catch((err: unknown) => {
+      // A failed create (error) is deleted as it is; an abort or an unanswered poll is tried again.
+      if (err instanceof NotFoundError || err instanceof AbortedError || err instanceof BackendUnavailableError) throw err;
+    });
     try {
       await waitUntil(async () => {
         try {
-          await this.remove(api, volumeId);
+          await this.remove(api, volumeId, signal);
         } catch (err) {
-          if (err instanceof InUseError) return waiting(`in use (${err.message})`);
-          if (!(err instanceof NotFoundError)) throw err;
+          if (!(err instanceof InUseError)) throw err;
+          for (const a of await api.attachmentsOf(volumeId)) await api.deleteAttachment(a.id).catch(() => undefined);
+          return waiting(`in use (${err.message})`);
         }
         return reached(undefined);
-      }, this.waiting(`volume ${volumeId} of a failed add to be deletable`));
+      }, this.waiting(`volume ${volumeId} of a failed add to be deletable`, signal));
     } catch (err) {
-      this.logger.error({ store: this.storeId, volume: volumeId, err }, `could not remove volume ${volumeId} of a failed add`);
+      if (err instanceof NotFoundError) return;
       throw err;
     }
+  }
+
+  /**
+   * An attachment Cinder may have made although its answer never came (the
+   * connection broke, the caller aborted): it keeps the volume `reserved`,
+   * so no one could delete or attach it again (glance_store's bug 2004555).
+   * The volume's reserved attachments without a server are the store's
+   * (Nova's name their server; a volume that is not multiattach has one at a
+   * time), and are deleted through the reclaimer.
+   */
+  private async reclaimLostAttachment(api: CinderApi, volumeId: string): Promise<void> {
+    await this.reclaimer.reclaim({ kind: 'attachment', location: this.location(volumeId) }, async (signal) => {
+      const quiet = api.withSignal(signal);
+      for (const a of await quiet.attachmentsOf(volumeId)) {
+        if (a.status === 'reserved' && !a.instance) await quiet.deleteAttachment(a.id);
+      }
+    });
+  }
+
+  private location(volumeId: string): string {
+    return formatCinderLocation({ storeId: this.storeId, volumeId });
   }
 
   /**
@@ -115,6 +157,8 @@ export class VolumeLifecycle {
         try {
           return reached(await api.createAttachment(volumeId, mode));
         } catch (err) {
+          // No answer: Cinder may have made the attachment all the same.
+          if (err instanceof BackendUnavailableError || err instanceof AbortedError) await this.reclaimLostAttachment(api.unbounded(), volumeId);
           if (!(err instanceof InUseError) || ++tries >= ATTACH_TRIES) throw err;
           return waiting(`attached elsewhere (${err.message})`);
         }
@@ -134,9 +178,14 @@ export class VolumeLifecycle {
       this.logger.debug({ store: this.storeId, volume: volumeId, mode, ms: Date.now() - started }, `attached volume ${volumeId}`);
       return { volumeId, attachmentId: attachment.id, device };
     } catch (err) {
-      await api.unbounded().deleteAttachment(attachment.id).catch(() => undefined);
+      await this.reclaimAttachment(api.unbounded(), volumeId, attachment.id);
       throw err;
     }
+  }
+
+  /** Deletes one of the store's attachments through the reclaimer: again later while Cinder does not answer. */
+  private async reclaimAttachment(api: CinderApi, volumeId: string, attachmentId: string): Promise<void> {
+    await this.reclaimer.reclaim({ kind: 'attachment', location: this.location(volumeId) }, (signal) => api.withSignal(signal).deleteAttachment(attachmentId));
   }
 
   /** Closes the device and deletes the attachment; the volume is then `available` again. */
@@ -190,8 +239,9 @@ export class VolumeLifecycle {
     const entry = this.readers.get(attached.volumeId);
     if (entry && --entry.users > 0) return;
     this.readers.delete(attached.volumeId);
+    // An attachment left would keep the volume in-use: no one could delete it.
     const done = this.detach(api, attached)
-      .catch((err: unknown) => this.logger.warn({ store: this.storeId, volume: attached.volumeId, err }, `could not detach volume ${attached.volumeId} after reading it`))
+      .catch(() => this.reclaimAttachment(api, attached.volumeId, attached.attachmentId))
       .finally(() => this.detaching.delete(attached.volumeId));
     this.detaching.set(attached.volumeId, done);
     await done;

@@ -66,11 +66,12 @@ export async function writeImage(job: WriteJob): Promise<number> {
       }
       failed = false;
     } finally {
-      // A failed add detaches too, before its volume is deleted; a detach error then does not hide the first one.
       await writes.settle();
-      const detached = lifecycle.detach(api, attached);
-      if (failed) await detached.catch(() => undefined);
-      else await detached;
+      // A failed add only closes the device: its attachment goes with its volume, in the
+      // reclaimer, so a Cinder that does not answer (its volume service stopped) never holds
+      // the add, and a detach error never hides the first one.
+      if (failed) await attached.device.close().catch(() => undefined);
+      else await lifecycle.detach(api, attached);
     }
     if (!full) return offset;
     volume = await lifecycle.extendDetached(api, volume.id, volume.size + 1, signal);

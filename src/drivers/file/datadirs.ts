@@ -94,7 +94,8 @@ export async function prepareDatadirs(dirs: Array<{ path: string; priority: numb
   );
 }
 
-const canWrite = (dir: string | undefined): Promise<boolean> =>
+/** Whether this process may create files in `dir` (false on a read-only file system: access(2) answers EROFS). */
+export const canWrite = (dir: string | undefined): Promise<boolean> =>
   dir === undefined
     ? Promise.resolve(false)
     : fs.access(dir, constants.W_OK | constants.X_OK).then(

@@ -11,6 +11,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { BackendUnavailableError, BadStoreConfigurationError, ForbiddenError, NotFoundError, fromSystemError, DuplicateError } from '../../errors.js';
 import { maskLocation } from '../../location.js';
+import type { Logger } from '../../logger.js';
+import type { Reclaimer } from '../../pipeline/reclaim.js';
 import type {
   Capability,
   DriverAddOptions,
@@ -21,7 +23,7 @@ import type {
   WritableStoreDriver,
 } from '../../driver.js';
 import { isAllZero } from '../../pipeline/chunks.js';
-import { chooseDatadir, prepareDatadirs, readDatadirs, type Datadir } from './datadirs.js';
+import { canWrite, chooseDatadir, prepareDatadirs, readDatadirs, type Datadir } from './datadirs.js';
 import { formatFileLocation, parseFileLocation } from './location.js';
 import type { FileStoreOptions } from './options.js';
 import { FILE_DATADIR_DEFAULT } from './options.js';
@@ -31,15 +33,21 @@ import { loadMetadataFile, metadataFor, type StoreMetadata } from './metadata.js
 
 /** Reads are at least this large: 64 KiB reads cost more than hashing the data. */
 const MIN_READ_BYTES = 1024 * 1024;
+/** How often a datadir whose file system turned read-only is looked at again, to take images once it is writable. */
+const RECHECK_MS = 2000;
 
 
 export class FileStore implements WritableStoreDriver {
+  /** Datadirs that turned read-only while the store ran, each looked at again every RECHECK_MS. */
+  private readonly rechecks = new Map<Datadir, NodeJS.Timeout>();
 
   private constructor(
     readonly id: string,
     private readonly datadirs: Datadir[],
     private readonly options: FileStoreOptions,
     private readonly metadata: StoreMetadata | undefined,
+    private readonly logger: Logger,
+    private readonly reclaimer: Reclaimer,
   ) {}
 
   static async create(ctx: DriverContext<FileStoreOptions>): Promise<FileStore> {
@@ -55,7 +63,7 @@ export class FileStore implements WritableStoreDriver {
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const datadirs = await prepareDatadirs(dirs, perm ? parseInt(String(perm), 8) : 0, ctx.createNothing === true);
     for (const d of datadirs.filter((x) => !x.writable)) ctx.logger.warn({ store: ctx.id, datadir: d.path }, `datadir ${d.path} ${d.missing ? 'cannot be created' : 'is not writable'}: store ${ctx.id} is read-only there`);
-    return new FileStore(ctx.id, datadirs, options, metadata);
+    return new FileStore(ctx.id, datadirs, options, metadata, ctx.logger, ctx.reclaimer);
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -86,9 +94,10 @@ export class FileStore implements WritableStoreDriver {
     const tmpPath = path.join(dir.path, `.${imageId.slice(0, 200)}.${randomBytes(6).toString('hex')}.partial`);
     const perm = this.options.filesystem_store_file_perm ? parseInt(String(this.options.filesystem_store_file_perm), 8) : 0o666;
     let handle: fs.FileHandle | undefined;
-    let linked = false;
+    let created = false;
     try {
       handle = await fs.open(tmpPath, 'wx', perm);
+      created = true;
       const size = await this.writeAll(handle, data);
       // Holes left at the end by thin provisioning only count once the length is set.
       if (this.options.filesystem_thin_provisioning) await handle.truncate(size);
@@ -97,19 +106,63 @@ export class FileStore implements WritableStoreDriver {
       handle = undefined;
       options.signal.throwIfAborted();
       await fs.link(tmpPath, finalPath);
-      linked = true;
-      await fs.unlink(tmpPath);
-      return { location: formatFileLocation(finalPath), metadata: metadataFor(this.metadata, finalPath) };
     } catch (err) {
       await handle?.close().catch(() => undefined);
-      await fs.unlink(tmpPath).catch(() => undefined);
-      if (linked) await fs.unlink(finalPath).catch(() => undefined);
+      // Whatever failed, the partial file goes; on a disk that refuses even that, once it no longer does.
+      if (created) await this.removePartial(tmpPath, dir);
+      if ((err as NodeJS.ErrnoException).code === 'EROFS') this.turnedReadOnly(dir);
       // ENOENT here is the datadir itself gone, not a missing image.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await exists(dir.path).catch(() => false))) {
         throw new BackendUnavailableError(`The datadir ${dir.path} of store ${this.id} is missing: image ${imageId} was not written`, { cause: err });
       }
       throw fromSystemError(err, `Writing image ${imageId} to store ${this.id}`);
     }
+    // The image is whole under its final name: the hidden name is only a second link to it.
+    await this.removePartial(tmpPath, dir);
+    return { location: formatFileLocation(finalPath), metadata: metadataFor(this.metadata, finalPath) };
+  }
+
+  /**
+   * Removes an add's hidden partial file through the store's reclaimer, so
+   * that one the disk refuses to remove now (a file system that turned
+   * read-only) is removed once it can be, and logged with its location
+   * until then.
+   */
+  private async removePartial(tmpPath: string, dir: Datadir): Promise<void> {
+    await this.reclaimer.reclaim({ kind: 'partial file', location: formatFileLocation(tmpPath) }, async () => {
+      try {
+        await fs.unlink(tmpPath);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, `Removing ${tmpPath} from store ${this.id}`);
+        // Gone, unless the datadir itself is what is missing (an unmounted disk): it may come back with the file.
+        if (!(await exists(dir.path))) throw new BackendUnavailableError(`The datadir ${dir.path} of store ${this.id} is missing`);
+      }
+    });
+  }
+
+  /**
+   * A datadir whose file system answered EROFS takes no more images (the
+   * store loses `write` when it was the last writable one) until it is
+   * writable again, which is checked every RECHECK_MS.
+   */
+  private turnedReadOnly(dir: Datadir): void {
+    if (!dir.writable || this.rechecks.has(dir)) return;
+    dir.writable = false;
+    this.logger.warn({ store: this.id, datadir: dir.path }, `datadir ${dir.path} of store ${this.id} is on a read-only file system: no images go there until it is writable again`);
+    let checking = false;
+    const timer = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      void canWrite(dir.path).then((ok) => {
+        checking = false;
+        if (!ok || this.rechecks.get(dir) !== timer) return;
+        clearInterval(timer);
+        this.rechecks.delete(dir);
+        dir.writable = true;
+        this.logger.info({ store: this.id, datadir: dir.path }, `datadir ${dir.path} of store ${this.id} is writable again`);
+      });
+    }, RECHECK_MS).unref();
+    this.rechecks.set(dir, timer);
   }
 
   /** Writes while the next block is being read and hashed: one write in flight. */
@@ -193,7 +246,10 @@ export class FileStore implements WritableStoreDriver {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    for (const timer of this.rechecks.values()) clearInterval(timer);
+    this.rechecks.clear();
+  }
 
   private datadirOf(filePath: string): Datadir | undefined {
     return this.datadirs.find((d) => path.dirname(filePath) === d.path);

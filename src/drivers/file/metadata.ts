@@ -13,18 +13,30 @@ function isEntry(v: unknown): v is MetadataEntry {
   return !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as MetadataEntry).id === 'string' && typeof (v as MetadataEntry).mountpoint === 'string';
 }
 
-/** Loads and checks the file; problems are pushed, never thrown. */
-export async function loadMetadataFile(file: string, problems: string[]): Promise<StoreMetadata | undefined> {
+/** What the file must hold, as the configuration reference states it. */
+export const METADATA_FILE_RULE = 'JSON: an object with string "id" and "mountpoint" keys, or a non-empty list of such objects';
+
+/** The file's text read as glance_store reads it, or why it cannot be. */
+export function parseMetadata(text: string): { metadata: StoreMetadata } | { problem: string } {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
-    problems.push(`filesystem_store_metadata_file ${file} could not be read as JSON: ${(err as Error).message}`);
-    return undefined;
+    return { problem: `is not JSON (${(err as Error).message})` };
   }
-  if (isEntry(parsed)) return [parsed];
-  if (Array.isArray(parsed) && parsed.length > 0 && parsed.every(isEntry)) return parsed;
-  problems.push(`filesystem_store_metadata_file ${file} must hold an object with string "id" and "mountpoint" keys, or a non-empty list of such objects`);
+  if (isEntry(parsed)) return { metadata: [parsed] };
+  if (Array.isArray(parsed) && parsed.length > 0 && parsed.every(isEntry)) return { metadata: parsed };
+  return { problem: `must hold ${METADATA_FILE_RULE}` };
+}
+
+/**
+ * Loads the file. Its content was checked with the whole config (FILE_OPTIONS):
+ * a problem here means it changed since; pushed, never thrown.
+ */
+export async function loadMetadataFile(file: string, problems: string[]): Promise<StoreMetadata | undefined> {
+  const read = await readFile(file, 'utf8').then(parseMetadata, (err: unknown) => ({ problem: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` }));
+  if ('metadata' in read) return read.metadata;
+  problems.push(`filesystem_store_metadata_file = ${JSON.stringify(file)}: ${read.problem}`);
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 /** The file store's options, as glance_store declares them. */
 import type { OptionSpec, OptionsOf } from '../../config/schema.js';
 import { readDatadirs } from './datadirs.js';
+import { METADATA_FILE_RULE, parseMetadata } from './metadata.js';
 
 export const FILE_DATADIR_DEFAULT = '/var/lib/glance/images';
 
@@ -33,6 +34,16 @@ export const FILE_OPTIONS = [
     name: 'filesystem_store_metadata_file',
     type: 'string',
     help: 'Path to a JSON file whose content (an object with `id` and `mountpoint`, or a list of them) is returned as location metadata.',
+    path: {
+      kind: 'readable-file',
+      content: {
+        rule: METADATA_FILE_RULE,
+        problem: (text) => {
+          const read = parseMetadata(text);
+          return 'problem' in read ? read.problem : undefined;
+        },
+      },
+    },
   },
   {
     name: 'filesystem_store_file_perm',

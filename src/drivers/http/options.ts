@@ -6,6 +6,7 @@ export const HTTP_OPTIONS = [
     name: 'https_ca_certificates_file',
     type: 'string',
     help: 'Path to a CA bundle that verifies https servers. When set, https_insecure is ignored.',
+    path: { kind: 'readable-file' },
   },
   {
     name: 'https_insecure',

@@ -6,7 +6,7 @@
  * failure aborts the multipart upload before the add rejects.
  */
 import { Readable } from 'node:stream';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import {
   AuthenticationFailedError,
   BackendUnavailableError,
@@ -20,11 +20,14 @@ import {
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, WritableStoreDriver } from '../../driver.js';
 import { MASK, maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
+import type { Reclaimer } from '../../pipeline/reclaim.js';
 import { serviceError, statusOf, STATUS_ERRORS, transportError, type ErrorClass, type FailedCall } from '../../net/failure.js';
 import { checkedLength } from '../../net/response.js';
 import { readTls, type TlsSettings } from '../../net/tls.js';
 import { formatS3Location, parseS3Location, splitHost, type S3Location } from './location.js';
 import type { S3StoreOptions } from './options.js';
+import { Claims, claimOf, newClaim, type Claim, type ClaimKind } from './claim.js';
+import { sdkLogger } from './sdk-logger.js';
 
 const MiB = 1024 * 1024;
 
@@ -52,6 +55,7 @@ export class S3Store implements WritableStoreDriver {
   private readonly endpoint: ReturnType<typeof splitHost>;
   /** Whether the endpoint honours If-None-Match on writes; learnt by the first add (claimKey). */
   private conditional: boolean | undefined;
+  private readonly claims: Claims;
 
   private constructor(
     readonly id: string,
@@ -60,8 +64,10 @@ export class S3Store implements WritableStoreDriver {
     private readonly storage: Storage,
     private readonly tls: TlsSettings,
     private readonly logger: Logger,
+    private readonly reclaimer: Reclaimer,
   ) {
     this.endpoint = splitHost(options.s3_store_host);
+    this.claims = new Claims(sdk, options.s3_store_bucket);
   }
 
   static async create(ctx: DriverContext<S3StoreOptions>): Promise<S3Store> {
@@ -70,7 +76,7 @@ export class S3Store implements WritableStoreDriver {
     const { tls, problems } = readTls({ caFile: o.s3_store_cacert }, { caFile: 's3_store_cacert' });
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const [sdk, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
-    return new S3Store(ctx.id, o, sdk, storage, tls, ctx.logger);
+    return new S3Store(ctx.id, o, sdk, storage, tls, ctx.logger, ctx.reclaimer);
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -118,13 +124,8 @@ export class S3Store implements WritableStoreDriver {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       // Without a logger the SDK writes its warnings to the console; they go to the store's
-      // logger instead, and its line per call is dropped.
-      logger: {
-        debug: () => undefined,
-        info: () => undefined,
-        warn: (...content: unknown[]) => this.logger.warn(`[${this.id}] ${maskLocation(content.join(' '))}`),
-        error: (...content: unknown[]) => this.logger.error(`[${this.id}] ${maskLocation(content.join(' '))}`),
-      },
+      // logger instead (sdk-logger.ts).
+      logger: sdkLogger(this.id, this.logger),
       requestHandler: {
         connectionTimeout: 10_000,
         // A server silent this long is unavailable. (The SDK's requestTimeout caps a whole
@@ -152,7 +153,9 @@ export class S3Store implements WritableStoreDriver {
 
   async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
     const o = this.options;
-    const client = this.client(o.s3_store_access_key, o.s3_store_secret_key);
+    const signal = options.signal;
+    // Every request of the add ends on the add's signal: an abort never waits for a server that stopped answering.
+    const client = withSignal(this.client(o.s3_store_access_key, o.s3_store_secret_key), signal);
     const loc: S3Location = {
       scheme: this.endpoint.scheme,
       accessKey: o.s3_store_access_key,
@@ -162,22 +165,27 @@ export class S3Store implements WritableStoreDriver {
       key: imageId,
     };
     const where = `s3 object ${o.s3_store_bucket}/${imageId} in store ${this.id}`;
-    await this.ensureBucket(client);
-    if (await this.exists(client, o.s3_store_bucket, imageId, where)) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`);
-
     const size = options.size;
     const whole = size !== undefined && size < o.s3_store_large_object_size * MiB;
-    // Of several adds of one id at once, only one may write (where the endpoint allows it).
-    const guard = whole && this.conditional === true ? 'condition' : await this.claimKey(client, imageId, where);
     const body = Readable.from(data, { objectMode: false });
     // The SDK reports the body's errors through the request; a listener keeps one
     // raised between requests from becoming an uncaught exception.
     body.on('error', () => undefined);
+    /** What this add may have written that a failure must remove. */
+    const left: { claim?: Claim; uploadId?: string } = {};
     let upload: InstanceType<Storage['Upload']> | undefined;
     try {
+      await this.ensureBucket(client);
+      const stale = await this.staleClaimAt(client, imageId, where);
+      // Of several adds of one id at once, only one may write (where the endpoint allows it).
+      const ifMatch = stale ? { IfMatch: stale } : { IfNoneMatch: '*' };
+      const guarded = whole && this.conditional === true ? 'condition' : await this.claimKey(client, imageId, where, whole ? 'put' : 'multipart', left, stale);
+      // This add holds the key now: an upload a dead add left open is not another's.
+      if (stale && guarded === 'claimed') await this.claims.abortUploadsOf(client, imageId);
       if (whole) {
-        const put = { Bucket: o.s3_store_bucket, Key: imageId, Body: body, ContentLength: size, ...(guard === 'condition' ? { IfNoneMatch: '*' } : {}) };
-        await client.send(new this.sdk.PutObjectCommand(put), { abortSignal: options.signal });
+        const put = { Bucket: o.s3_store_bucket, Key: imageId, Body: body, ContentLength: size, ...(guarded === 'condition' ? ifMatch : {}) };
+        await client.send(new this.sdk.PutObjectCommand(put));
+        if (stale && guarded === 'condition') await this.claims.abortUploadsOf(client, imageId).catch(() => undefined);
       } else {
         // Unknown or large: parts of s3_store_large_object_chunk_size, at most s3_store_thread_pools in flight.
         // lib-storage sends a single PUT when the data fits in one part (a 0-byte image too).
@@ -188,45 +196,93 @@ export class S3Store implements WritableStoreDriver {
           queueSize: o.s3_store_thread_pools,
           leavePartsOnError: false,
         });
-        await upload.done();
+        const stop = () => void upload?.abort();
+        signal?.addEventListener('abort', stop, { once: true });
+        try {
+          await upload.done();
+        } finally {
+          signal?.removeEventListener('abort', stop);
+        }
       }
     } catch (err) {
       body.destroy();
-      // Only this add's own upload and key: another add of this id may have written the key.
-      if (upload?.uploadId) await this.abortUpload(client, imageId, upload.uploadId);
-      if (guard === 'claimed') await this.deleteObject(client, o.s3_store_bucket, imageId).catch(() => undefined);
-      throw this.mapError(err, where, options.signal);
+      left.uploadId = upload?.uploadId;
+      const cleanup = this.removeUnfinished(loc, left);
+      // An aborted add does not wait for a server that may not answer: the reclaimer goes on.
+      if (!signal?.aborted) await cleanup;
+      throw this.mapError(err, where, signal);
     }
     return { location: formatS3Location(loc) };
   }
 
-  /** Nothing of a failed add may remain: lib-storage aborts its upload, and this makes sure. */
-  private async abortUpload(client: S3Client, key: string, UploadId: string): Promise<void> {
-    const Bucket = this.options.s3_store_bucket;
-    await client.send(new this.sdk.AbortMultipartUploadCommand({ Bucket, Key: key, UploadId })).catch(() => undefined);
+  /** Hands what a failed add left (its claim, its upload) to the reclaimer, which retries until the server answers. */
+  private async removeUnfinished(loc: S3Location, left: { claim?: Claim; uploadId?: string }): Promise<void> {
+    if (!left.claim && !left.uploadId) return;
+    const client = this.client(this.options.s3_store_access_key, this.options.s3_store_secret_key);
+    const kind = left.claim && left.uploadId ? 'claim and multipart upload' : left.claim ? 'claim' : 'multipart upload';
+    const where = `s3 object ${loc.bucket}/${loc.key} in store ${this.id}`;
+    await this.reclaimer.reclaim({ kind, location: formatS3Location(loc) }, async (signal) => {
+      try {
+        await this.claims.removeUnfinished(client, loc.key, left, signal);
+      } catch (err) {
+        throw this.mapError(err, where, signal);
+      }
+    });
   }
 
   /**
-   * Makes this add the only one writing `key`, with a zero-byte object written
-   * with If-None-Match: * (atomic in Ceph RGW and AWS S3) that the upload then
-   * replaces: another add of the id at once gets 412 (Duplicate) before it
-   * sends any data. A single PUT can carry the condition itself once the
-   * endpoint is known to honour it; a multipart upload needs the claim, as
-   * RGW ignores the condition on CompleteMultipartUpload. Swift's s3api
-   * refuses conditional writes (501): the first claim tells, and its adds are
-   * then not serialised (docs/s3.md).
+   * Whether `key` is free: nothing there (undefined), or a stale claim a dead
+   * add left (its ETag, for the take-over to name). An image, or the claim
+   * of an add still running, makes this add a Duplicate.
    */
-  private async claimKey(client: S3Client, key: string, where: string): Promise<'claimed' | 'unguarded'> {
-    if (this.conditional === false) return 'unguarded';
+  private async staleClaimAt(client: S3Client, key: string, where: string): Promise<string | undefined> {
+    const head = await this.head(client, this.options.s3_store_bucket, key, where);
+    if (!head) return undefined;
+    const claim = claimOf(head.Metadata);
+    const duplicate = () => new DuplicateError(`Image ${key} already exists in store ${this.id}`);
+    if (!claim) throw duplicate();
+    let stale: boolean;
     try {
-      // Without the add's signal: an abort must not leave it unknown whether the claim was written.
-      await client.send(new this.sdk.PutObjectCommand({ Bucket: this.options.s3_store_bucket, Key: key, Body: '', IfNoneMatch: '*' }));
+      stale = await this.claims.isStale(client, key, claim);
     } catch (err) {
-      if (statusOf(err) !== 501 && (err as { name?: string }).name !== 'NotImplemented') throw this.mapError(err, where);
+      throw this.mapError(err, where);
+    }
+    if (!stale) throw new DuplicateError(`Image ${key} is being added to store ${this.id} by another add (since ${new Date(claim.since).toISOString()})`);
+    this.logger.info({ store: this.id, image: key }, `store ${this.id}: taking over the key of ${key} from an add that died (its claim dates from ${new Date(claim.since).toISOString()})`);
+    if (!head.ETag) throw duplicate();
+    return head.ETag.replace(/"/g, '');
+  }
+
+  /**
+   * Makes this add the only one writing `key` with a claim (claim.ts) that
+   * the image then replaces: another add of the id at once gets 412
+   * (Duplicate) before it sends any data. A single PUT can carry the
+   * condition itself once the endpoint is known to honour it; a multipart
+   * upload needs the claim, as RGW ignores the condition on
+   * CompleteMultipartUpload. Swift's s3api refuses conditional writes (501):
+   * the first claim tells, and its adds are then not serialised (docs/s3.md).
+   */
+  private async claimKey(client: S3Client, key: string, where: string, kind: ClaimKind, left: { claim?: Claim }, stale: string | undefined): Promise<'claimed' | 'unguarded'> {
+    if (this.conditional === false) {
+      // No condition to take a dead add's claim over with: it is removed, and the add goes on unguarded.
+      if (stale) await this.deleteObject(client, this.options.s3_store_bucket, key);
+      return 'unguarded';
+    }
+    const claim = newClaim(kind);
+    // Written or not, once sent: a failure from here removes it if the key holds it.
+    left.claim = claim;
+    const condition = stale ? { IfMatch: stale } : { IfNoneMatch: '*' };
+    try {
+      await client.send(new this.sdk.PutObjectCommand({ Bucket: this.options.s3_store_bucket, Key: key, Body: claim.body, Metadata: claim.metadata, ...condition }));
+    } catch (err) {
+      const refused = statusOf(err) === 501 || (err as { name?: string }).name === 'NotImplemented';
+      if (refused || statusOf(err) === 412) left.claim = undefined;
+      if (!refused) throw this.mapError(err, where);
       if (this.conditional === undefined) {
         this.logger.warn({ store: this.id }, `store ${this.id}: the S3 endpoint refuses conditional writes (If-None-Match), so adds of one image id at once are not serialised (docs/s3.md)`);
       }
       this.conditional = false;
+      if (stale) await this.deleteObject(client, this.options.s3_store_bucket, key);
       return 'unguarded';
     }
     this.conditional = true;
@@ -258,14 +314,21 @@ export class S3Store implements WritableStoreDriver {
     }
   }
 
-  private async exists(client: S3Client, bucket: string, key: string, where: string): Promise<boolean> {
+  /** The object's head, or undefined when there is none. */
+  private async head(client: S3Client, bucket: string, key: string, where: string, signal?: AbortSignal): Promise<HeadObjectCommandOutput | undefined> {
     try {
-      await client.send(new this.sdk.HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return true;
+      return await client.send(new this.sdk.HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
     } catch (err) {
-      if (statusOf(err) === 404) return false;
-      throw this.mapError(err, where);
+      if (statusOf(err) === 404) return undefined;
+      throw this.mapError(err, where, signal);
     }
+  }
+
+  /** A claim (claim.ts) is an add that has not finished, or one that failed: never an image. */
+  private notAnImage(location: string, metadata: Record<string, string> | undefined): NotFoundError | undefined {
+    const claim = claimOf(metadata);
+    if (!claim) return undefined;
+    return new NotFoundError(`${maskLocation(location)} was not found: it holds the claim of an add that has not finished or failed (since ${new Date(claim.since).toISOString()}), not an image`);
   }
 
   async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
@@ -278,6 +341,11 @@ export class S3Store implements WritableStoreDriver {
       const r = await client.send(new this.sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(range ? { Range: range } : {}) }), {
         abortSignal: options.signal,
       });
+      const claim = this.notAnImage(location, r.Metadata);
+      if (claim) {
+        (r.Body as Readable | undefined)?.destroy();
+        throw claim;
+      }
       const call = this.failedCall(`Reading ${maskLocation(location)}`, options.signal);
       const stream = checkedLength(r.Body as Readable, r.ContentLength, (seen) => new BackendUnavailableError(`${call.what}: the S3 server sent ${seen} of ${r.ContentLength} bytes`), (err) => transportError(err, call));
       return { stream, size: r.ContentLength };
@@ -290,6 +358,8 @@ export class S3Store implements WritableStoreDriver {
     const loc = parseS3Location(location);
     try {
       const r = await this.clientFor(loc).send(new this.sdk.HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: options.signal });
+      const claim = this.notAnImage(location, r.Metadata);
+      if (claim) throw claim;
       return r.ContentLength ?? 0;
     } catch (err) {
       throw this.mapError(err, maskLocation(location), options.signal);
@@ -299,8 +369,12 @@ export class S3Store implements WritableStoreDriver {
   async delete(location: string, options: DriverCallOptions = {}): Promise<void> {
     const loc = parseS3Location(location);
     const client = this.clientFor(loc);
-    // S3 deletes of a missing key succeed silently; Glance expects NotFound.
-    if (!(await this.exists(client, loc.bucket, loc.key, maskLocation(location)))) throw new NotFoundError(`${maskLocation(location)} was not found`);
+    // S3 deletes of a missing key succeed silently; Glance expects NotFound. A claim is
+    // another add's (or a failed add's, which its reclaimer or the next add removes).
+    const head = await this.head(client, loc.bucket, loc.key, maskLocation(location), options.signal);
+    if (!head) throw new NotFoundError(`${maskLocation(location)} was not found`);
+    const claim = this.notAnImage(location, head.Metadata);
+    if (claim) throw claim;
     await this.deleteObject(client, loc.bucket, loc.key, options.signal);
   }
 
@@ -324,4 +398,19 @@ export class S3Store implements WritableStoreDriver {
   private mapError(err: unknown, what: string, signal?: AbortSignal): GlanceStoreError {
     return serviceError(err, { ...this.failedCall(what, signal), statuses: S3_STATUSES, names: S3_ERROR_NAMES });
   }
+}
+
+/**
+ * The client with every request bound to `signal`: lib-storage sends its
+ * parts without one, so an abort would otherwise leave them waiting on a
+ * server that stopped answering.
+ */
+function withSignal(client: S3Client, signal: AbortSignal | undefined): S3Client {
+  if (!signal) return client;
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
+      return (command: Parameters<S3Client['send']>[0], options?: { abortSignal?: AbortSignal }) => target.send(command, { abortSignal: signal, ...options });
+    },
+  });
 }

@@ -31,7 +31,7 @@ export const S3_OPTIONS = [
   { name: 's3_store_large_object_size', type: 'int', default: 100, min: 1, help: 'Images of at least this many MiB are uploaded in parts (multipart upload).' },
   { name: 's3_store_large_object_chunk_size', type: 'int', default: 10, min: 5, help: 'Size in MiB of each part of a multipart upload (S3 requires at least 5).' },
   { name: 's3_store_thread_pools', type: 'int', default: 10, min: 1, help: 'Parts uploaded at once; memory held is at most this many parts.' },
-  { name: 's3_store_cacert', type: 'string', help: 'CA bundle that verifies an https endpoint.' },
+  { name: 's3_store_cacert', type: 'string', help: 'CA bundle that verifies an https endpoint.', path: { kind: 'readable-file' } },
 ] as const satisfies readonly OptionSpec[];
 
 /** The options a s3 store's `create` receives. */

@@ -19,7 +19,14 @@ export const SWIFT_CLIENT: ServiceClientConfig = {
   service: 'Swift',
   // Swift answers 409 to a write that conflicts with an existing object: an object is in the way, as with 412.
   statuses: { ...STATUS_ERRORS, 409: DuplicateError },
+  // Reads, deletes and creates from a buffer are made again after a lost answer (a pooled
+  // connection the proxy dropped, a restarting proxy), never after swift_store_request_timeout:
+  // that stays the bound of a call.
+  retry: { attempts: 2, firstPauseMs: 250, maxPauseMs: 1000, afterTimeout: false },
 };
+
+/** Methods whose second request does no harm. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'DELETE']);
 
 export interface SwiftRequest {
   method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
@@ -32,6 +39,11 @@ export interface SwiftRequest {
    * stream) is retried after a 401; a one-shot stream is not.
    */
   body?: RequestBody;
+  /**
+   * A PUT with If-None-Match: * whose body can be sent again: retried after a
+   * lost answer, a 412 on the retry being the lost attempt's object (ServiceRequest.create).
+   */
+  create?: boolean;
   signal?: AbortSignal | undefined;
 }
 
@@ -57,6 +69,8 @@ export class SwiftConnection {
       ...(req.query ? { query: req.query } : {}),
       ...(req.headers ? { headers: req.headers } : {}),
       ...(req.body !== undefined ? { body: req.body } : {}),
+      ...(req.create ? { create: true as const } : {}),
+      idempotent: IDEMPOTENT.has(req.method),
       signal: req.signal,
     });
   }

@@ -7,12 +7,12 @@
  * ./segments.ts), so either library reads (./download.ts) and deletes the
  * other's images.
  */
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { BadStoreConfigurationError, NotFoundError } from '../../errors.js';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, ImageAcls, WritableStoreDriver } from '../../driver.js';
 import { maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
+import type { Reclaimer } from '../../pipeline/reclaim.js';
 import { contentLength, discard } from '../../net/response.js';
 import { readTls } from '../../net/tls.js';
 import type { SwiftEndpoint } from './auth.js';
@@ -37,8 +37,9 @@ export class SwiftStore implements WritableStoreDriver {
     private readonly defaultReference: SwiftReference | undefined,
     private readonly client: ServiceClient,
     logger: Logger,
+    reclaimer: Reclaimer,
   ) {
-    this.uploader = new SwiftUploader(id, o, logger);
+    this.uploader = new SwiftUploader(id, o, logger, reclaimer);
     this.downloader = new SwiftDownloader(id, o.swift_store_retry_get_count, logger);
   }
 
@@ -49,20 +50,17 @@ export class SwiftStore implements WritableStoreDriver {
       { caFile: o.swift_store_cacert, insecure: o.swift_store_auth_insecure },
       { caFile: 'swift_store_cacert', insecure: 'swift_store_auth_insecure' },
     );
+    // The options' rules and paths (SWIFT_OPTIONS: the buffer dir, the CA bundle, the references file) were
+    // checked with the whole config; a file that cannot be read now changed since.
     problems.push(...tlsProblems);
-    // The options' rules (SWIFT_OPTIONS) were checked with the whole config: what is left is the machine's.
-    const dir = o.swift_upload_buffer_dir;
-    if (o.swift_buffer_on_upload && dir) {
-      try {
-        if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-        accessSync(dir, fsConstants.W_OK);
-      } catch (err) {
-        problems.push(`swift_upload_buffer_dir ${dir} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-      }
-    }
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const timeout = o.swift_store_request_timeout * 1000;
-    const client = ServiceClient.create({ ...SWIFT_CLIENT, tls, timeouts: { connectMs: timeout, headersMs: timeout, bodyMs: timeout } });
+    const client = ServiceClient.create({
+      ...SWIFT_CLIENT,
+      tls,
+      timeouts: { connectMs: timeout, headersMs: timeout, bodyMs: timeout },
+      onRetry: (what, why, n) => ctx.logger.info(`[${ctx.id}] ${what}: making it again (retry ${n}) after ${why}`),
+    });
     const endpoint: SwiftEndpoint = {
       serviceType: o.swift_store_service_type,
       endpointType: o.swift_store_endpoint_type,
@@ -70,7 +68,7 @@ export class SwiftStore implements WritableStoreDriver {
       ...(o.swift_store_endpoint ? { override: o.swift_store_endpoint } : {}),
     };
     const tenancy = new SwiftTenancy(ctx.id, o, references, defaultReference, endpoint, client);
-    return new SwiftStore(ctx.id, o, tenancy, defaultReference, client, ctx.logger);
+    return new SwiftStore(ctx.id, o, tenancy, defaultReference, client, ctx.logger, ctx.reclaimer);
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -97,12 +95,16 @@ export class SwiftStore implements WritableStoreDriver {
     const { conn, loc, uri } = await this.tenancy.addTarget(imageId, options.context, options.signal);
     const created = await this.tenancy.ensureContainer(conn, loc, options.signal);
     try {
-      await this.uploader.write(conn, loc, imageId, data, options);
+      await this.uploader.write(conn, loc, uri, imageId, data, options);
       return { location: uri };
     } catch (err) {
       if (err instanceof NotFoundError) this.tenancy.forgetContainer(loc);
-      // A multi-tenant image's own container goes with it.
-      if (created && this.o.swift_store_multi_tenant) await deleteContainerQuietly(conn, loc.container);
+      // A multi-tenant image's own container goes with it (once emptied: after an abort the
+      // reclaimer may still be removing segments, and the caller does not wait for that).
+      if (created && this.o.swift_store_multi_tenant) {
+        const removing = deleteContainerQuietly(conn, loc.container);
+        if (!options.signal.aborted) await removing;
+      }
       throw err;
     }
   }

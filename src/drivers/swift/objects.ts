@@ -91,16 +91,6 @@ export async function deleteNames(conn: SwiftConnection, container: string, name
   if (failures.length) throw new BackendUnavailableError(`${failures.length} of ${names.length} objects in ${container} could not be deleted: ${failures.slice(0, 3).join('; ')}`);
 }
 
-/** Best effort, for an add that is failing anyway. */
-export async function deleteQuietly(conn: SwiftConnection, container: string, obj: string): Promise<void> {
-  try {
-    const res = await conn.request({ method: 'DELETE', container, obj });
-    discard(res);
-  } catch {
-    // the add's own error is the one to report
-  }
-}
-
 /** Segments first, manifest last (as glance_store): a delete that fails half-way can be run again. */
 export async function removeObjectAndSegments(conn: SwiftConnection, container: string, obj: string, head: Response, signal?: AbortSignal): Promise<void> {
   if ((headerValue(head, 'x-static-large-object') ?? '').toLowerCase() === 'true') {

@@ -4,6 +4,7 @@
  * so that segments come out the same size as glance_store's.
  */
 import type { OptionCheck, OptionSpec, OptionValues, OptionsOf } from '../../config/schema.js';
+import { REFERENCES_FILE_RULE, referencesFileProblem } from './references.js';
 
 /** Single-tenant without a references file: the store's account is given by swift_store_user/key/auth_address. */
 const OWN_ACCOUNT = {
@@ -25,6 +26,7 @@ export const SWIFT_OPTIONS = [
     type: 'string',
     help: 'File of account references (`[ref]` sections with auth_address, user, key, auth_version, user/project domain). With it, locations are written as `swift+config://ref/container/image` and hold no credentials. Not allowed with swift_store_multi_tenant.',
     sample: '/etc/glance/glance-swift.conf',
+    path: { kind: 'readable-file', content: { rule: REFERENCES_FILE_RULE, problem: referencesFileProblem } },
     check: {
       rule: 'unset when swift_store_multi_tenant is set',
       problem: (_value, values) =>
@@ -58,7 +60,7 @@ export const SWIFT_OPTIONS = [
   },
   { name: 'swift_store_key', type: 'string', secret: true, required: OWN_ACCOUNT, help: 'Password or key of swift_store_user.' },
   { name: 'swift_store_auth_insecure', type: 'bool', default: false, help: 'Do not verify the TLS certificates of the auth service and Swift.' },
-  { name: 'swift_store_cacert', type: 'string', help: 'CA bundle that verifies https endpoints.', sample: '/etc/ssl/certs/ca-certificates.crt' },
+  { name: 'swift_store_cacert', type: 'string', help: 'CA bundle that verifies https endpoints.', sample: '/etc/ssl/certs/ca-certificates.crt', path: { kind: 'readable-file' } },
   { name: 'swift_store_region', type: 'string', help: 'Region whose object-store endpoint is taken from the service catalog.', sample: 'RegionTwo' },
   { name: 'swift_store_endpoint', type: 'string', check: HTTP_URL, help: 'Swift storage URL to use instead of the one in the service catalog (up to the account, without the container).', sample: 'https://swift.example.org/v1/AUTH_project' },
   { name: 'swift_store_endpoint_type', type: 'string', default: 'publicURL', choices: ['publicURL', 'adminURL', 'internalURL'], help: 'Which catalog endpoint to use.' },
@@ -92,6 +94,7 @@ export const SWIFT_OPTIONS = [
     type: 'string',
     required: { when: 'when swift_buffer_on_upload is set', test: (values) => values['swift_buffer_on_upload'] === true },
     help: 'Directory segments are buffered in when swift_buffer_on_upload is set.',
+    path: { kind: 'writable-directory', only: { when: 'when swift_buffer_on_upload is set', test: (values) => values['swift_buffer_on_upload'] === true } },
     sample: '/var/lib/glance/swift-buffer',
   },
   { name: 'swift_store_request_timeout', type: 'int', default: 60, min: 1, help: 'Seconds to wait for Swift or the auth service to answer before the call fails with BackendUnavailable (not in glance_store, which can wait forever).' },

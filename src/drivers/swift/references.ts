@@ -4,12 +4,18 @@
  * auth_address under the name default_swift_reference (as glance_store does).
  */
 import { readFileSync } from 'node:fs';
-import type { SwiftStoreOptions } from './options.js';
+import type { OptionValues } from '../../config/schema.js';
 
-type ReferenceOptions = Pick<
-  SwiftStoreOptions,
-  'swift_store_multi_tenant' | 'swift_store_config_file' | 'swift_store_auth_version' | 'swift_store_user' | 'swift_store_key' | 'swift_store_auth_address' | 'default_swift_reference'
->;
+/** The swift options references are made of (declared here, not taken from SWIFT_OPTIONS, which checks the file with this module). */
+interface ReferenceOptions {
+  readonly swift_store_multi_tenant: boolean;
+  readonly swift_store_config_file: string | undefined;
+  readonly swift_store_auth_version: string;
+  readonly swift_store_user: string | undefined;
+  readonly swift_store_key: string | undefined;
+  readonly swift_store_auth_address: string | undefined;
+  readonly default_swift_reference: string;
+}
 
 export interface SwiftReference {
   authAddress: string;
@@ -103,6 +109,26 @@ function unquote(value: string, where: string): string {
     return value.slice(1, -1);
   }
   return value;
+}
+
+/** What swift_store_config_file must hold, as the configuration reference states it. */
+export const REFERENCES_FILE_RULE = 'account references in INI sections, default_swift_reference among them unless swift_store_multi_tenant is set';
+
+/**
+ * Why the text of swift_store_config_file is refused, checked with the
+ * whole config: it does not parse, or (single tenant) it lacks the reference
+ * new images are written with.
+ */
+export function referencesFileProblem(text: string, values: OptionValues): string | undefined {
+  let loaded: LoadedReferences;
+  try {
+    loaded = parseReferencesText(text, String(values['swift_store_auth_version']));
+  } catch (err) {
+    return `does not parse: ${(err as Error).message}`;
+  }
+  const name = String(values['default_swift_reference']);
+  if (values['swift_store_multi_tenant'] !== true && !loaded.references.has(name)) return `has no complete reference ${JSON.stringify(name)} (auth_address, user, key), the default_swift_reference`;
+  return undefined;
 }
 
 export function loadReferencesFile(file: string, defaultAuthVersion: string): LoadedReferences {

@@ -11,23 +11,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BackendUnavailableError, DuplicateError, GlanceStoreError, SizeMismatchError } from '../../errors.js';
+import { BackendUnavailableError, GlanceStoreError, SizeMismatchError } from '../../errors.js';
 import type { ByteReader } from '../../pipeline/chunks.js';
 import type { SwiftConnection } from './connection.js';
 import type { SwiftLocation } from './location.js';
-import { checkSwiftStatus, deleteNames, deleteQuietly } from './objects.js';
+import { CLEANUP_WAIT_MS, untilAborted, type AddLeftovers } from './leftovers.js';
+import { checkSwiftStatus } from './objects.js';
 
 /** Segments whose upload has not finished; only the newest is still reading the image. */
 const SEGMENTS_IN_FLIGHT = 2;
-/** Times a buffered segment is sent again after Swift failed to take it. */
-const BUFFERED_SEGMENT_RETRIES = 2;
-
 export interface SegmentSettings {
   segmentBytes: number;
   /** swift_upload_buffer_dir when swift_buffer_on_upload is set. */
   bufferDir: string | undefined;
-  warn(message: string): void;
-  error(message: string): void;
 }
 
 /** One segment's upload: `read` resolves with its length once it has taken its bytes, `done` once Swift has it. */
@@ -36,18 +32,30 @@ interface SegmentUpload {
   done: Promise<void>;
 }
 
-/** Writes the segments and the manifest; on failure removes what it wrote (or may have written), then rejects. */
-export async function putSegmented(conn: SwiftConnection, loc: SwiftLocation, reader: ByteReader, size: number, signal: AbortSignal, settings: SegmentSettings): Promise<void> {
-  const attempted: string[] = [];
-  /** Segments Swift refused because an object of that name exists: not ours to delete. */
-  const refused = new Set<string>();
-  let manifestSent = false;
+/**
+ * Writes the segments and the manifest. On failure, or as soon as the add's
+ * signal aborts (whatever Swift still has to answer), it rejects, having
+ * handed what it wrote, or may have written, to `leftovers`.
+ */
+export async function putSegmented(
+  conn: SwiftConnection,
+  loc: SwiftLocation,
+  reader: ByteReader,
+  size: number,
+  signal: AbortSignal,
+  settings: SegmentSettings,
+  leftovers: AddLeftovers,
+): Promise<void> {
+  /** Each segment asked for, with its upload request. */
+  const attempted = new Map<string, Promise<void>>();
+  let manifest: Promise<void> | undefined;
   const inFlight = new Set<Promise<void>>();
   const guards: UploadGuard[] = [];
   const stopAll = () => guards.forEach((g) => g.stop());
   let failure: unknown;
-  let written = 0;
-  try {
+
+  const upload = async () => {
+    let written = 0;
     for (let n = 1; ; n++) {
       let limit = settings.segmentBytes;
       if (size > 0) {
@@ -58,13 +66,15 @@ export async function putSegmented(conn: SwiftConnection, loc: SwiftLocation, re
       if (!(await reader.more())) break;
       while (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
       if (failure) throw failure;
+      // Nothing starts once the add is aborted: what was started is all there is to remove.
+      signal.throwIfAborted();
       const name = `${loc.obj}-${String(n).padStart(5, '0')}`;
-      attempted.push(name);
       const guard = new UploadGuard(signal);
       guards.push(guard);
       const segment = settings.bufferDir
-        ? putBufferedSegment(conn, loc.container, name, reader, limit, guard, settings.bufferDir, settings.warn)
+        ? putBufferedSegment(conn, loc.container, name, reader, limit, guard, settings.bufferDir)
         : putStreamedSegment(conn, loc.container, name, reader, limit, size > 0, guard);
+      attempted.set(name, segment.done);
       // A finished upload stops listening to the add's signal: an image of many segments
       // would otherwise pile up listeners on it.
       const done: Promise<void> = segment.done.then(
@@ -75,7 +85,6 @@ export async function putSegmented(conn: SwiftConnection, loc: SwiftLocation, re
         (err: unknown) => {
           guard.release();
           inFlight.delete(done);
-          if (err instanceof DuplicateError) refused.add(name);
           failure ??= err;
           stopAll();
         },
@@ -89,31 +98,35 @@ export async function putSegmented(conn: SwiftConnection, loc: SwiftLocation, re
     if (failure) throw failure;
     if (size > 0 && (await reader.more())) throw new SizeMismatchError(`Image data is longer than the declared size of ${size} bytes`);
     signal.throwIfAborted();
-    manifestSent = true;
-    // Not cancelled: its body is empty, so once sent it is Swift's to commit, and an abort now
-    // is handled after it (the add removes the finished image).
-    const res = await conn.request({
-      method: 'PUT',
-      container: loc.container,
-      obj: loc.obj,
-      headers: { 'x-object-manifest': `${loc.container}/${loc.obj}-`, 'content-length': '0', 'if-none-match': '*' },
-      body: '',
-    });
-    await checkSwiftStatus(res, `PUT of the manifest ${loc.container}/${loc.obj}`);
+    // Not cancelled: its body is empty, so once sent it is Swift's to commit. An abort
+    // stops the wait for its answer; the manifest is then removed once it has one.
+    manifest = (async () => {
+      const res = await conn.request({
+        method: 'PUT',
+        container: loc.container,
+        obj: loc.obj,
+        headers: { 'x-object-manifest': `${loc.container}/${loc.obj}-`, 'content-length': '0', 'if-none-match': '*' },
+        body: '',
+      });
+      await checkSwiftStatus(res, `PUT of the manifest ${loc.container}/${loc.obj}`);
+    })();
+    await manifest;
+  };
+
+  try {
+    await untilAborted(upload(), signal);
   } catch (err) {
-    // Uploads still sending are cut (Swift discards them); those already sent are awaited,
-    // so that the deletes below do not race Swift committing them.
+    // Uploads still sending are cut (Swift discards them); the others are removed once
+    // Swift has answered them, so that a DELETE never races Swift committing them.
     stopAll();
-    await Promise.allSettled(inFlight);
-    // A manifest whose answer was lost may exist, and is ours; one refused (412) is not.
-    if (manifestSent && !(err instanceof DuplicateError)) await deleteQuietly(conn, loc.container, loc.obj);
-    try {
-      await deleteNames(conn, loc.container, attempted.filter((n) => !refused.has(n)));
-    } catch (cleanup) {
-      settings.error(`segments of a failed add could not all be removed: ${(cleanup as Error).message}`);
-    }
-    // The image's own failure (size cap, size mismatch, source error) explains more than the
-    // request it broke, whichever of the two was noticed first.
+    // One whose answer was lost may exist, and is ours (one refused as existing is not: AddLeftovers).
+    if (manifest) leftovers.remove('manifest', loc.obj, manifest);
+    for (const [name, request] of attempted) leftovers.remove('segment', name, request);
+    await leftovers.tried(signal.aborted ? CLEANUP_WAIT_MS.aborted : CLEANUP_WAIT_MS.failed);
+    // An abort is what the caller asked for; else the image's own failure (size cap, size
+    // mismatch, source error) explains more than the request it broke, whichever of the two
+    // was noticed first.
+    if (signal.aborted) throw signal.reason;
     throw err instanceof GlanceStoreError && !(err instanceof BackendUnavailableError) ? err : (failure ?? err);
   } finally {
     guards.forEach((g) => g.release());
@@ -161,20 +174,12 @@ function putStreamedSegment(conn: SwiftConnection, container: string, name: stri
 
 /**
  * A segment written to a file of its own in swift_upload_buffer_dir first, so
- * a failed upload is sent again from the file. Every file operation is
+ * that the store's client sends it again from the file when Swift's answer
+ * is lost or is a 5xx (its retry policy, SWIFT_CLIENT): a create, so a 412 on
+ * a retry is the object the lost attempt made. Every file operation is
  * asynchronous: a segment is written while others are being sent.
  */
-function putBufferedSegment(
-  conn: SwiftConnection,
-  container: string,
-  name: string,
-  reader: ByteReader,
-  limit: number,
-  guard: UploadGuard,
-  bufferDir: string,
-  warn: (message: string) => void,
-): SegmentUpload {
-  const signal = guard.signal;
+function putBufferedSegment(conn: SwiftConnection, container: string, name: string, reader: ByteReader, limit: number, guard: UploadGuard, bufferDir: string): SegmentUpload {
   const dir = mkdtemp(path.join(bufferDir, 'segment-'));
   const file = dir.then((d) => path.join(d, 'data'));
   const read = (async () => {
@@ -192,25 +197,16 @@ function putBufferedSegment(
     try {
       const length = await read;
       const from = await file;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const res = await conn.request({
-            method: 'PUT',
-            container,
-            obj: name,
-            headers: { 'content-length': String(length), 'if-none-match': '*' },
-            body: () => createReadStream(from, { highWaterMark: 1024 * 1024 }).once('end', () => guard.markSent()),
-            signal,
-          });
-          await checkSwiftStatus(res, `PUT of segment ${container}/${name}`);
-          return;
-        } catch (err) {
-          // After an attempt whose answer was lost, an existing object of this name is that attempt.
-          if (attempt > 0 && err instanceof DuplicateError) return;
-          if (!(err instanceof BackendUnavailableError) || attempt >= BUFFERED_SEGMENT_RETRIES || signal.aborted) throw err;
-          warn(`segment ${container}/${name} failed (${err.message}); sending it again from its buffer`);
-        }
-      }
+      const res = await conn.request({
+        method: 'PUT',
+        container,
+        obj: name,
+        headers: { 'content-length': String(length), 'if-none-match': '*' },
+        body: () => createReadStream(from, { highWaterMark: 1024 * 1024 }).once('end', () => guard.markSent()),
+        create: true,
+        signal: guard.signal,
+      });
+      await checkSwiftStatus(res, `PUT of segment ${container}/${name}`);
     } finally {
       const made = await dir.catch(() => undefined);
       if (made) await rm(made, { recursive: true, force: true });

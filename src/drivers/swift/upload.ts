@@ -9,13 +9,15 @@ import { Readable } from 'node:stream';
 import { BackendError, DuplicateError } from '../../errors.js';
 import type { DriverAddOptions } from '../../driver.js';
 import type { Logger } from '../../logger.js';
+import type { Reclaimer } from '../../pipeline/reclaim.js';
 import { transportError } from '../../net/failure.js';
 import { discard, headerValue } from '../../net/response.js';
 import { ByteReader } from '../../pipeline/chunks.js';
 import type { SwiftConnection } from './connection.js';
 import type { SwiftLocation } from './location.js';
-import { checkSwiftStatus, deleteNames, deleteQuietly, listNames, objectExists, splitManifest } from './objects.js';
+import { checkSwiftStatus, deleteNames, listNames, objectExists, splitManifest } from './objects.js';
 import { ONE_MB, type SwiftStoreOptions } from './options.js';
+import { AddLeftovers, CLEANUP_WAIT_MS, untilAborted } from './leftovers.js';
 import { putSegmented, UploadGuard, type SegmentSettings } from './segments.js';
 
 type UploadOptions = Pick<SwiftStoreOptions, 'swift_store_large_object_size' | 'swift_store_large_object_chunk_size' | 'swift_buffer_on_upload' | 'swift_upload_buffer_dir'>;
@@ -27,17 +29,20 @@ export class SwiftUploader {
     private readonly storeId: string,
     private readonly o: UploadOptions,
     private readonly logger: Logger,
+    private readonly reclaimer: Reclaimer,
   ) {
     this.segments = {
       segmentBytes: o.swift_store_large_object_chunk_size * ONE_MB,
       bufferDir: o.swift_buffer_on_upload ? o.swift_upload_buffer_dir : undefined,
-      warn: (message) => logger.warn(`[${storeId}] ${message}`),
-      error: (message) => logger.error(`[${storeId}] ${message}`),
     };
   }
 
-  /** Writes the image at `loc`; on failure removes what it wrote, then rejects. */
-  async write(conn: SwiftConnection, loc: SwiftLocation, imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<void> {
+  /**
+   * Writes the image at `loc` (its location `uri`). On failure, or at once
+   * when the add's signal aborts, it rejects, what it wrote handed to the
+   * store's reclaimer (./leftovers.ts).
+   */
+  async write(conn: SwiftConnection, loc: SwiftLocation, uri: string, imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<void> {
     const signal = options.signal;
     const where = `image ${imageId} in store ${this.storeId}`;
     const { exists, stale } = await this.inspectName(conn, loc, signal);
@@ -54,45 +59,13 @@ export class SwiftUploader {
       await deleteNames(conn, loc.container, stale, signal);
     }
     const reader = new ByteReader(data[Symbol.asyncIterator]());
+    const leftovers = new AddLeftovers(conn, loc, uri, this.reclaimer);
     try {
-      if (whole) await this.putWhole(conn, loc, reader, size, signal);
-      else await putSegmented(conn, loc, reader, size, signal, this.segments);
+      if (whole) await putWhole(conn, loc, reader, size, signal, leftovers);
+      else await putSegmented(conn, loc, reader, size, signal, this.segments, leftovers);
     } catch (err) {
       reader.cancel();
       throw transportError(err, { what: where, service: 'Swift', signal });
-    }
-  }
-
-  /** One PUT, never over an existing object (If-None-Match). */
-  private async putWhole(conn: SwiftConnection, loc: SwiftLocation, reader: ByteReader, size: number, signal: AbortSignal): Promise<void> {
-    let sent = 0;
-    const guard = new UploadGuard(signal);
-    const body = Readable.from(
-      (async function* () {
-        for await (const chunk of reader.take(size)) {
-          sent += chunk.byteLength;
-          yield chunk;
-        }
-        // The pipeline has checked the end of the data by the time it hands out the last byte.
-        guard.markSent();
-      })(),
-    );
-    try {
-      const res = await conn.request({
-        method: 'PUT',
-        container: loc.container,
-        obj: loc.obj,
-        headers: { 'content-length': String(size), 'if-none-match': '*' },
-        body,
-        signal: guard.signal,
-      });
-      await checkSwiftStatus(res, `PUT of ${loc.container}/${loc.obj}`);
-    } catch (err) {
-      // The whole body went out but the answer was lost: the object may exist, and it is ours.
-      if (sent === size && !(err instanceof DuplicateError)) await deleteQuietly(conn, loc.container, loc.obj);
-      throw err;
-    } finally {
-      guard.release();
     }
   }
 
@@ -125,5 +98,44 @@ export class SwiftUploader {
       }
     }
     return { exists: names.includes(id), stale };
+  }
+}
+
+/** Below swift_store_large_object_size: one PUT, never over an existing object (If-None-Match). */
+async function putWhole(conn: SwiftConnection, loc: SwiftLocation, reader: ByteReader, size: number, signal: AbortSignal, leftovers: AddLeftovers): Promise<void> {
+  let sent = 0;
+  const guard = new UploadGuard(signal);
+  const body = Readable.from(
+    (async function* () {
+      for await (const chunk of reader.take(size)) {
+        sent += chunk.byteLength;
+        yield chunk;
+      }
+      // The pipeline has checked the end of the data by the time it hands out the last byte.
+      guard.markSent();
+    })(),
+  );
+  const request = (async () => {
+    const res = await conn.request({
+      method: 'PUT',
+      container: loc.container,
+      obj: loc.obj,
+      headers: { 'content-length': String(size), 'if-none-match': '*' },
+      body,
+      signal: guard.signal,
+    });
+    await checkSwiftStatus(res, `PUT of ${loc.container}/${loc.obj}`);
+  })();
+  try {
+    await untilAborted(request, signal);
+  } catch (err) {
+    // The whole body went out but the answer was lost (or not awaited): the object may exist, and it is ours.
+    if (sent === size) {
+      leftovers.remove('image', loc.obj, request);
+      await leftovers.tried(signal.aborted ? CLEANUP_WAIT_MS.aborted : CLEANUP_WAIT_MS.failed);
+    }
+    throw signal.aborted ? signal.reason : err;
+  } finally {
+    guard.release();
   }
 }
