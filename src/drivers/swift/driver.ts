@@ -99,12 +99,9 @@ export class SwiftStore implements WritableStoreDriver {
       return { location: uri };
     } catch (err) {
       if (err instanceof NotFoundError) this.tenancy.forgetContainer(loc);
-      // A multi-tenant image's own container goes with it (once emptied: after an abort the
-      // reclaimer may still be removing segments, and the caller does not wait for that).
-      if (created && this.o.swift_store_multi_tenant) {
-        const removing = deleteContainerQuietly(conn, loc.container);
-        if (!options.signal.aborted) await removing;
-      }
+      // A multi-tenant image's own container goes with it, if already emptied (after an abort the
+      // reclaimer may still be removing segments); within a bound, whatever Swift does.
+      if (created && this.o.swift_store_multi_tenant) await deleteContainerQuietly(conn, loc.container);
       throw err;
     }
   }

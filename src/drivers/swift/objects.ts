@@ -10,6 +10,7 @@ import { discard, expectOk, headerValue, type Response } from '../../net/respons
 import { SWIFT_CLIENT, type SwiftConnection } from './connection.js';
 
 const DELETES_IN_FLIGHT = 8;
+const CONTAINER_REMOVAL_MS = 3000;
 
 /**
  * Turns a non-2xx answer into the error glance_store raises for it
@@ -108,14 +109,19 @@ export async function removeObjectAndSegments(conn: SwiftConnection, container: 
   if (res.statusCode !== 404) await checkSwiftStatus(res, `DELETE of ${container}/${obj}`);
 }
 
-/** Removes an emptied container; a listing that still counts just-deleted objects (409) gets a few more tries. */
+/**
+ * Removes an emptied container; a listing that still counts just-deleted
+ * objects (409) gets a few more tries, all within 3 s (a Swift that stopped
+ * answering included).
+ */
 export async function deleteContainerQuietly(conn: SwiftConnection, container: string): Promise<void> {
+  const signal = AbortSignal.timeout(CONTAINER_REMOVAL_MS);
   await waitUntil(
     async () => {
-      const res = await conn.request({ method: 'DELETE', container });
+      const res = await conn.request({ method: 'DELETE', container, signal });
       discard(res);
       return res.statusCode === 409 ? waiting('not empty (HTTP 409)') : reached(undefined);
     },
-    { what: `container ${container} to be deletable`, timeoutMs: 3000, firstPauseMs: 200, maxPauseMs: 1000 },
+    { what: `container ${container} to be deletable`, timeoutMs: CONTAINER_REMOVAL_MS, firstPauseMs: 200, maxPauseMs: 1000, signal },
   ).catch(() => undefined); // best effort: the container is only left over, and the add's own outcome stands
 }
