@@ -13,7 +13,7 @@ import { request } from 'undici';
 import { MultiStore, parseConfig } from '../src/index.js';
 import type { MultiStoreOptions } from '../src/multistore.js';
 import { formatCinderLocation, parseCinderLocation } from '../src/drivers/cinder/location.js';
-import { runStoreConformance, readAll } from '../src/testing/index.js';
+import { FaultProxy, runStoreConformance, readAll } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
 import { cinderCall, conf, contextOf, listStored, rbdImages, volumes, withContext, type TestVolume } from './services/cinder-api.js';
 import { referenceAvailable, roundTripWithReference } from './interop/reference.js';
@@ -100,6 +100,41 @@ describe.skipIf(!cinder)('cinder adds aborted while Cinder creates their volume'
       await ms.close();
     }
   }, 180_000);
+});
+
+describe.skipIf(!cinder)('cinder add whose volume create is never answered', () => {
+  it('fails with BackendUnavailable; the volume Cinder made goes through the reclaimer, and the id adds again', async () => {
+    const env = cinder!;
+    const url = new URL(env['CINDER_URL']!);
+    const proxy = await FaultProxy.start({ host: url.hostname, port: Number(url.port) });
+    const ms = withContext(
+      await MultiStore.create(parseConfig(conf(env).replace(url.host, `${proxy.address.host}:${proxy.address.port}`)), { reclaim: { firstPauseMs: 500, maxPauseMs: 2000 } }),
+      contextOf(env),
+    );
+    try {
+      const id = randomUUID();
+      // An add receives the look-up by name (342 bytes), then the answer to the volume's create: byte 800 is in it.
+      proxy.set({ kind: 'cut', afterBytes: 800, direction: 'down' });
+      const err = await ms.add(id, randomBytes(1000)).catch((e: unknown) => e);
+      proxy.pass();
+      expect(err).toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/Cinder POST a 1 GiB volume for image-/) });
+      const named = async () => (await volumes(env)).filter((v) => v.name === `image-${id}`);
+      const deadline = Date.now() + 30_000;
+      while (ms.pendingCleanups().length > 0 || (await named()).length > 0) {
+        expect(Date.now(), 'the volume of the unanswered create is still there').toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const r = await ms.add(id, Buffer.from('added again'));
+      const { data } = await cinderCall<{ volume: TestVolume }>(env, 'GET', `/volumes/${parseCinderLocation(r.location).volumeId}`);
+      // Only glance_store's metadata stays on the written volume.
+      expect(Object.keys(data.volume.metadata).sort()).toEqual(['glance_image_id', 'image_owner', 'image_size', 'readonly']);
+      expect((await readAll((await ms.get(r.location)).stream)).toString()).toBe('added again');
+      await ms.delete(r.location);
+    } finally {
+      await ms.close();
+      await proxy.close();
+    }
+  }, 120_000);
 });
 
 describe('cinder locations', () => {

@@ -162,6 +162,7 @@ describe('file store hardening', () => {
       expect(logged).toContainEqual({ level: 'warn', msg: expect.stringContaining(`could not remove partial file ${location}`) });
       expect(logged).toContainEqual({ level: 'warn', msg: expect.stringContaining(`datadir ${dir} of store local is on a read-only file system`) });
       // The store no longer offers to write.
+      expect(ms.states()[0]).toMatchObject({ ok: false, error: expect.stringMatching(/^Store local cannot write: .*read-only file system/) });
       expect(ms.states()[0]!.capabilities).not.toContain('write');
       await expect(ms.add(randomUUID(), Buffer.from('x'))).rejects.toMatchObject({ code: 'ReadOnlyStore' });
 
@@ -171,6 +172,7 @@ describe('file store hardening', () => {
       expect(await readdir(dir)).toEqual([]);
       expect(logged).toContainEqual({ level: 'info', msg: expect.stringContaining(`removed partial file ${location}`) });
       await until('write in states() again', () => ms.states()[0]!.capabilities.includes('write'));
+      expect(ms.states()[0]!.ok).toBe(true);
       const r = await ms.add(randomUUID(), Buffer.from('written again'));
       expect((await readAll((await ms.get(r.location)).stream)).toString()).toBe('written again');
       await ms.delete(r.location);

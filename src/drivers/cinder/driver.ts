@@ -7,7 +7,8 @@
  */
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, RequestContext, WritableStoreDriver } from '../../driver.js';
-import { BadStoreConfigurationError, BackendError, DuplicateError, NotFoundError } from '../../errors.js';
+import { randomUUID } from 'node:crypto';
+import { AbortedError, BadStoreConfigurationError, BackendError, BackendUnavailableError, DuplicateError, NotFoundError } from '../../errors.js';
 import { ServiceClient } from '../../net/client.js';
 import { readTls } from '../../net/tls.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
@@ -22,6 +23,8 @@ import { GiB, writeImage } from './writer.js';
 /** Bytes per read, and reads in flight. */
 const READ_CHUNK = 4 * 2 ** 20;
 const READS_IN_FLIGHT = 4;
+/** Metadata that marks a volume as one add's until the image is written (then removed). */
+const ADD_MARK = 'glance_store_add';
 /** States of a volume that is being removed: it no longer holds an image. */
 const GONE = new Set(['deleting', 'deleted']);
 /** States of a volume that will never hold an image (a failed create): not a duplicate. */
@@ -86,14 +89,25 @@ export class CinderStore implements WritableStoreDriver {
       ...(context?.projectId ? { image_owner: context.projectId } : {}),
     };
     signal.throwIfAborted();
-    // Not cut short by an abort: a volume Cinder created for a request we stopped listening to would be left behind.
-    const created = await api.unbounded().createVolume({ size: Math.max(1, Math.ceil(declared / GiB)), name, metadata, ...(this.o.cinder_volume_type ? { volumeType: this.o.cinder_volume_type } : {}) });
+    // Marks the volume as this add's until it is written, so that one whose create was never
+    // answered can be told from another add's of the same image id, and removed.
+    const mark = randomUUID();
+    let created: Volume;
+    try {
+      // Not cut short by an abort: a volume Cinder created for a request we stopped listening to would be left behind.
+      created = await api.unbounded().createVolume({ size: Math.max(1, Math.ceil(declared / GiB)), name, metadata: { ...metadata, [ADD_MARK]: mark }, ...(this.o.cinder_volume_type ? { volumeType: this.o.cinder_volume_type } : {}) });
+    } catch (err) {
+      // No answer: Cinder may have made the volume all the same.
+      if (err instanceof BackendUnavailableError || err instanceof AbortedError) await this.lifecycle.reclaimUnanswered(api.unbounded(), name, (v) => v.metadata?.[ADD_MARK] === mark);
+      throw err;
+    }
     try {
       const volume = await this.lifecycle.waitFor(api, created.id, ['creating'], 'available', signal);
       await this.refuseRace(api, name, volume, imageId);
       const written = await writeImage({ api, lifecycle: this.lifecycle, volume, data, declared, extendAttached: this.o.cinder_do_extend_attached, signal });
       signal.throwIfAborted();
-      if (!declared) await api.setMetadata(volume.id, { ...metadata, image_size: String(written) });
+      // glance_store's metadata only: the mark goes.
+      await api.setMetadata(volume.id, { ...metadata, image_size: String(declared || written) });
       await api.setReadonly(volume.id, true);
     } catch (err) {
       // Cleanup runs without the add's signal, which may be what stopped it, and goes on

@@ -18,6 +18,8 @@ import { formatCinderLocation } from './location.js';
 /** Attempts at attaching a busy volume, and the first pause between them (doubled each time): about 7.5 s in all. */
 const ATTACH_TRIES = 5;
 const ATTACH_PAUSE_MS = 500;
+/** How long after an unanswered create Cinder may still be making the volume. */
+const UNANSWERED_SETTLE_MS = 5000;
 
 export interface Attached {
   volumeId: string;
@@ -87,6 +89,23 @@ export class VolumeLifecycle {
    */
   async reclaimFailedAdd(api: CinderApi, volumeId: string): Promise<void> {
     await this.reclaimer.reclaim({ kind: 'volume', location: this.location(volumeId) }, (signal) => this.discard(api.withSignal(signal), volumeId, signal));
+  }
+
+  /**
+   * A volume create that got no answer (the connection broke after the
+   * request went out) may have made the volume: the reclaimer looks for it
+   * by name and removes the one `ours` recognises. Seeing none counts only
+   * a few seconds after the failure, when Cinder has finished a create it
+   * was still making.
+   */
+  async reclaimUnanswered(api: CinderApi, name: string, ours: (v: Volume) => boolean): Promise<void> {
+    const failedAt = Date.now();
+    await this.reclaimer.reclaim({ kind: 'volume', location: `cinder://${this.storeId}/${name}` }, async (signal) => {
+      const quiet = api.withSignal(signal);
+      const found = (await quiet.volumesNamed(name)).filter((v) => v.name === name && ours(v));
+      if (found.length === 0 && Date.now() - failedAt < UNANSWERED_SETTLE_MS) throw new BackendUnavailableError(`volume ${name} not listed yet`);
+      for (const v of found) await this.discard(quiet, v.id, signal);
+    });
   }
 
   /**
