@@ -28,8 +28,11 @@ import { formatS3Location, parseS3Location, splitHost, type S3Location } from '.
 import type { S3StoreOptions } from './options.js';
 import { Claims, claimOf, newClaim, type Claim, type ClaimKind } from './claim.js';
 import { sdkLogger } from './sdk-logger.js';
+import { AddRequests } from './add-requests.js';
 
 const MiB = 1024 * 1024;
+/** How long an aborted add waits for the removal of what it wrote before it rejects (a live server answers far sooner). */
+const ABORTED_CLEANUP_WAIT_MS = 300;
 
 /** S3 answers a refused signature or key with 403; its error names say more than its statuses. */
 const S3_STATUSES: Readonly<Record<number, ErrorClass>> = { ...STATUS_ERRORS, 403: AuthenticationFailedError };
@@ -154,8 +157,9 @@ export class S3Store implements WritableStoreDriver {
   async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
     const o = this.options;
     const signal = options.signal;
-    // Every request of the add ends on the add's signal: an abort never waits for a server that stopped answering.
-    const client = withSignal(this.client(o.s3_store_access_key, o.s3_store_secret_key), signal);
+    // Every request of the add ends soon after an abort or a failure (add-requests.ts).
+    const requests = new AddRequests(this.client(o.s3_store_access_key, o.s3_store_secret_key), signal);
+    const client = requests.client;
     const loc: S3Location = {
       scheme: this.endpoint.scheme,
       accessKey: o.s3_store_access_key,
@@ -206,11 +210,15 @@ export class S3Store implements WritableStoreDriver {
       }
     } catch (err) {
       body.destroy();
+      await requests.drained();
       left.uploadId = upload?.uploadId;
       const cleanup = this.removeUnfinished(loc, left);
-      // An aborted add does not wait for a server that may not answer: the reclaimer goes on.
-      if (!signal?.aborted) await cleanup;
+      // An aborted add (the caller, a failed check) waits for the cleanup's first attempt only
+      // briefly: the server may have stopped answering, and the reclaimer goes on without it.
+      await (signal?.aborted ? Promise.race([cleanup, new Promise((resolve) => setTimeout(resolve, ABORTED_CLEANUP_WAIT_MS).unref())]) : cleanup);
       throw this.mapError(err, where, signal);
+    } finally {
+      requests.close();
     }
     return { location: formatS3Location(loc) };
   }
@@ -400,17 +408,3 @@ export class S3Store implements WritableStoreDriver {
   }
 }
 
-/**
- * The client with every request bound to `signal`: lib-storage sends its
- * parts without one, so an abort would otherwise leave them waiting on a
- * server that stopped answering.
- */
-function withSignal(client: S3Client, signal: AbortSignal | undefined): S3Client {
-  if (!signal) return client;
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
-      return (command: Parameters<S3Client['send']>[0], options?: { abortSignal?: AbortSignal }) => target.send(command, { abortSignal: signal, ...options });
-    },
-  });
-}
