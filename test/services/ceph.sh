@@ -137,6 +137,16 @@ EOF
 
 # Process faults (lib.sh's restart). The memstore OSD keeps nothing across a
 # kill, so it is only ever stopped and continued; radosgw restarts as start ran it.
+# An OSD continued after a stop keeps the placement groups whose read lease
+# ran out meanwhile "waiting for readable" (a single OSD has no peer to renew
+# it): every later request to them hangs, radosgw's watches first. Marking the
+# OSD down makes it re-assert itself and peer them again at once.
+resumed_osd() {
+  ceph_ osd down 0 >/dev/null 2>&1 || true
+  for _ in $(seq 100); do ceph_ osd stat 2>/dev/null | grep -q '1 up' && return 0; sleep 0.2; done
+  die "the osd did not come back up"
+}
+
 restart_rgw() {
   radosgw -c "$CONF" -n client.rgw.a -k "$STATE/rgw/keyring" --pid-file "$STATE/rgw.pid" || die "radosgw did not start"
   for _ in $(seq 150); do curl -fsS "http://127.0.0.1:$RGW_PORT" >/dev/null 2>&1 && return 0; sleep 0.2; done

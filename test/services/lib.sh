@@ -209,6 +209,9 @@ signal_daemon() { # name STOP|CONT|KILL|TERM
   if [ "$sig" = KILL ]; then
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
+  # A script may need to settle a daemon it continued (ceph.sh: the OSD's placement groups).
+  if [ "$sig" = CONT ] && declare -F "resumed_$name" >/dev/null; then "resumed_$name"; fi
+  return 0
 }
 
 restart_daemon() { # name
