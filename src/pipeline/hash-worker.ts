@@ -80,6 +80,9 @@ class HashWorker {
     worker.unref();
     this.worker = worker;
     this.ring = new Uint8Array(shared);
+    // Every slot touched once now: the ring is resident from the first add on, instead of growing
+    // the resident set by up to its size during some later add, as slots come into use.
+    this.ring.fill(0);
     this.freeSlots = Array.from({ length: SLOTS }, (_, i) => i);
     this.slotWaiters = [];
     return worker;
