@@ -18,7 +18,7 @@ import { listCluster, realSheep, removeDir, startStandin, type SheepCluster } fr
 const MiB = 1024 * 1024;
 
 function conf(host: string, port: number, extra = ''): string {
-  return `[DEFAULT]\nenabled_backends = sheep:sheepdog, sheep2:sheepdog\n[glance_store]\ndefault_backend = sheep\n[sheep]\nstore_description = sheepdog\nsheepdog_store_address = ${host}\nsheepdog_store_port = ${port}\nsheepdog_store_chunk_size = 16\nsheepdog_store_request_timeout = 10\n${extra}[sheep2]\nsheepdog_store_address = ${host}\nsheepdog_store_port = ${port}\nsheepdog_store_chunk_size = 4\n`;
+  return `[DEFAULT]\nenabled_backends = sheep:sheepdog, sheep2:sheepdog\n[glance_store]\ndefault_backend = sheep\n[sheep]\nstore_description = sheepdog\nsheepdog_store_address = ${host}\nsheepdog_store_port = ${port}\nsheepdog_store_chunk_size = 8\nsheepdog_store_request_timeout = 10\n${extra}[sheep2]\nsheepdog_store_address = ${host}\nsheepdog_store_port = ${port}\nsheepdog_store_chunk_size = 4\n`;
 }
 
 describe('sheepdog locations', () => {

@@ -34,8 +34,8 @@ export interface SheepReply {
 }
 
 export interface RequestOptions {
-  /** The request payload (written after the header; its length is the header's data_length). */
-  payload?: Buffer;
+  /** The request payload, written after the header (its length is the header's data_length): one buffer or several, sent as they are. */
+  payload?: Buffer | readonly Buffer[];
   /** The most payload bytes the response may carry (a read's length; 0 for writes). */
   replyBytes?: number;
   signal?: AbortSignal;
@@ -79,8 +79,9 @@ export class SheepConnection {
     const socket = await this.open(o.signal);
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
-    const payload = o.payload ?? Buffer.alloc(0);
-    const header = encodeRequest({ ...req, dataLength: Math.max(req.dataLength, payload.length) }, id);
+    const pieces = o.payload === undefined ? [] : Buffer.isBuffer(o.payload) ? [o.payload] : o.payload;
+    const payloadBytes = pieces.reduce((n, p) => n + p.length, 0);
+    const header = encodeRequest({ ...req, dataLength: Math.max(req.dataLength, payloadBytes) }, id);
     return new Promise<SheepReply>((resolve, reject) => {
       const onAbort = () => {
         if (!this.waiting.has(id)) return;
@@ -105,8 +106,10 @@ export class SheepConnection {
         },
       });
       o.signal?.addEventListener('abort', onAbort, { once: true });
+      socket.cork();
       socket.write(header);
-      if (payload.length > 0) socket.write(payload);
+      for (const piece of pieces) socket.write(piece);
+      socket.uncork();
     });
   }
 

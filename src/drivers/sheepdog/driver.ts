@@ -18,7 +18,7 @@ import type {
   WritableStoreDriver,
 } from '../../driver.js';
 import type { Logger } from '../../logger.js';
-import { fixedChunks } from '../../pipeline/chunks.js';
+import { ByteReader } from '../../pipeline/chunks.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
 import { WriteBehind } from '../../pipeline/write-behind.js';
 import { SheepConnection, type SheepAddress } from './connection.js';
@@ -104,15 +104,26 @@ export class SheepdogStore implements WritableStoreDriver {
       const objectBytes = 2 ** created.blockSizeShift;
       if (options.size !== undefined) objects = objectCount(options.size, created.blockSizeShift);
       const vdi = created;
-      const writes = new WriteBehind((offset, chunk) => writeDataObject(conn, vdi, offset / objectBytes, chunk, signal), { inFlight: this.inFlight(vdi.blockSizeShift), signal });
+      const writes = new WriteBehind<Buffer[]>((offset, pieces) => writeDataObject(conn, vdi, offset / objectBytes, pieces, signal), { inFlight: this.inFlight(vdi.blockSizeShift), signal });
+      // Each object goes as the pipeline's own chunks, never gathered into one buffer: no copy, and no garbage of object size per object.
+      const reader = new ByteReader(data[Symbol.asyncIterator]());
       let written = 0;
       try {
-        for await (const chunk of fixedChunks(data, objectBytes)) {
+        while (await reader.more()) {
+          const pieces: Buffer[] = [];
+          let bytes = 0;
+          for await (const piece of reader.take(objectBytes)) {
+            pieces.push(Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
+            bytes += piece.byteLength;
+          }
           objects = Math.max(objects, written / objectBytes + 1);
-          await writes.write(written, chunk);
-          written += chunk.length;
+          await writes.write(written, pieces);
+          written += bytes;
         }
         await writes.drain();
+      } catch (err) {
+        reader.cancel();
+        throw err;
       } finally {
         await writes.settle();
       }

@@ -79,7 +79,7 @@ export function isAnswer(err: unknown): boolean {
 }
 
 /** Sends `req` and checks its result; gives the reply. */
-async function call(conn: SheepConnection, req: Request, what: string, o: { payload?: Buffer; replyBytes?: number; signal?: AbortSignal }) {
+async function call(conn: SheepConnection, req: Request, what: string, o: { payload?: Buffer | readonly Buffer[]; replyBytes?: number; signal?: AbortSignal }) {
   const reply = await conn.request(req, o);
   if (reply.rsp.result !== Result.SUCCESS) {
     const err = resultError(reply.rsp.result, what, conn.cluster);
@@ -137,9 +137,10 @@ export async function writeObject(conn: SheepConnection, oid: bigint, offset: nu
   await call(conn, { kind: 'obj', opcode: Op.WRITE_OBJ, flags: FLAG_WRITE, dataLength: data.length, oid, copies, offset }, `object ${oid.toString(16)}`, { payload: data, signal });
 }
 
-/** Creates (or replaces whole) an object with `data` at offset 0. */
-export async function createObject(conn: SheepConnection, oid: bigint, data: Buffer, copies: number, signal?: AbortSignal): Promise<void> {
-  await call(conn, { kind: 'obj', opcode: Op.CREATE_AND_WRITE_OBJ, flags: FLAG_WRITE, dataLength: data.length, oid, copies, offset: 0 }, `object ${oid.toString(16)}`, { payload: data, signal });
+/** Creates (or replaces whole) an object with `data` (one buffer or several, sent uncopied) at offset 0. */
+export async function createObject(conn: SheepConnection, oid: bigint, data: Buffer | readonly Buffer[], copies: number, signal?: AbortSignal): Promise<void> {
+  const length = Buffer.isBuffer(data) ? data.length : data.reduce((n, p) => n + p.length, 0);
+  await call(conn, { kind: 'obj', opcode: Op.CREATE_AND_WRITE_OBJ, flags: FLAG_WRITE, dataLength: length, oid, copies, offset: 0 }, `object ${oid.toString(16)}`, { payload: data, signal });
 }
 
 export async function readInode(conn: SheepConnection, vdi: Pick<Vdi, 'vid' | 'copies'>, signal?: AbortSignal): Promise<InodeHeader> {
@@ -163,7 +164,7 @@ export async function readDataIndex(conn: SheepConnection, vdi: Pick<Vdi, 'vid' 
 }
 
 /** Writes object `index` of the VDI, then points the inode's data_vdi_id[index] at it. */
-export async function writeDataObject(conn: SheepConnection, vdi: Vdi, index: number, data: Buffer, signal?: AbortSignal): Promise<void> {
+export async function writeDataObject(conn: SheepConnection, vdi: Vdi, index: number, data: Buffer | readonly Buffer[], signal?: AbortSignal): Promise<void> {
   await createObject(conn, dataOid(vdi.vid, index), data, vdi.copies, signal);
   const entry = Buffer.alloc(4);
   entry.writeUInt32LE(vdi.vid);
