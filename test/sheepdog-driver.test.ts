@@ -211,6 +211,37 @@ for (const cluster of clusters) {
       }
     });
 
+    it('stores two images whose names hash to the same vid, each under its own vid', async () => {
+      // Two names whose FNV-1a-64 agree in the low 24 bits: a birthday search finds a pair in a few thousand tries.
+      const prefix = `col-${randomUUID().slice(0, 8)}-`;
+      const seen = new Map<number, string>();
+      let pair: [string, string] | undefined;
+      for (let i = 0; !pair; i++) {
+        const n = `${prefix}${i}`;
+        const other = seen.get(nameHashVid(n));
+        if (other) pair = [other, n];
+        else seen.set(nameHashVid(n), n);
+      }
+      const [a, b] = pair;
+      const one = randomBytes(4 * MiB + 5);
+      const two = randomBytes(3000);
+      const ra = await ms.add(a, one);
+      const rb = await ms.add(b, two);
+      const conn = new SheepConnection({ host: cluster.host, port: cluster.port }, 'test', 10_000);
+      try {
+        const [va, vb] = [await vdiInfo(conn, a), await vdiInfo(conn, b)];
+        expect(va.vid).toBe(nameHashVid(a));
+        expect(vb.vid).not.toBe(va.vid);
+      } finally {
+        conn.close();
+      }
+      expect((await readAll((await ms.get(ra.location)).stream)).equals(one)).toBe(true);
+      expect((await readAll((await ms.get(rb.location)).stream)).equals(two)).toBe(true);
+      await ms.delete(ra.location);
+      expect((await readAll((await ms.get(rb.location)).stream)).equals(two)).toBe(true);
+      await ms.delete(rb.location);
+    });
+
     it('fails an add of an existing image with Duplicate and leaves the first intact', async () => {
       const id = randomUUID();
       const bytes = randomBytes(1000);
