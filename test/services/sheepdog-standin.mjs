@@ -24,8 +24,9 @@
  *   inode's name, size and index (the inode stays). Zeroing an entry with a
  *   WRITE_OBJ on the inode removes that data object about 100 ms later.
  * - --unformatted: every request gets WAIT_FOR_FORMAT.
+ * - --exit-with-parent: exits when its stdin closes (a test run that dies leaves no stand-in).
  *
- * Usage: node sheepdog-standin.mjs --dir DIR [--port 0] [--delay-ms 2] [--unformatted]
+ * Usage: node sheepdog-standin.mjs --dir DIR [--port 0] [--delay-ms 2] [--unformatted] [--exit-with-parent]
  * Prints one line `{"port": N}` once it listens.
  */
 import fs from 'node:fs';
@@ -292,3 +293,7 @@ server.listen(port, '127.0.0.1', () => {
 });
 // Ends at once, connections and all, as a daemon that is killed.
 process.on('SIGTERM', () => process.exit(0));
+if (args.includes('--exit-with-parent')) {
+  process.stdin.on('close', () => process.exit(0));
+  process.stdin.resume();
+}

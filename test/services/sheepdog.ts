@@ -29,7 +29,8 @@ export interface SheepCluster {
 
 /** A stand-in sheep in a child process; `args` are its own (--unformatted, --delay-ms N). */
 export async function startStandin(args: string[] = [], dir = mkdtempSync(path.join(tmpdir(), 'gs-sheepdog-standin-'))): Promise<SheepCluster & { dir: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [STANDIN, '--dir', dir, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Its stdin is a pipe from this process: if the test run dies, the stand-in goes with it.
+  const child = spawn(process.execPath, [STANDIN, '--dir', dir, '--exit-with-parent', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', resolve);
