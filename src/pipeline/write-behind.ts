@@ -16,8 +16,12 @@
  * (librbd) are both a `WriteAt`.
  */
 
-/** Writes `data` at byte `offset`; the buffer is the write's own until its promise settles. */
-export type WriteAt = (offset: number, data: Buffer) => Promise<void>;
+/**
+ * Writes `data` at byte `offset`; the buffer is the write's own until its
+ * promise settles. `data` is a Buffer, or whatever a driver hands its
+ * writes (sheepdog: the pipeline's chunks of one object, uncopied).
+ */
+export type WriteAt<Data = Buffer> = (offset: number, data: Data) => Promise<void>;
 
 export interface WriteBehindOptions {
   /** Most writes in flight at once (at least 1). */
@@ -26,7 +30,7 @@ export interface WriteBehindOptions {
   signal?: AbortSignal;
 }
 
-export class WriteBehind {
+export class WriteBehind<Data = Buffer> {
   private readonly pending = new Set<Promise<void>>();
   private readonly inFlight: number;
   private readonly signal: AbortSignal | undefined;
@@ -34,7 +38,7 @@ export class WriteBehind {
   private failure: unknown;
 
   constructor(
-    private readonly writeAt: WriteAt,
+    private readonly writeAt: WriteAt<Data>,
     options: WriteBehindOptions,
   ) {
     if (!Number.isSafeInteger(options.inFlight) || options.inFlight < 1) throw new RangeError(`inFlight must be a positive integer, not ${options.inFlight}`);
@@ -52,7 +56,7 @@ export class WriteBehind {
    * next write. Throws the first failure (a write's, or the abort reason),
    * after every write in flight has settled.
    */
-  async write(offset: number, data: Buffer): Promise<void> {
+  async write(offset: number, data: Data): Promise<void> {
     await this.throwIfFailed();
     const p = this.writeAt(offset, data).then(
       () => void this.pending.delete(p),

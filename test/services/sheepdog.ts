@@ -1,0 +1,98 @@
+/**
+ * The sheepdog cluster the driver's tests run against: a real sheep when
+ * SHEEPDOG_ADDR (and SHEEPDOG_PORT, default 7000) is set, else the stand-in
+ * (test/services/sheepdog-standin.mjs) started in a child process over a
+ * temporary directory. What the cluster holds is read over the protocol
+ * (names of VDIs) and, where the objects' directory is known (the stand-in's,
+ * or SHEEPDOG_STORE_DIR for a local sheep), from the directory too, so a
+ * data object left by a failed add or a delete shows.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { SheepConnection } from '../../src/drivers/sheepdog/connection.js';
+import { readInode, readVdis } from '../../src/drivers/sheepdog/vdi.js';
+
+const STANDIN = new URL('./sheepdog-standin.mjs', import.meta.url).pathname;
+
+export interface SheepCluster {
+  host: string;
+  port: number;
+  /** `a real sheep` or `the stand-in`, for test names. */
+  kind: string;
+  /** The objects' directory (<store>/obj), when known. */
+  objDir?: string;
+  stop(): Promise<void>;
+}
+
+/** A stand-in sheep in a child process; `args` are its own (--unformatted, --delay-ms N). */
+export async function startStandin(args: string[] = [], dir = mkdtempSync(path.join(tmpdir(), 'gs-sheepdog-standin-'))): Promise<SheepCluster & { dir: string; child: ChildProcess }> {
+  // Its stdin is a pipe from this process: if the test run dies, the stand-in goes with it.
+  const child = spawn(process.execPath, [STANDIN, '--dir', dir, '--exit-with-parent', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the sheepdog stand-in exited (${code}) before listening`)));
+  });
+  const { port } = JSON.parse(line) as { port: number };
+  return {
+    host: '127.0.0.1',
+    port,
+    kind: 'the stand-in',
+    objDir: path.join(dir, 'obj'),
+    dir,
+    child,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
+
+/** The real sheep named by SHEEPDOG_ADDR / SHEEPDOG_PORT, if set. */
+export function realSheep(): SheepCluster | undefined {
+  const host = process.env['SHEEPDOG_ADDR'];
+  if (!host) return undefined;
+  return { host, port: Number(process.env['SHEEPDOG_PORT'] ?? 7000), kind: 'a real sheep', ...(process.env['SHEEPDOG_STORE_DIR'] ? { objDir: path.join(process.env['SHEEPDOG_STORE_DIR'], 'obj') } : {}), stop: () => Promise.resolve() };
+}
+
+/**
+ * What the cluster holds: `vdi:<name>` for each named VDI and, where the
+ * directory is known, `object:<oid>` for each data object. Sheep removes a
+ * deleted VDI's objects shortly after the delete: objects of VDIs without a
+ * name are waited for (up to 3 s) before they count as left.
+ */
+export async function listCluster(c: SheepCluster): Promise<string[]> {
+  const conn = new SheepConnection({ host: c.host, port: c.port }, `sheep at ${c.host}:${c.port}`, 10_000);
+  try {
+    for (let tries = 0; ; tries++) {
+      const bitmap = await readVdis(conn);
+      const named = new Map<number, string>();
+      const reads: Promise<void>[] = [];
+      for (let byte = 0; byte < bitmap.length; byte++) {
+        if (bitmap[byte] === 0) continue;
+        for (let bit = 0; bit < 8; bit++) {
+          if (!(bitmap[byte]! & (1 << bit))) continue;
+          const vid = byte * 8 + bit;
+          reads.push(readInode(conn, { vid, copies: 0 }).then((inode) => void (inode.name && named.set(vid, inode.name))));
+        }
+      }
+      await Promise.all(reads);
+      const objects = c.objDir ? readdirSync(c.objDir).filter((f) => /^[0-7][0-9a-f]{15}$/.test(f)) : [];
+      const orphans = objects.filter((f) => !named.has(parseInt(f.slice(2, 8), 16)));
+      if (orphans.length === 0 || tries >= 30) return [...[...named.values()].map((n) => `vdi:${n}`), ...objects.map((o) => `object:${o}`)];
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    conn.close();
+  }
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
