@@ -12,8 +12,9 @@ import { httpDriver } from './http/index.js';
 import { rbdDriver } from './rbd/index.js';
 import { s3Driver } from './s3/index.js';
 import { swiftDriver } from './swift/index.js';
+import { vmwareDriver } from './vmware/index.js';
 
-export const BUILTIN_DRIVERS: readonly AnyDriverDefinition[] = Object.freeze([fileDriver, httpDriver, rbdDriver, swiftDriver, s3Driver, cinderDriver]);
+export const BUILTIN_DRIVERS: readonly AnyDriverDefinition[] = Object.freeze([fileDriver, httpDriver, rbdDriver, swiftDriver, s3Driver, cinderDriver, vmwareDriver]);
 
 /** Driver types by name: the built-in ones and those passed to `MultiStore.create`. */
 export type DriverRegistry = ReadonlyMap<string, AnyDriverDefinition>;
