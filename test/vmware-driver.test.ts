@@ -1,6 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { MultiStore, parseConfig } from '../src/index.js';
 import type { Logger } from '../src/logger.js';
@@ -256,6 +258,81 @@ ${o.extra ?? ''}
     } finally {
       await ms.close();
       await look.close();
+    }
+  });
+
+  /**
+   * An https proxy in front of vcsim (vcsim does not check the session cookie on /folder):
+   * it answers the next `refuse` /folder requests of the given methods with 401, and counts logins.
+   */
+  async function refusingProxy(): Promise<{ host: string; logins: () => number; refuse(n: number, methods: string[]): void; close(): Promise<void> }> {
+    const dir = path.dirname(env['VCSIM_CA_FILE']!);
+    const ca = readFileSync(env['VCSIM_CA_FILE']!);
+    const target = parseServerHost(env['VCSIM_HOST']!)!;
+    let logins = 0;
+    let refusals = 0;
+    let refused: string[] = [];
+    const server = https.createServer({ key: readFileSync(path.join(dir, 'key.pem')), cert: ca }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (req.url?.startsWith('/folder') && refusals > 0 && refused.includes(req.method ?? '')) {
+          refusals--;
+          res.writeHead(401).end();
+          return;
+        }
+        if (body.includes('<Login ')) logins++;
+        const headers = { ...req.headers };
+        delete headers['transfer-encoding'];
+        headers['content-length'] = String(body.length);
+        const up = https.request({ host: target.host, port: target.port, method: req.method, path: req.url, headers, ca }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        up.on('error', () => res.destroy());
+        up.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+      logins: () => logins,
+      refuse(n, methods) {
+        refusals = n;
+        refused = methods;
+      },
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  it('logs in again when /folder answers 401, once per request; an upload refused so fails with AuthenticationFailed and leaves nothing', async () => {
+    const proxy = await refusingProxy();
+    const dir = `relogin-${run}`;
+    const ms = await MultiStore.create(parseConfig(single({ dir, host: proxy.host })));
+    try {
+      const bytes = randomBytes(50_000);
+      const r = await ms.add(randomUUID(), bytes);
+      expect(proxy.logins()).toBe(1);
+      proxy.refuse(1, ['GET']);
+      expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
+      expect(proxy.logins()).toBe(2);
+      proxy.refuse(1, ['HEAD']);
+      expect(await ms.getSize(r.location)).toBe(bytes.length);
+      expect(proxy.logins()).toBe(3);
+      // Refused again after the new login: the session cannot be had.
+      proxy.refuse(2, ['GET']);
+      await expect(ms.get(r.location)).rejects.toMatchObject({ code: 'AuthenticationFailed' });
+      // A streaming upload cannot be sent again.
+      const before = filesIn(dir);
+      proxy.refuse(1, ['PUT']);
+      await expect(ms.add(randomUUID(), randomBytes(10_000))).rejects.toMatchObject({ code: 'AuthenticationFailed' });
+      expect(filesIn(dir)).toEqual(before);
+      await ms.delete(r.location);
+      expect(filesIn(dir)).toEqual([]);
+    } finally {
+      await ms.close();
+      await proxy.close();
     }
   });
 
