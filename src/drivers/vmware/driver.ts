@@ -23,7 +23,7 @@ import { DatastoreFiles } from './files.js';
 import { chooseDatastore, datastoreStates, findDatacenter, resolveDatastores, taskOf, waitForTask, type ResolvedDatastore } from './inventory.js';
 import { datastorePath, FOLDER_PREFIX, formatVsphereLocation, parseVsphereLocation, type VsphereLocation } from './location.js';
 import { parseDatastoreSpec, parseServerHost, type DatastoreSpec, type VmwareStoreOptions } from './options.js';
-import { VsphereSession } from './session.js';
+import { isStaleReference, VsphereSession } from './session.js';
 import type { MoRef } from './soap.js';
 
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -155,8 +155,8 @@ export class VmwareStore implements WritableStoreDriver {
   async delete(location: string, options: DriverCallOptions = {}): Promise<void> {
     const loc = this.parse(location);
     if (!loc.datacenterPath) throw new BadStoreUriError(`${maskLocation(location)} names no datacenter (dcPath): it cannot be deleted`);
-    const dc = await this.datacenter(loc.datacenterPath, options.signal);
-    await this.deleteFile(loc, dc, `Deleting ${datastorePath(loc)}`, options.signal);
+    const dcPath = loc.datacenterPath;
+    await this.withInventory(async () => this.deleteFile(loc, await this.datacenter(dcPath, options.signal), `Deleting ${datastorePath(loc)}`, options.signal));
   }
 
   async close(): Promise<void> {
@@ -179,7 +179,23 @@ export class VmwareStore implements WritableStoreDriver {
     return this.datastores;
   }
 
-  private async chooseDatastore(size: number, signal: AbortSignal): Promise<ResolvedDatastore> {
+  /** Runs `call` with the inventory looked up before; once more after a fresh look-up when a reference went stale. */
+  private async withInventory<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isStaleReference(err)) throw err;
+      this.datastores = undefined;
+      this.datacenters.clear();
+      return call();
+    }
+  }
+
+  private chooseDatastore(size: number, signal: AbortSignal): Promise<ResolvedDatastore> {
+    return this.withInventory(() => this.chooseFrom(size, signal));
+  }
+
+  private async chooseFrom(size: number, signal: AbortSignal): Promise<ResolvedDatastore> {
     const candidates = await this.resolved(signal);
     const states = await datastoreStates(this.session, candidates.map((c) => c.ref), signal);
     const chosen = chooseDatastore(candidates, states, size);

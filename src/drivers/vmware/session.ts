@@ -30,6 +30,16 @@ export class VimFault extends Error {
   }
 }
 
+/**
+ * Whether a call failed because a managed object the store had looked up is
+ * gone (ManagedObjectNotFound): the server was rebuilt or restarted with new
+ * references, and the store looks its inventory up again.
+ */
+export function isStaleReference(err: unknown): boolean {
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  return cause instanceof VimFault && cause.fault.type === 'ManagedObjectNotFound';
+}
+
 /** The library error a vim25 fault means. */
 export function vimFaultError(what: string, fault: SoapFault, cause?: unknown): GlanceStoreError {
   const message = `${what}: vCenter answered ${fault.type} (${fault.message.slice(0, 200)})`;
