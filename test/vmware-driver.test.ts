@@ -16,6 +16,8 @@ import { ServiceClient } from '../src/net/client.js';
 import { readTls } from '../src/net/tls.js';
 import { runStoreConformance, readAll } from '../src/testing/index.js';
 import { serviceEnv } from './services/env.js';
+import { execFileSync } from 'node:child_process';
+import { PYTHON, referenceAvailable } from './interop/reference.js';
 
 const vcsim = serviceEnv('vcsim');
 const MiB = 1024 * 1024;
@@ -72,6 +74,38 @@ describe('vsphere locations', () => {
     expect(chooseDatastore(all, states, 11)?.ref.value).toBe('big');
     expect(chooseDatastore([ds('big', 1), ds('small', 1)], states, 0)?.ref.value).toBe('big');
     expect(chooseDatastore(all, states, 1001)).toBeUndefined();
+  });
+});
+
+const pythonAvailable = await referenceAvailable();
+
+describe.skipIf(!pythonAvailable)('vsphere locations against glance_store', () => {
+  it('are the URIs glance_store\'s StoreLocation writes, and parse to the parts it reads', () => {
+    const specs = [
+      { server_host: '127.0.0.1:8989', image_dir: '/openstack_glance', image_id: randomUUID(), datacenter_path: 'DC0', datastore_name: 'LocalDS_0' },
+      { server_host: 'vc.example.org', image_dir: 'images/', image_id: 'abc', datacenter_path: 'folder/DC 1', datastore_name: 'ds 1' },
+      { server_host: 'fd00::1', image_dir: '/a/b/', image_id: 'x', datacenter_path: 'DC0', datastore_name: "a&b=c/d~e'f" },
+    ];
+    const script = `
+import json, sys
+from oslo_config import cfg
+from glance_store._drivers.vmware_datastore import StoreLocation
+out = []
+for spec in json.loads(sys.argv[1]):
+    loc = StoreLocation(dict(spec, scheme='vsphere'), cfg.CONF)
+    back = StoreLocation({}, cfg.CONF)
+    back.parse_uri(loc.get_uri())
+    out.append({'uri': loc.get_uri(), 'host': back.server_host, 'path': back.path, 'dc': back.datacenter_path, 'ds': back.datastore_name})
+print(json.dumps(out))
+`;
+    const theirs = JSON.parse(execFileSync(PYTHON, ['-c', script, JSON.stringify(specs)], { encoding: 'utf8' })) as { uri: string; host: string; path: string; dc: string; ds: string }[];
+    specs.forEach((spec, i) => {
+      const host = spec.server_host.includes('::') ? `[${spec.server_host}]` : spec.server_host;
+      const ours = formatVsphereLocation(host, spec.image_dir, spec.image_id, spec.datastore_name, spec.datacenter_path);
+      expect(ours).toBe(theirs[i]!.uri);
+      const parsed = parseVsphereLocation(theirs[i]!.uri);
+      expect({ host: parsed.host, path: parsed.path, dc: parsed.datacenterPath, ds: parsed.datastoreName }).toEqual({ host: theirs[i]!.host, path: theirs[i]!.path, dc: theirs[i]!.dc, ds: theirs[i]!.ds });
+    });
   });
 });
 

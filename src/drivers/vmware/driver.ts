@@ -65,7 +65,9 @@ export class VmwareStore implements WritableStoreDriver {
     ctx.logger.warn(
       `[${ctx.id}] The vmware store is deprecated in glance_store since 2024.1 (the VMware driver of Nova is experimental): plan to move images to another store`,
     );
-    const host = o.vmware_server_host.trim();
+    // As glance_store writes it: the option as given, a bare IPv6 address in brackets.
+    const given = o.vmware_server_host.trim();
+    const host = given.split(':').length > 2 && !given.startsWith('[') ? `[${given}]` : given;
     return new VmwareStore(ctx.id, o, host, specs, client, session, new DatastoreFiles(client, session, origin), ctx.reclaimer, tls.verified);
   }
 
