@@ -11,8 +11,9 @@ ROOT=$PWD
 # Each entry starts in order in the background, entries side by side: Keystone's
 # proxy uses the Swift started before it, Cinder the Ceph started before it.
 # cinder-keystone (a second Cinder API, behind Keystone) also waits for
-# Cinder's daemons, from the other chain, and boots beside them.
-SERVICE_CHAINS=(${GLANCE_STORE_SERVICES:-ceph,cinder swift,keystone,cinder-keystone})
+# Cinder's daemons, from the other chain, and boots beside them. vcsim (the
+# vCenter simulator) needs nothing else: its chain is its own.
+SERVICE_CHAINS=(${GLANCE_STORE_SERVICES:-ceph,cinder swift,keystone,cinder-keystone vcsim})
 
 log() { printf '[test] %s\n' "$*" >&2; }
 

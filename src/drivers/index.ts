@@ -13,8 +13,9 @@ import { rbdDriver } from './rbd/index.js';
 import { s3Driver } from './s3/index.js';
 import { sheepdogDriver } from './sheepdog/index.js';
 import { swiftDriver } from './swift/index.js';
+import { vmwareDriver } from './vmware/index.js';
 
-export const BUILTIN_DRIVERS: readonly AnyDriverDefinition[] = Object.freeze([fileDriver, httpDriver, rbdDriver, swiftDriver, s3Driver, cinderDriver, sheepdogDriver]);
+export const BUILTIN_DRIVERS: readonly AnyDriverDefinition[] = Object.freeze([fileDriver, httpDriver, rbdDriver, swiftDriver, s3Driver, cinderDriver, sheepdogDriver, vmwareDriver]);
 
 /** Driver types by name: the built-in ones and those passed to `MultiStore.create`. */
 export type DriverRegistry = ReadonlyMap<string, AnyDriverDefinition>;

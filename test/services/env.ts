@@ -11,6 +11,7 @@ const STATE_DIRS: Record<string, string> = {
   keystone: process.env['KEYSTONE_STATE_DIR'] ?? '/tmp/glance-store-keystone',
   cinder: process.env['CINDER_STATE_DIR'] ?? '/tmp/glance-store-cinder',
   'cinder-keystone': process.env['CINDER_KEYSTONE_STATE_DIR'] ?? '/tmp/glance-store-cinder-keystone',
+  vcsim: process.env['VCSIM_STATE_DIR'] ?? '/tmp/glance-store-vcsim',
 };
 
 export function serviceEnv(name: keyof typeof STATE_DIRS | string): Record<string, string> | undefined {
