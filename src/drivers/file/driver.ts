@@ -34,7 +34,8 @@ const MIN_READ_BYTES = 1024 * 1024;
 
 
 export class FileStore implements WritableStoreDriver {
-
+  /** Each block is given back once written (writeAll), so adds reuse the pipeline's blocks. */
+  readonly releasesBlocks = true;
   private constructor(
     readonly id: string,
     private readonly datadirs: Datadir[],
@@ -89,7 +90,7 @@ export class FileStore implements WritableStoreDriver {
     let linked = false;
     try {
       handle = await fs.open(tmpPath, 'wx', perm);
-      const size = await this.writeAll(handle, data);
+      const size = await this.writeAll(handle, data, options.release);
       // Holes left at the end by thin provisioning only count once the length is set.
       if (this.options.filesystem_thin_provisioning) await handle.truncate(size);
       if (this.options.filesystem_store_file_perm) await handle.chmod(perm);
@@ -113,7 +114,7 @@ export class FileStore implements WritableStoreDriver {
   }
 
   /** Writes while the next block is being read and hashed: one write in flight. */
-  private async writeAll(handle: fs.FileHandle, data: AsyncIterable<Uint8Array>): Promise<number> {
+  private async writeAll(handle: fs.FileHandle, data: AsyncIterable<Uint8Array>, release: (block: Uint8Array) => void = () => undefined): Promise<number> {
     const thin = this.options.filesystem_thin_provisioning;
     const piece = this.options.filesystem_store_chunk_size;
     let position = 0;
@@ -123,7 +124,7 @@ export class FileStore implements WritableStoreDriver {
         await inFlight;
         const at = position;
         position += block.byteLength;
-        inFlight = thin ? this.writeSparse(handle, block, at, piece) : writeFully(handle, block, at);
+        inFlight = (thin ? this.writeSparse(handle, block, at, piece) : writeFully(handle, block, at)).finally(() => release(block));
         // Observed now, awaited later: a failed write must not surface as an unhandled rejection
         // while the next block is being read.
         inFlight.catch(() => undefined);
