@@ -42,6 +42,8 @@ export interface DriverGetOptions {
   offset?: number;
   /** Number of bytes to return from `offset`. */
   length?: number;
+  /** The caller's promise (GetOptions.reuseBuffers): the stream may reuse a chunk's buffer once the chunk after it is read. */
+  reuseBuffers?: boolean;
   context?: RequestContext;
   signal?: AbortSignal;
 }

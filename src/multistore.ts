@@ -49,6 +49,7 @@ import { driverRegistry } from './drivers/index.js';
 import { checkImageId } from './image-id.js';
 import {
   checkByteCount,
+  checkOptionalBoolean,
   checkCallOptions,
   checkLocation,
   checkMilliseconds,
@@ -210,15 +211,17 @@ export class MultiStore implements StoreCalls {
     checkCallOptions(options);
     checkByteCount('offset', options.offset);
     checkByteCount('length', options.length);
+    checkOptionalBoolean('reuseBuffers', options.reuseBuffers);
     const range = requestedRange(options.offset, options.length);
     return this.withStore(location, options.store, range ? 'read-random' : 'read', async (driver, id, url) => {
       const call = { context: options.context, signal: options.signal };
-      if (!range) return { ...(await driver.get(url, call)), store: id };
+      const reuse = options.reuseBuffers ? { reuseBuffers: true } : {};
+      if (!range) return { ...(await driver.get(url, { ...call, ...reuse })), store: id };
       const size = await driver.getSize(url, call);
       // A store that cannot tell the size (an http server without Content-Length) gets the range as asked.
       const fitted = size === undefined ? range : fitRange(range, size, maskLocation(url));
       if (fitted.length === 0) return { stream: Readable.from([]), size: 0, store: id };
-      return { ...(await driver.get(url, { ...call, offset: fitted.offset, length: fitted.length })), store: id };
+      return { ...(await driver.get(url, { ...call, ...reuse, offset: fitted.offset, length: fitted.length })), store: id };
     });
   }
 

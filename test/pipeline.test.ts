@@ -313,6 +313,24 @@ describe('read-ahead', () => {
     expect(events.slice(closeAt + 1).filter((e) => e.startsWith('start'))).toEqual([]);
   });
 
+  it('reads into a few reused buffers when the consumer is done with each chunk before it reads the next', async () => {
+    const data = randomBytes(1000);
+    const stream = readAhead({ start: 0, length: data.length, chunk: 10, inFlight: 3, reuse: true, readAt: async (at, length, into) => (data.copy(into!, 0, at, at + length), into!), close: async () => undefined });
+    const parts: Buffer[] = [];
+    const memory = new Set<ArrayBufferLike>();
+    let previous: { chunk: Buffer; copy: Buffer } | undefined;
+    for await (const c of stream) {
+      // The chunk before this one is still intact: it is reused only later.
+      if (previous) expect(previous.chunk.equals(previous.copy)).toBe(true);
+      memory.add((c as Buffer).buffer);
+      previous = { chunk: c as Buffer, copy: Buffer.from(c as Buffer) };
+      parts.push(previous.copy);
+    }
+    expect(Buffer.concat(parts).equals(data)).toBe(true);
+    // 100 chunks through a ring of inFlight + 4 buffers.
+    expect(memory.size).toBeLessThanOrEqual(7);
+  });
+
   it('yields the range in order', async () => {
     const stream = readAhead({ start: 5, length: 95, chunk: 10, inFlight: 4, readAt: async (at, length) => Buffer.from(Array.from({ length }, (_, i) => (at + i) % 256)), close: async () => undefined });
     const parts: Buffer[] = [];

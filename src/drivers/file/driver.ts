@@ -162,7 +162,7 @@ export class FileStore implements WritableStoreDriver {
         await handle.close();
         return { stream: Readable.from([]), size };
       }
-      const stream = rangeStream(handle, start, size, readBytes, (err) => fromSystemError(err, `Reading ${shown}`));
+      const stream = rangeStream(handle, start, size, readBytes, options.reuseBuffers === true, (err) => fromSystemError(err, `Reading ${shown}`));
       return { stream, size };
     } catch (err) {
       await handle.close().catch(() => undefined);
