@@ -139,6 +139,8 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
   const userSignal = options.signal;
   if (userSignal?.aborted) throw abortReason(userSignal);
 
+  // A worker thread takes tens of milliseconds to start: it does so while the first block is read.
+  if (declared === undefined || declared > BLOCK_BYTES) hashWorkers.prepare();
   const source = openSource(data);
   const controller = new AbortController();
   const onUserAbort = () => controller.abort(abortReason(userSignal!));

@@ -238,6 +238,11 @@ class HashWorkers {
     });
   }
 
+  /** Starts the workers now, so that they are up by the time the first block is full. */
+  prepare(): void {
+    void this.ensure().workers;
+  }
+
   /** Starts a job hashing with `algos[0]` on one worker and `algos[1]` on the other. */
   start(algos: [string, string]): number {
     const ring = this.ensure();
