@@ -51,12 +51,14 @@ mkdirSync(opts.work, { recursive: true });
 execFileSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 const libraries = [{ name: 'ours', index: path.join(root, 'dist/src/index.js') }];
 let otherTree;
+function removeOtherTree() {
+  if (otherTree && existsSync(otherTree)) spawnSync('git', ['worktree', 'remove', '--force', otherTree], { cwd: root, stdio: 'ignore' });
+  spawnSync('git', ['worktree', 'prune'], { cwd: root, stdio: 'ignore' });
+}
 if (opts.compare) {
   otherTree = path.join(opts.work, 'compare');
   // Removed however the run ends.
-  process.on('exit', () => {
-    if (existsSync(otherTree)) spawnSync('git', ['worktree', 'remove', '--force', otherTree], { cwd: root, stdio: 'ignore' });
-  });
+  process.on('exit', removeOtherTree);
   execFileSync('git', ['worktree', 'add', '--detach', otherTree, opts.compare], { cwd: root, stdio: 'ignore' });
   symlinkSync(path.join(root, 'node_modules'), path.join(otherTree, 'node_modules'));
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: otherTree, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -269,4 +271,5 @@ if (opts.docs) {
   text = text.includes(start) ? text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), () => block) : `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(doc, text);
 }
+removeOtherTree();
 rmSync(opts.work, { recursive: true, force: true });
