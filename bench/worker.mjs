@@ -1,28 +1,53 @@
-// One measured operation in its own process, so its peak RSS is its own.
-// Usage: node bench/worker.mjs CONF_FILE STORE add SRC | get LOCATION | small COUNT BYTES CONCURRENCY
+// Measured operations in one process of their own, so its peak RSS is its own. The first
+// operation is a fresh process's (a service's first image); the later ones a warm process's.
+// Usage: node bench/worker.mjs DIST_INDEX CONF_FILE STORE op ...
+//   add SRC CHUNK REPS        REPS adds of SRC read in CHUNK-byte chunks, each image deleted after
+//   keep SRC                  one add of SRC, kept: prints its location
+//   get LOCATION REPS [reuse] REPS whole reads of LOCATION (reuse: with GetOptions.reuseBuffers)
+//   small COUNT BYTES CONCURRENCY
+//   delete LOCATION
+// DIST_INDEX is the built library to measure (this checkout's, or another revision's).
 import { readFileSync, createReadStream, statSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { MultiStore, parseConfig } from '../dist/src/index.js';
+import { pathToFileURL } from 'node:url';
 
-const [confFile, store, op, ...args] = process.argv.slice(2);
+const [index, confFile, store, op, ...args] = process.argv.slice(2);
+const { MultiStore, parseConfig } = await import(pathToFileURL(index).href);
 const ms = await MultiStore.create(parseConfig(readFileSync(confFile, 'utf8')));
 // The request context bench/run.mjs passes for stores that need one (cinder), in reference_store.py's format.
 const spec = process.env.GLANCE_STORE_REFERENCE_CONTEXT ? JSON.parse(process.env.GLANCE_STORE_REFERENCE_CONTEXT) : undefined;
 const context = spec && { userId: spec.user_id, projectId: spec.project_id, authToken: spec.auth_token, serviceCatalog: spec.service_catalog };
-const peakRssMB = () => process.resourceUsage().maxRSS / 1024;
+
+async function addOnce(src, chunk) {
+  const size = statSync(src).size;
+  const t = performance.now();
+  const r = await ms.add(randomUUID(), createReadStream(src, { highWaterMark: chunk }), { store, size, context });
+  return { seconds: (performance.now() - t) / 1000, bytes: r.size, location: r.location, checksum: r.checksum, multihash: r.multihash };
+}
+
 let out;
 if (op === 'add') {
-  const size = statSync(args[0]).size;
-  const t = performance.now();
-  const r = await ms.add(randomUUID(), createReadStream(args[0], { highWaterMark: 4 << 20 }), { store, size, context });
-  const seconds = (performance.now() - t) / 1000;
-  out = { seconds, bytes: r.size, location: r.location, checksum: r.checksum, multihash: r.multihash };
+  const [src, chunk, reps] = [args[0], Number(args[1]), Number(args[2])];
+  const runs = [];
+  let last;
+  for (let i = 0; i < reps; i++) {
+    last = await addOnce(src, chunk);
+    runs.push({ seconds: last.seconds, bytes: last.bytes });
+    await ms.delete(last.location, { store, context });
+  }
+  out = { runs, checksum: last.checksum, multihash: last.multihash };
+} else if (op === 'keep') {
+  out = await addOnce(args[0], 4 << 20);
 } else if (op === 'get') {
-  const t = performance.now();
-  const g = await ms.get(args[0], { store, context });
-  let bytes = 0;
-  for await (const c of g.stream) bytes += c.length;
-  out = { seconds: (performance.now() - t) / 1000, bytes };
+  const runs = [];
+  for (let i = 0; i < Number(args[1]); i++) {
+    const t = performance.now();
+    const g = await ms.get(args[0], { store, context, ...(args[2] === 'reuse' ? { reuseBuffers: true } : {}) });
+    let bytes = 0;
+    for await (const c of g.stream) bytes += c.length;
+    runs.push({ seconds: (performance.now() - t) / 1000, bytes });
+  }
+  out = { runs };
 } else if (op === 'small') {
   const [count, size, concurrency] = args.map(Number);
   const data = randomBytes(size);
@@ -48,6 +73,8 @@ if (op === 'add') {
 } else if (op === 'delete') {
   await ms.delete(args[0], { store, context });
   out = {};
+} else {
+  throw new Error(`unknown operation ${op}`);
 }
 await ms.close();
-console.log(JSON.stringify({ ...out, peakRssMB: peakRssMB() }));
+console.log(JSON.stringify({ ...out, peakRssMB: process.resourceUsage().maxRSS / 1024 }));

@@ -62,11 +62,12 @@ function settleOrAbandon(r: AddImageRequest, adding: Promise<DriverAddResult>, s
 export async function addImage(r: AddImageRequest): Promise<AddResult> {
   // A Uint8Array's length is its size: drivers then pick their whole-object path.
   const size = r.pipeline.size ?? (r.data instanceof Uint8Array ? r.data.byteLength : undefined);
-  const add = openAddPipeline(r.data, { ...r.pipeline, size });
+  const lend = r.driver.releasesBlocks === true;
+  const add = openAddPipeline(r.data, { ...r.pipeline, size, lend });
   try {
     let written: DriverAddResult;
     try {
-      written = await settleOrAbandon(r, r.driver.add(r.imageId, add.data, { size, signal: add.signal, context: r.context }), add.signal);
+      written = await settleOrAbandon(r, r.driver.add(r.imageId, add.data, { size, signal: add.signal, context: r.context, ...(lend ? { release: (b: Uint8Array) => add.release(b) } : {}) }), add.signal);
     } catch (err) {
       throw add.failed(err);
     }

@@ -65,6 +65,10 @@ export function checkOptionalFunction(name: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'function') throw new InvalidArgumentTypeError(`The "${name}" option must be a function; got ${describe(value)}`);
 }
 
+export function checkOptionalBoolean(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') throw new InvalidArgumentTypeError(`The "${name}" option must be a boolean; got ${describe(value)}`);
+}
+
 export function checkOptionalSignal(value: unknown): void {
   if (value !== undefined && !(value instanceof AbortSignal)) throw new InvalidArgumentTypeError(`The "signal" option must be an AbortSignal; got ${describe(value)}`);
 }

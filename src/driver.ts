@@ -41,6 +41,8 @@ export interface DriverGetOptions {
   offset?: number;
   /** Number of bytes to return from `offset`. */
   length?: number;
+  /** The caller's promise (GetOptions.reuseBuffers): the stream may reuse a chunk's buffer once the chunk after it is read. */
+  reuseBuffers?: boolean;
   context?: RequestContext;
   signal?: AbortSignal;
 }
@@ -58,6 +60,15 @@ export interface DriverAddOptions {
   /** Aborted when the add must stop; the driver cleans up and rejects. */
   signal: AbortSignal;
   context?: RequestContext;
+  /**
+   * Present when the driver declares `releasesBlocks`: gives a block of `data`
+   * back once the driver is done with it (written, or no longer needed), so the
+   * pipeline reuses its memory instead of allocating a new block. The driver
+   * must not touch a block's bytes after giving it back; blocks it keeps past
+   * what the pipeline lends at once arrive as copies, and whatever it still
+   * holds when its add settles is taken back then.
+   */
+  release?: (block: Uint8Array) => void;
 }
 
 export interface DriverAddResult {
@@ -103,6 +114,8 @@ export interface WritableStoreDriver extends StoreDriver {
    * deletes it (docs/writing-a-driver.md, "When an add fails").
    */
   add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult>;
+  /** True when `add` gives every block back through `options.release` once it has written it. */
+  readonly releasesBlocks?: boolean;
   delete(location: string, options?: DriverCallOptions): Promise<void>;
   /**
    * Who may read and write one image in the backend (glance_store's

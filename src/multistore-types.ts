@@ -90,6 +90,17 @@ export interface GetOptions {
   offset?: number;
   /** Bytes from `offset`; to the end of the image when absent. */
   length?: number;
+  /**
+   * The caller's promise that it is done with each chunk (has written,
+   * copied or dropped it) by the time it reads the chunk after it: the stream
+   * may then read into a few buffers it reuses instead of a new one per
+   * chunk, which stays in the CPU cache and costs no page faults. A chunk
+   * kept beyond that is overwritten. For a loop that writes each chunk out
+   * before it takes the next (`for await`, `pipeline` to a socket or file);
+   * not for a consumer that collects chunks. Stores that do not support it
+   * ignore it (the file store does).
+   */
+  reuseBuffers?: boolean;
   store?: string;
   context?: RequestContext;
   signal?: AbortSignal;

@@ -51,6 +51,7 @@ import { driverRegistry } from './drivers/index.js';
 import { checkImageId } from './image-id.js';
 import {
   checkByteCount,
+  checkOptionalBoolean,
   checkCallOptions,
   checkLocation,
   checkOptionalString,
@@ -202,11 +203,13 @@ export class MultiStore implements StoreCalls {
     checkCallOptions(options);
     checkByteCount('offset', options.offset);
     checkByteCount('length', options.length);
+    checkOptionalBoolean('reuseBuffers', options.reuseBuffers);
     const range = requestedRange(options.offset, options.length);
     return this.withStore(location, options.store, range ? 'read-random' : 'read', async (driver, id, url) => {
       const call = { context: options.context, signal: options.signal };
+      const reuse = options.reuseBuffers ? { reuseBuffers: true } : {};
       // A backend that stopped answering must not hold an aborted get: a stream it still gives is destroyed.
-      const opened = (o: DriverGetOptions) => this.bounded(driver.get(url, o), 'The get', options.signal, (late) => late.stream.destroy());
+      const opened = (o: DriverGetOptions) => this.bounded(driver.get(url, { ...o, ...reuse }), 'The get', options.signal, (late) => late.stream.destroy());
       if (!range) return { ...(await opened(call)), store: id };
       const size = await this.bounded(driver.getSize(url, call), 'The get', options.signal);
       // A store that cannot tell the size (an http server without Content-Length) gets the range as asked.

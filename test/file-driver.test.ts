@@ -70,6 +70,31 @@ describe('file store', () => {
     await ms.close();
   });
 
+  it('reads an image whole and in ranges into reused buffers when the caller promises reuseBuffers', async () => {
+    const dir = path.join(root, 'reuse');
+    const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\n`)));
+    // More than the few buffers the stream reuses, so each is read into several times.
+    const bytes = randomBytes(41 * 1024 * 1024 + 17);
+    const r = await ms.add(randomUUID(), bytes);
+    /** A consumer that is done with each chunk (copies it) before it reads the next. */
+    const copyEach = async (stream: AsyncIterable<Buffer>) => {
+      const parts: Buffer[] = [];
+      const memory = new Set<ArrayBufferLike>();
+      for await (const c of stream) {
+        memory.add(c.buffer);
+        parts.push(Buffer.from(c));
+      }
+      return { bytes: Buffer.concat(parts), buffers: memory.size, chunks: parts.length };
+    };
+    const whole = await copyEach((await ms.get(r.location, { reuseBuffers: true })).stream);
+    expect(whole.bytes.equals(bytes)).toBe(true);
+    expect(whole.buffers).toBeLessThan(whole.chunks);
+    const part = await copyEach((await ms.get(r.location, { reuseBuffers: true, offset: 5 * 1024 * 1024 - 3, length: 30 * 1024 * 1024 })).stream);
+    expect(part.bytes.equals(bytes.subarray(5 * 1024 * 1024 - 3, 35 * 1024 * 1024 - 3))).toBe(true);
+    await expect(ms.get(r.location, { reuseBuffers: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await ms.close();
+  });
+
   it('puts images in the highest-priority datadir', async () => {
     const a = path.join(root, 'prio-a');
     const b = path.join(root, 'prio-b');

@@ -135,6 +135,49 @@ describe('add pipeline', () => {
     }
   });
 
+  it('reuses the blocks a driver gives back, and stores exactly the bytes it hashed', async () => {
+    // 48 MiB in 64 KiB chunks from one refilled buffer: more blocks than the ring has, so a
+    // block given back is filled again while the driver still writes the ones after it.
+    const image = randomBytes(48 * 1024 * 1024 + 7);
+    const piece = 64 * 1024;
+    async function* refilling() {
+      const buf = Buffer.alloc(piece);
+      for (let at = 0; at < image.length; at += piece) {
+        const n = image.copy(buf, 0, at, Math.min(at + piece, image.length));
+        yield buf.subarray(0, n);
+        buf.fill(0xee);
+      }
+    }
+    const add = openAddPipeline(refilling(), { size: image.length, lend: true });
+    const written: Buffer[] = [];
+    const memory = new Set<ArrayBufferLike>();
+    try {
+      for await (const block of add.data) {
+        memory.add(block.buffer);
+        written.push(Buffer.from(block)); // "written": the bytes as the driver stored them
+        add.release(block);
+      }
+      const digest = await add.finish();
+      const stored = Buffer.concat(written);
+      expect(stored.equals(image)).toBe(true);
+      expect(digest.checksum).toBe(createHash('md5').update(image).digest('hex'));
+      expect(digest.multihash).toBe(createHash('sha512').update(image).digest('hex'));
+      // The blocks were the ring's own memory, reused, not 49 fresh allocations.
+      expect(memory.size).toBe(1);
+    } finally {
+      await add.close();
+    }
+  });
+
+  it('hands copies to a driver that keeps what it was lent, so it cannot exhaust the shared blocks', async () => {
+    // A driver that holds every block to the end (never gives one back), over more blocks
+    // than the ring has: the add completes, with the right bytes.
+    const image = randomBytes(40 * 1024 * 1024 + 3);
+    const { result, digest } = await runAddPipeline(image, { size: image.length, lend: true }, collect);
+    expect(result.equals(image)).toBe(true);
+    expect(digest.multihash).toBe(createHash('sha512').update(image).digest('hex'));
+  });
+
   it('fails inside the iteration, before the end, when the data is short', async () => {
     let sawEnd = false;
     const err = await runAddPipeline([randomBytes(100)], { size: 101 }, async (data) => {
@@ -268,6 +311,24 @@ describe('read-ahead', () => {
     const closeAt = events.findIndex((e) => e.startsWith('close'));
     expect(events[closeAt]).toBe('close with 0 reading');
     expect(events.slice(closeAt + 1).filter((e) => e.startsWith('start'))).toEqual([]);
+  });
+
+  it('reads into a few reused buffers when the consumer is done with each chunk before it reads the next', async () => {
+    const data = randomBytes(1000);
+    const stream = readAhead({ start: 0, length: data.length, chunk: 10, inFlight: 3, reuse: true, readAt: async (at, length, into) => (data.copy(into!, 0, at, at + length), into!), close: async () => undefined });
+    const parts: Buffer[] = [];
+    const memory = new Set<ArrayBufferLike>();
+    let previous: { chunk: Buffer; copy: Buffer } | undefined;
+    for await (const c of stream) {
+      // The chunk before this one is still intact: it is reused only later.
+      if (previous) expect(previous.chunk.equals(previous.copy)).toBe(true);
+      memory.add((c as Buffer).buffer);
+      previous = { chunk: c as Buffer, copy: Buffer.from(c as Buffer) };
+      parts.push(previous.copy);
+    }
+    expect(Buffer.concat(parts).equals(data)).toBe(true);
+    // 100 chunks through a ring of inFlight + 4 buffers.
+    expect(memory.size).toBeLessThanOrEqual(7);
   });
 
   it('yields the range in order', async () => {

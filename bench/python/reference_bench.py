@@ -1,7 +1,10 @@
 """The same operations as bench/worker.mjs, through Python glance_store
 (Debian python3-glance-store), for side-by-side figures. Run with /usr/bin/python3.
-Usage: reference_bench.py CONF STORE add SRC | get LOCATION | small COUNT BYTES CONCURRENCY | delete LOCATION
-Prints one JSON line with seconds, bytes and peak RSS (MB)."""
+Usage: reference_bench.py CONF STORE add SRC CHUNK REPS | get LOCATION REPS | small COUNT BYTES CONCURRENCY
+       | delete LOCATION
+An add's source hands out at most CHUNK bytes per read, as a request body does; each of the
+REPS adds is deleted after it. Prints one JSON line: each operation's seconds and bytes, and
+the process's peak RSS (MB)."""
 import io
 import json
 import os
@@ -15,6 +18,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from reference_store import open_store, request_context  # noqa: E402
 
 
+class Capped:
+    """A file that returns at most `chunk` bytes per read, like a request body."""
+
+    def __init__(self, f, chunk):
+        self.f, self.chunk = f, chunk
+
+    def read(self, n=-1):
+        return self.f.read(self.chunk if n is None or n < 0 else min(n, self.chunk))
+
+
 def main(argv):
     conf_file, store_id, op = argv[1], argv[2], argv[3]
     args = argv[4:]
@@ -24,19 +37,27 @@ def main(argv):
 
     out = {}
     if op == 'add':
-        size = os.path.getsize(args[0])
-        t = time.perf_counter()
-        with open(args[0], 'rb') as f:
-            url, written, checksum, multihash, _ = store.add(str(uuid.uuid4()), f, size, 'sha512', context=ctx)
-        out = {'seconds': time.perf_counter() - t, 'bytes': written, 'location': url,
-               'checksum': checksum, 'multihash': multihash}
+        src, chunk, reps = args[0], int(args[1]), int(args[2])
+        size = os.path.getsize(src)
+        runs = []
+        for _ in range(reps):
+            with open(src, 'rb') as f:
+                t = time.perf_counter()
+                url, written, checksum, multihash, _ = store.add(str(uuid.uuid4()), Capped(f, chunk), size, 'sha512',
+                                                                 context=ctx)
+                runs.append({'seconds': time.perf_counter() - t, 'bytes': written})
+            store.delete(loc(url), context=ctx)
+        out = {'runs': runs, 'checksum': checksum, 'multihash': multihash}
     elif op == 'get':
-        t = time.perf_counter()
-        it, _ = store.get(loc(args[0]), context=ctx)
-        n = 0
-        for chunk in it:
-            n += len(chunk)
-        out = {'seconds': time.perf_counter() - t, 'bytes': n}
+        runs = []
+        for _ in range(int(args[1])):
+            t = time.perf_counter()
+            it, _ = store.get(loc(args[0]), context=ctx)
+            n = 0
+            for chunk in it:
+                n += len(chunk)
+            runs.append({'seconds': time.perf_counter() - t, 'bytes': n})
+        out = {'runs': runs}
     elif op == 'small':
         count, size, concurrency = (int(a) for a in args)
         data = os.urandom(size)

@@ -19,16 +19,24 @@ import {
   SourceError,
 } from '../errors.js';
 import { checkByteCount, checkCallOptions, checkOptionalFunction, checkOptionalString, InvalidArgumentValueError } from '../arguments.js';
-import { hashWorker } from './hash-worker.js';
+import { BLOCK_BYTES, hashWorkers, type HeldBlock } from './hash-worker.js';
 import { DEFAULT_HASH_ALGO, nodeHashName } from './hash-algo.js';
 import { openSource, type ImageData } from './source.js';
 
 /**
- * Chunks smaller than this are gathered before hashing and writing: hashing
- * and writing in 1 MiB steps or more is several times faster than in the
- * 64 KiB chunks Node's streams deliver by default.
+ * Every chunk is gathered into (or cut into) blocks of this size before
+ * hashing and writing: hashing and writing in 1 MiB steps is several times
+ * faster than in the 16-64 KiB chunks a request body or Node's file streams
+ * deliver, and the cost per byte is then the same whatever the source's chunks.
  */
-export const COALESCE_BYTES = 1024 * 1024;
+export const COALESCE_BYTES = BLOCK_BYTES;
+
+/**
+ * Blocks lent at once to a driver that gives them back (`lend`); past this, it
+ * gets copies, so a driver that holds on to blocks cannot exhaust the ring
+ * every add shares.
+ */
+const LEND_LIMIT = 8;
 
 export interface AddProgress {
   /** Bytes received so far. */
@@ -46,6 +54,12 @@ export interface AddPipelineOptions {
   hashAlgo?: string;
   signal?: AbortSignal;
   onProgress?: (progress: AddProgress) => void;
+  /**
+   * The driver gives each block back through `AddPipeline.release` once it is
+   * done with it, so the block's memory is reused; otherwise each block it gets
+   * is a copy of its own.
+   */
+  lend?: boolean;
 }
 
 export interface AddDigest {
@@ -99,6 +113,8 @@ export interface AddPipeline {
    * the driver stored.
    */
   finish(): Promise<AddDigest>;
+  /** A block the driver was lent (`lend`) and no longer needs; anything else is ignored. */
+  release(block: Uint8Array): void;
   /** Stops reading the source and releases it; call once the driver has settled. */
   close(): Promise<void>;
 }
@@ -123,6 +139,8 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
   const userSignal = options.signal;
   if (userSignal?.aborted) throw abortReason(userSignal);
 
+  // A worker thread takes tens of milliseconds to start: it does so while the first block is read.
+  if (declared === undefined || declared > BLOCK_BYTES) hashWorkers.prepare();
   const source = openSource(data);
   const controller = new AbortController();
   const onUserAbort = () => controller.abort(abortReason(userSignal!));
@@ -137,38 +155,20 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
     return failure;
   };
 
+  /** Blocks the driver holds, by the Buffer it was given. */
+  const lent = new Map<Uint8Array, HeldBlock>();
+
   async function* checkedData(): AsyncGenerator<Buffer, void, undefined> {
-    const md5: Hash = createHash('md5');
-    let multi: Hash | undefined; // on this thread, for images smaller than one block
-    let job: number | undefined; // on the worker thread, for everything larger
+    // Both hashes on this thread, for images that fit in one block.
+    let small: { md5: Hash; multi: Hash } | undefined;
+    let job: number | undefined; // both hashes on the worker threads, for everything larger
     let count = 0;
     // The block being filled: pipeline-owned memory, so a source that reuses its buffer once a
-    // chunk is handed over cannot change bytes already counted and hashed. Each block, once
-    // hashed, is handed to the driver and never touched again (its ownership goes with it).
-    let block: Buffer | undefined;
+    // chunk is handed over cannot change bytes already counted and hashed. A block, once
+    // hashed, is handed to the driver (lent, or as a copy) and never written again until the
+    // driver and both hashes are done with it.
+    let block: HeldBlock | undefined;
     let filled = 0;
-    const full: Buffer[] = [];
-
-    /** Copies a chunk into pipeline blocks; a chunk of a block's size or more is copied whole. */
-    const own = (chunk: Uint8Array) => {
-      let at = 0;
-      if (filled === 0 && chunk.byteLength >= COALESCE_BYTES) {
-        full.push(Buffer.from(chunk));
-        return;
-      }
-      while (at < chunk.byteLength) {
-        block ??= Buffer.allocUnsafe(COALESCE_BYTES);
-        const n = Math.min(COALESCE_BYTES - filled, chunk.byteLength - at);
-        block.set(chunk.subarray(at, at + n), filled);
-        filled += n;
-        at += n;
-        if (filled === COALESCE_BYTES) {
-          full.push(block);
-          block = undefined;
-          filled = 0;
-        }
-      }
-    };
 
     const progress = () => {
       try {
@@ -178,23 +178,42 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
         throw fail(err);
       }
     };
-    const hashBlock = async (block: Buffer, last: boolean) => {
-      md5.update(block);
-      if (job === undefined && !multi) {
-        if (last) multi = createHash(nodeAlgo);
-        else job = hashWorker.start(nodeAlgo);
+    const acquire = async (): Promise<HeldBlock> => {
+      try {
+        return await hashWorkers.acquire(controller.signal);
+      } catch (err) {
+        if (controller.signal.aborted) throw fail(abortReason(controller.signal));
+        throw fail(new BackendError(`Hashing the image failed: ${(err as Error).message}`, { cause: err }));
       }
-      if (multi) multi.update(block);
-      else await hashWorker.update(job!, block);
+    };
+    const hashBlock = (held: HeldBlock, len: number, last: boolean) => {
+      if (job === undefined && !small) {
+        if (last) small = { md5: createHash('md5'), multi: createHash(nodeAlgo) };
+        else job = hashWorkers.start(['md5', nodeAlgo]);
+      }
+      if (small) {
+        const bytes = held.buf.subarray(0, len);
+        small.md5.update(bytes);
+        small.multi.update(bytes);
+      } else {
+        try {
+          hashWorkers.update(job!, held, len);
+        } catch (err) {
+          throw fail(new BackendError(`Hashing the image failed: ${(err as Error).message}`, { cause: err }));
+        }
+      }
       progress();
     };
-    /** The partly filled block, as a block of its own length; undefined when empty. */
-    const takePartial = (): Buffer | undefined => {
-      if (filled === 0) return undefined;
-      const partial = block!.subarray(0, filled);
-      block = undefined;
-      filled = 0;
-      return partial;
+    /** The block as the driver gets it: lent, or copied when lending is off or at its limit. */
+    const handOver = (held: HeldBlock, len: number): Buffer => {
+      const view = held.buf.subarray(0, len);
+      if (options.lend && lent.size < LEND_LIMIT) {
+        lent.set(view, held);
+        return view;
+      }
+      const copy = Buffer.from(view);
+      held.release();
+      return copy;
     };
     /** The source's next non-empty chunk, checked; undefined at its end. */
     const nextChunk = async (): Promise<Uint8Array | undefined> => {
@@ -223,36 +242,64 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
           throw fail(new ImageSizeLimitExceededError(`Image exceeds the image size cap of ${cap} bytes`));
         }
         if (declared !== undefined && count > declared) throw tooLong();
-        own(chunk);
-        if (count === declared) {
+        const endsImage = count === declared;
+        // Copied a block at a time, each full block handed on before the next is taken: an add
+        // waits for a free block holding none, so adds sharing the ring cannot starve each other.
+        for (let at = 0; at < chunk.byteLength; ) {
+          block ??= await acquire();
+          const n = Math.min(BLOCK_BYTES - filled, chunk.byteLength - at);
+          block.buf.set(n === chunk.byteLength ? chunk : chunk.subarray(at, at + n), filled);
+          filled += n;
+          at += n;
+          // The image's last block waits for the end of the source (below).
+          if (filled === BLOCK_BYTES && !(endsImage && at === chunk.byteLength)) {
+            const ready = block;
+            block = undefined;
+            filled = 0;
+            hashBlock(ready, BLOCK_BYTES, false);
+            if (controller.signal.aborted) {
+              ready.release();
+              throw fail(abortReason(controller.signal));
+            }
+            yield handOver(ready, BLOCK_BYTES);
+          }
+        }
+        if (endsImage) {
           // The source must end here: its end is read before the last block goes out.
           if (await nextChunk()) throw tooLong();
           break;
-        }
-        while (full.length > 0) {
-          const ready = full.shift()!;
-          await hashBlock(ready, false);
-          if (controller.signal.aborted) throw fail(abortReason(controller.signal));
-          yield ready;
         }
       }
       if (declared !== undefined && count !== declared) {
         throw fail(new SizeMismatchError(`Image data is ${count} bytes, shorter than the declared size of ${declared} bytes`));
       }
-      // The digest is complete before the last blocks are handed out.
-      const partial = takePartial();
-      if (partial) full.push(partial);
-      const rest = full.splice(0);
-      for (let i = 0; i < rest.length; i++) await hashBlock(rest[i]!, i === rest.length - 1);
+      // The digest is complete before the last block is handed out.
+      const last = block;
+      const lastBytes = filled;
+      block = undefined;
+      filled = 0;
+      if (last) hashBlock(last, lastBytes, true);
       if (count === 0) progress();
-      if (controller.signal.aborted) throw fail(abortReason(controller.signal));
-      const multihash = multi ? multi.digest('hex') : job !== undefined ? await hashWorker.digest(job) : createHash(nodeAlgo).digest('hex');
-      job = undefined;
-      digest = { size: count, checksum: md5.digest('hex'), multihash, hashAlgo };
-      for (const ready of rest) yield ready;
+      try {
+        if (controller.signal.aborted) throw fail(abortReason(controller.signal));
+        const [checksum, multihash] = small
+          ? [small.md5.digest('hex'), small.multi.digest('hex')]
+          : job !== undefined
+            ? await hashWorkers.digest(job).catch((err: unknown) => {
+                throw fail(new BackendError(`Hashing the image failed: ${(err as Error).message}`, { cause: err }));
+              })
+            : [createHash('md5').digest('hex'), createHash(nodeAlgo).digest('hex')];
+        job = undefined;
+        digest = { size: count, checksum: checksum!, multihash: multihash!, hashAlgo };
+      } catch (err) {
+        last?.release();
+        throw err;
+      }
+      if (last) yield handOver(last, lastBytes);
       if (controller.signal.aborted) throw fail(abortReason(controller.signal));
     } finally {
-      if (job !== undefined) hashWorker.cancel(job);
+      block?.release();
+      if (job !== undefined) hashWorkers.cancel(job);
       await source.release(failure);
     }
   }
@@ -263,6 +310,12 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
     data: { [Symbol.asyncIterator]: () => iterator },
     signal: controller.signal,
     failed: (err) => failure ?? err,
+    release(block) {
+      const held = lent.get(block);
+      if (!held) return;
+      lent.delete(block);
+      held.release();
+    },
     async finish() {
       // A driver with nothing to read (a declared size of 0) need not have asked for data: the
       // end of the source is checked here.
@@ -280,6 +333,9 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
       // Ends a generator the driver left suspended (its hash job, its source). Not awaited:
       // a generator still inside a read finishes once the abort above reaches it.
       iterator.return(undefined).catch(() => undefined);
+      // The driver has settled: what it still holds is given back.
+      for (const held of lent.values()) held.release();
+      lent.clear();
       await source.release();
     },
   };

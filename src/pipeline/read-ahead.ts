@@ -12,8 +12,16 @@ export interface ReadAheadOptions {
   chunk: number;
   /** Reads in flight. */
   inFlight: number;
-  /** Reads exactly `length` bytes at `offset` (a short read is an error). */
-  readAt(offset: number, length: number): Promise<Buffer>;
+  /**
+   * The consumer's promise that it is done with a chunk once it reads the next
+   * (GetOptions.reuseBuffers): reads then go into a ring of a few buffers.
+   */
+  reuse?: boolean;
+  /**
+   * Reads exactly `length` bytes at `offset` (a short read is an error): into
+   * `into` (`length` long) when given, which is what it then returns.
+   */
+  readAt(offset: number, length: number, into?: Buffer): Promise<Buffer>;
   /** Releases the backend object once, when the stream ends or is destroyed. */
   close(): Promise<void>;
 }
@@ -26,11 +34,19 @@ export function readAhead(o: ReadAheadOptions): Readable {
   /** Every read still running, handed over or not: close() waits for all of them. */
   const running = new Set<Promise<unknown>>();
   let closed = false;
+  // With reuse: read k goes into ring[k % ring.length]. When it is issued, at most `inFlight`
+  // reads are pending, one chunk waits in the stream's buffer (its highWaterMark is one
+  // chunk) and one is being pushed, so the consumer has already read the chunk after the one
+  // that used this buffer before: by its promise, it is done with that one.
+  const ring = o.reuse ? Array.from({ length: o.inFlight + 4 }, () => Buffer.allocUnsafeSlow(o.chunk)) : undefined;
+  let reads = 0;
 
   const issue = () => {
     while (!closed && pending.length < o.inFlight && next < end) {
       const size = Math.min(o.chunk, end - next);
-      const read = o.readAt(next, size);
+      const into = ring?.[reads % ring.length]!.subarray(0, size);
+      reads++;
+      const read = o.readAt(next, size, into);
       next += size;
       const settled = read.then(
         () => undefined,

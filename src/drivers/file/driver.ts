@@ -41,6 +41,9 @@ export class FileStore implements WritableStoreDriver {
   /** Datadirs that turned read-only while the store ran, each looked at again every RECHECK_MS. */
   private readonly rechecks = new Map<Datadir, NodeJS.Timeout>();
 
+  /** Each block is given back once written (writeAll), so adds reuse the pipeline's blocks. */
+  readonly releasesBlocks = true;
+
   private constructor(
     readonly id: string,
     private readonly datadirs: Datadir[],
@@ -98,7 +101,7 @@ export class FileStore implements WritableStoreDriver {
     try {
       handle = await fs.open(tmpPath, 'wx', perm);
       created = true;
-      const size = await this.writeAll(handle, data);
+      const size = await this.writeAll(handle, data, options.release);
       // Holes left at the end by thin provisioning only count once the length is set.
       if (this.options.filesystem_thin_provisioning) await handle.truncate(size);
       if (this.options.filesystem_store_file_perm) await handle.chmod(perm);
@@ -166,7 +169,7 @@ export class FileStore implements WritableStoreDriver {
   }
 
   /** Writes while the next block is being read and hashed: one write in flight. */
-  private async writeAll(handle: fs.FileHandle, data: AsyncIterable<Uint8Array>): Promise<number> {
+  private async writeAll(handle: fs.FileHandle, data: AsyncIterable<Uint8Array>, release: (block: Uint8Array) => void = () => undefined): Promise<number> {
     const thin = this.options.filesystem_thin_provisioning;
     const piece = this.options.filesystem_store_chunk_size;
     let position = 0;
@@ -176,7 +179,7 @@ export class FileStore implements WritableStoreDriver {
         await inFlight;
         const at = position;
         position += block.byteLength;
-        inFlight = thin ? this.writeSparse(handle, block, at, piece) : writeFully(handle, block, at);
+        inFlight = (thin ? this.writeSparse(handle, block, at, piece) : writeFully(handle, block, at)).finally(() => release(block));
         // Observed now, awaited later: a failed write must not surface as an unhandled rejection
         // while the next block is being read.
         inFlight.catch(() => undefined);
@@ -214,7 +217,7 @@ export class FileStore implements WritableStoreDriver {
         await handle.close();
         return { stream: Readable.from([]), size };
       }
-      const stream = rangeStream(handle, start, size, readBytes, (err) => fromSystemError(err, `Reading ${shown}`));
+      const stream = rangeStream(handle, start, size, readBytes, options.reuseBuffers === true, (err) => fromSystemError(err, `Reading ${shown}`));
       return { stream, size };
     } catch (err) {
       await handle.close().catch(() => undefined);
