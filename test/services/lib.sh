@@ -30,10 +30,22 @@ listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
 
+# A daemon keeps only its stdio from whoever started it: an fd a test run
+# holds (a lock file, the test runner's pipe) would otherwise stay open for
+# as long as a daemon the test restarted runs.
+close_inherited_fds() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 launch() { # name command...
   local name=$1
   shift
-  nohup "$@" >"$STATE/log/$name.log" 2>&1 &
+  (close_inherited_fds; exec nohup "$@" >"$STATE/log/$name.log" 2>&1) &
   echo $! >"$STATE/$name.pid"
 }
 
@@ -56,7 +68,7 @@ launch_group() { # name command...
   local name=$1
   shift
   # setsid execs (no fork): a background job of a script is no group leader.
-  setsid nohup "$@" >"$STATE/log/$name.log" 2>&1 &
+  (close_inherited_fds; exec setsid nohup "$@" >"$STATE/log/$name.log" 2>&1) &
   echo $! >"$STATE/$name.pid"
 }
 
@@ -207,7 +219,7 @@ restart_daemon() { # name
     signal_daemon "$1" CONT
     if [ "$(ps -o pgid= -p "$pid" | tr -d ' ')" = "$pid" ]; then stop_groups "$1"; else stop_processes "$1"; fi
   fi
-  "restart_$1"
+  (close_inherited_fds; "restart_$1")
 }
 
 service_main() {
