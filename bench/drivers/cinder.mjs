@@ -1,7 +1,7 @@
 // The cinder store under benchmark, on the test Cinder (test/services/cinder.sh start:
 // Cinder's RBD backend on the test Ceph, noauth). Both libraries get the same request
 // context, as Glance passes one. Each image is a volume: run with a small --small count
-// (e.g. `npm run bench -- --driver cinder --gib 1 --small 32`), as every small add
+// (e.g. `npm run bench -- --driver cinder --mib 1024 --small 32`), as every small add
 // creates, attaches, detaches and deletes a volume.
 import { existsSync, readFileSync } from 'node:fs';
 
