@@ -22,6 +22,7 @@ import { checkByteCount, checkCallOptions, checkOptionalFunction, checkOptionalS
 import { BLOCK_BYTES, hashWorkers, type HeldBlock } from './hash-worker.js';
 import { DEFAULT_HASH_ALGO, nodeHashName } from './hash-algo.js';
 import { openSource, type ImageData } from './source.js';
+import { abortError } from '../abandon.js';
 
 /**
  * Every chunk is gathered into (or cut into) blocks of this size before
@@ -69,11 +70,8 @@ export interface AddDigest {
   hashAlgo: string;
 }
 
-function abortReason(signal: AbortSignal): GlanceStoreError {
-  const r = signal.reason as unknown;
-  if (r instanceof GlanceStoreError) return r;
-  return new AbortedError('The add was aborted', { cause: r });
-}
+/** The add's abort as its caller and driver see it (the signal's reason when it is a library error). */
+const abortReason = (signal: AbortSignal): GlanceStoreError => abortError(signal, 'The add');
 
 /**
  * The options of an add (MultiStore's add and copy, and openAddPipeline),
