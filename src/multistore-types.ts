@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { AnyDriverDefinition, Capability, RequestContext } from './driver.js';
 import type { Logger } from './logger.js';
 import type { AddProgress } from './pipeline/add.js';
+import type { VerifyExpected } from './verify.js';
 
 export interface MultiStoreOptions {
   logger?: Logger;
@@ -101,6 +102,13 @@ export interface GetOptions {
    * ignore it (the file store does).
    */
   reuseBuffers?: boolean;
+  /**
+   * The hashes recorded at add (`checksum`; `multihash` in `hashAlgo`, the
+   * store's os_hash_algo when absent): the stream hashes what it yields and,
+   * when the bytes differ, fails with ChecksumMismatch in place of its end.
+   * Not with a range (rejected before anything is read).
+   */
+  verify?: VerifyExpected;
   store?: string;
   context?: RequestContext;
   signal?: AbortSignal;
