@@ -140,6 +140,13 @@ export interface CopyOptions {
   checksum?: string;
   /** Expected multihash (with `hashAlgo`); checked like `checksum`. */
   multihash?: string;
+  /**
+   * Check the copy against `checksum` and `multihash` (the source's recorded
+   * hashes) as its bytes go in (default true): bytes that differ fail the
+   * add before the target store has the last block, so nothing is committed.
+   * `false` stores whatever the source yields (its size is still checked).
+   */
+  verify?: boolean;
   hashAlgo?: string;
   signal?: AbortSignal;
   onProgress?: (progress: AddProgress) => void;

@@ -282,6 +282,7 @@ export class MultiStore implements StoreCalls {
     if (typeof toStoreId !== 'string') throw new InvalidArgumentTypeError(`The "toStoreId" argument must be a store id; got ${describe(toStoreId)}`);
     checkAddOptions(options);
     for (const name of ['imageId', 'fromStore', 'checksum', 'multihash'] as const) checkOptionalString(name, options[name]);
+    checkOptionalBoolean('verify', options.verify);
     const url = locationUrl(location);
     const imageId = checkImageId(options.imageId ?? imageIdFromLocation(url));
     this.writableDriver(toStoreId);
@@ -292,7 +293,7 @@ export class MultiStore implements StoreCalls {
         imageId,
         source.stream,
         { store: toStoreId, size: source.size, hashAlgo: options.hashAlgo, signal: options.signal, onProgress: options.onProgress, context: options.context },
-        expectHashes(options, `Copy of ${maskLocation(url)} to store ${toStoreId}`),
+        options.verify === false ? undefined : expectHashes(options, `Copy of ${maskLocation(url)} to store ${toStoreId}`),
       );
     } finally {
       source.stream.destroy();
