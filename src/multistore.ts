@@ -48,6 +48,7 @@ import { checkReclaimOptions, createReclaimer, type PendingLeftover, type Reclai
 import { fitRange, requestedRange } from './range.js';
 import type { ImageData } from './pipeline/source.js';
 import { driverRegistry } from './drivers/index.js';
+import { getFirst, type GetFirstOptions, type GetFirstResult } from './read-first.js';
 import { checkExpectation, compareDigest, digestStream, verifiedStream, type VerifyExpected, type VerifyResult } from './verify.js';
 import { checkImageId } from './image-id.js';
 import {
@@ -80,6 +81,8 @@ interface StoreEntry {
 export class MultiStore implements StoreCalls {
   private readonly entries: Map<string, StoreEntry>;
   private closed = false;
+  /** Stores of image locations that are not enabled here, already warned about by getFirst. */
+  private readonly warnedUnknown = new Set<string>();
   private abortGraceMs?: number;
 
   private constructor(
@@ -225,6 +228,15 @@ export class MultiStore implements StoreCalls {
       if (fitted.length === 0) return { stream: Readable.from([]), size: 0, store: id };
       return { ...(await opened({ ...call, offset: fitted.offset, length: fitted.length })), store: id };
     });
+  }
+
+  /**
+   * Glance's download of an image with several locations: by store weight,
+   * the `prefer` stores first, each tried until one answers (src/read-first.ts).
+   */
+  async getFirst(locations: ReadonlyArray<string | LocationRecord>, options: GetFirstOptions = {}): Promise<GetFirstResult> {
+    const weightOf = (id: string) => this.entries.get(id)?.spec.weight;
+    return getFirst({ get: (l, o) => this.get(l, o), weightOf, logger: this.logger, warnedUnknown: this.warnedUnknown }, locations, options);
   }
 
   /**
