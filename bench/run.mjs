@@ -294,7 +294,8 @@ const section = lines.join('\n');
 console.log(section);
 
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-const jsonFile = path.join(root, `bench/results/${driver.name}-${results.date.slice(0, 10)}.json`);
+// A --verified run is kept apart from the day's plain run of the same driver.
+const jsonFile = path.join(root, `bench/results/${driver.name}${opts.verified ? '-verified-get' : ''}-${results.date.slice(0, 10)}.json`);
 writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
 console.error(`figures: ${path.relative(root, jsonFile)}`);
 if (opts.docs) {
