@@ -49,7 +49,7 @@ import { fitRange, requestedRange } from './range.js';
 import type { ImageData } from './pipeline/source.js';
 import { driverRegistry } from './drivers/index.js';
 import { getFirst, type GetFirstOptions, type GetFirstResult } from './read-first.js';
-import { checkExpectation, compareDigest, digestStream, verifiedStream, type VerifyExpected, type VerifyResult } from './verify.js';
+import { verifiedGet, verifyImage, type VerifyExpected, type VerifyResult } from './verify.js';
 import { checkImageId } from './image-id.js';
 import {
   checkByteCount,
@@ -60,7 +60,6 @@ import {
   checkOptionsObject,
   describe,
   InvalidArgumentTypeError,
-  InvalidArgumentValueError,
 } from './arguments.js';
 
 export { checkImageId };
@@ -210,12 +209,7 @@ export class MultiStore implements StoreCalls {
     checkByteCount('length', options.length);
     checkOptionalBoolean('reuseBuffers', options.reuseBuffers);
     const range = requestedRange(options.offset, options.length);
-    const expected = options.verify === undefined ? undefined : checkExpectation('verify', options.verify, this.hashAlgo, true);
-    if (expected && range) throw new InvalidArgumentValueError('A ranged get cannot be verified: the recorded hashes are of the whole image (drop "verify", or read the whole image)');
-    if (expected) {
-      const got = await this.get(location, { ...options, verify: undefined });
-      return { ...got, stream: verifiedStream(got.stream, expected, `The image at ${maskLocation(locationUrl(location))} in store ${got.store}`) };
-    }
+    if (options.verify !== undefined) return verifiedGet(location, options.verify, range !== undefined, this.hashAlgo, () => this.get(location, { ...options, verify: undefined }));
     return this.withStore(location, options.store, range ? 'read-random' : 'read', async (driver, id, url) => {
       const call = { context: options.context, signal: options.signal };
       const reuse = options.reuseBuffers ? { reuseBuffers: true } : {};
@@ -246,11 +240,7 @@ export class MultiStore implements StoreCalls {
    */
   async verify(location: string | LocationRecord, options: VerifyExpected & CallOptions = {}): Promise<VerifyResult> {
     checkCallOptions(options);
-    const expected = checkExpectation('options', { checksum: options.checksum, multihash: options.multihash, hashAlgo: options.hashAlgo }, this.hashAlgo, false);
-    const got = await this.get(location, { store: options.store, context: options.context, signal: options.signal });
-    const digest = await digestStream(got.stream, expected.hashAlgo);
-    const { matched, mismatched } = compareDigest(expected, digest);
-    return { ...digest, store: got.store, ok: mismatched.length === 0, matched, mismatched };
+    return verifyImage(options, this.hashAlgo, () => this.get(location, { store: options.store, context: options.context, signal: options.signal }));
   }
 
   /** The image's size in bytes; undefined when the backend does not say (an http server without Content-Length). */

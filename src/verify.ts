@@ -13,6 +13,8 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import type { LocationRecord } from './driver.js';
+import { locationUrl, maskLocation } from './location.js';
 import { BackendError, ChecksumMismatchError } from './errors.js';
 import { BLOCK_BYTES, hashWorkers, type HeldBlock } from './pipeline/hash-worker.js';
 import { nodeHashName } from './pipeline/hash-algo.js';
@@ -236,4 +238,31 @@ export async function digestStream(source: Readable, hashAlgo: string): Promise<
     hasher.close();
     source.destroy();
   }
+}
+
+/** What a get gives, as far as verifying needs it. */
+interface Opened {
+  stream: Readable;
+  store: string;
+}
+
+/**
+ * A get with `verify` (MultiStore.get): the expectation checked and a ranged
+ * get refused before anything is read, then the unverified get's stream
+ * wrapped in the check.
+ */
+export async function verifiedGet<T extends Opened>(location: string | LocationRecord, verify: unknown, ranged: boolean, defaultAlgo: string, open: () => Promise<T>): Promise<T> {
+  const expected = checkExpectation('verify', verify, defaultAlgo, true);
+  if (ranged) throw new InvalidArgumentValueError('A ranged get cannot be verified: the recorded hashes are of the whole image (drop "verify", or read the whole image)');
+  const got = await open();
+  return { ...got, stream: verifiedStream(got.stream, expected, `The image at ${maskLocation(locationUrl(location))} in store ${got.store}`) };
+}
+
+/** MultiStore.verify: the whole image read and hashed, none of it kept, compared with what the caller expects. */
+export async function verifyImage(options: VerifyExpected, defaultAlgo: string, open: () => Promise<Opened>): Promise<VerifyResult> {
+  const expected = checkExpectation('options', { checksum: options.checksum, multihash: options.multihash, hashAlgo: options.hashAlgo }, defaultAlgo, false);
+  const got = await open();
+  const digest = await digestStream(got.stream, expected.hashAlgo);
+  const { matched, mismatched } = compareDigest(expected, digest);
+  return { ...digest, store: got.store, ok: mismatched.length === 0, matched, mismatched };
 }
