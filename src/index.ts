@@ -34,3 +34,5 @@ export type { Logger } from './logger.js';
 export type { AddProgress } from './pipeline/add.js';
 export type { ImageData } from './pipeline/source.js';
 export type { PendingLeftover } from './pipeline/reclaim.js';
+export type { VerifyExpected, VerifyResult, HashName } from './verify.js';
+export type { GetFirstOptions, GetFirstResult, AllLocationsFailed } from './read-first.js';
