@@ -34,3 +34,5 @@ export type { Logger } from './logger.js';
 export type { AddProgress } from './pipeline/add.js';
 export type { ImageData } from './pipeline/source.js';
 export type { PendingLeftover } from './pipeline/reclaim.js';
+export { inspectImage, DISK_FORMATS } from './inspect/index.js';
+export type { DiskFormat, Inspection, InspectionDetails, InspectionProblem, ProblemCode, InspectOptions, InspectSetting } from './inspect/index.js';
