@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { AnyDriverDefinition, Capability, RequestContext } from './driver.js';
 import type { Logger } from './logger.js';
 import type { AddProgress } from './pipeline/add.js';
+import type { InspectSetting } from './inspect/policy.js';
 
 export interface MultiStoreOptions {
   logger?: Logger;
@@ -80,6 +81,13 @@ export interface AddOptions {
   signal?: AbortSignal;
   onProgress?: (progress: AddProgress) => void;
   context?: RequestContext;
+  /**
+   * Inspect the image as it streams in: its disk format, virtual size and
+   * safety, returned as `inspection`. `true` refuses unsafe images; `expect`
+   * refuses other formats; `safety: 'report'` keeps unsafe images and lists
+   * why. The store's `inspect` option applies when this is absent.
+   */
+  inspect?: InspectSetting;
 }
 
 export interface GetOptions {

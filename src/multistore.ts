@@ -43,6 +43,7 @@ import { imageIdFromLocation, locationUrl, maskDeep, maskLocation, schemeOf } fr
 import { silentLogger, type Logger } from './logger.js';
 import { checkAddOptions, type AddDigest } from './pipeline/add.js';
 import { addImage, expectHashes, type AddResult } from './add-image.js';
+import { inspectPolicy } from './inspect/policy.js';
 import { abandonOnAbort } from './abandon.js';
 import { checkReclaimOptions, createReclaimer, type PendingLeftover, type Reclaimer } from './pipeline/reclaim.js';
 import { fitRange, requestedRange } from './range.js';
@@ -303,8 +304,10 @@ export class MultiStore implements StoreCalls {
     const driver = this.writableDriver(storeId);
     const { size, hashAlgo = this.hashAlgo, signal, onProgress, context } = options;
     const pipeline = { size, sizeCap: this.imageSizeCap, hashAlgo, signal, onProgress };
-    const { reclaimer } = this.entryOf(storeId);
-    return addImage({ driver, storeId, imageId, data, pipeline, context, logger: this.logger, reclaimer, abortGraceMs: this.abortGraceMs, expect });
+    const { reclaimer, spec } = this.entryOf(storeId);
+    // The add's own option wins over the store's (this library's `inspect` option).
+    const inspect = inspectPolicy(options.inspect ?? (spec.inspect === 'off' ? undefined : { safety: spec.inspect }));
+    return addImage({ driver, storeId, imageId, data, pipeline, context, logger: this.logger, reclaimer, abortGraceMs: this.abortGraceMs, expect, inspect });
   }
 
   /** A driver call that answers its caller within the grace period of an abort (src/abandon.ts). */
