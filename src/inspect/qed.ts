@@ -3,24 +3,34 @@
  * for raw, and always unsafe, as Glance has it: no hypervisor of OpenStack's
  * supports it, and it may name a backing file too.
  */
-import { hasMagic, safeSize, u64le, type Capture, type Region } from './capture.js';
-import { matched, problem, truncated, type Probe } from './probe.js';
-import type { InspectionProblem, ProbeVerdict } from './types.js';
+import { hasMagic, safeSize, u32le, u64le, type Capture, type Region } from './capture.js';
+import { matched, printable, problem, truncated, type Probe } from './probe.js';
+import type { InspectionDetails, InspectionProblem, ProbeVerdict } from './types.js';
 
 const HEADER_BYTES = 64;
 const FEATURE_BACKING_FILE = 0x1n;
+/** qemu's own limit on the backing file name. */
+const BACKING_NAME_MAX = 1023;
 
 export class QedProbe implements Probe {
   readonly format = 'qed' as const;
   private header: Region | undefined;
+  private backing: Region | undefined;
 
   step(c: Capture, ended: boolean): ProbeVerdict | undefined {
     this.header ??= c.region(0, HEADER_BYTES);
     const h = this.header.bytes();
     if (h.length >= 4 && !hasMagic(h, 'QED\0')) return { match: false };
     if (!this.header.complete) return ended ? (h.length >= 4 ? truncated('qed', 'header') : { match: false }) : undefined;
+    const hasBacking = (u64le(h, 16)! & FEATURE_BACKING_FILE) !== 0n;
+    if (hasBacking && !this.backing) this.backing = c.region(u32le(h, 56)!, Math.min(u32le(h, 60)!, BACKING_NAME_MAX));
+    if (this.backing && !this.backing.complete && !ended) return undefined;
     const problems: InspectionProblem[] = [problem('unsupported-format', 'QED images are not supported by the hypervisors images are stored for')];
-    if (u64le(h, 16)! & FEATURE_BACKING_FILE) problems.push(problem('backing-file', 'QED image names a backing file: the host would open it'));
-    return matched(safeSize(u64le(h, 48)), problems);
+    const details: InspectionDetails = {};
+    if (hasBacking) {
+      details.backingFile = printable(this.backing!.bytes(), BACKING_NAME_MAX);
+      problems.push(problem('backing-file', `QED image names a backing file (${details.backingFile}): the host would open it`));
+    }
+    return matched(safeSize(u64le(h, 48)), problems, details);
   }
 }
