@@ -4,7 +4,10 @@
 // library, all in one run.
 //
 //   npm run bench -- [--driver file] [--mib 1024] [--runs 5] [--chunks 16384,65536,4194304]
-//                    [--compare REV] [--small 2000] [--no-python] [--docs]
+//                    [--compare REV] [--small 2000] [--no-python] [--inspect] [--docs]
+//
+// --inspect adds a path: the add with the smallest chunk size again, with `inspect: true`
+// (docs/inspection.md), judged against the same add without it.
 //
 // Each figure is the median of --runs processes, the contenders interleaved (ours, theirs,
 // ours, ...), with the spread (min-max) beside it. Each process does the operation more than
@@ -34,6 +37,7 @@ const { values: opts } = parseArgs({
     compare: { type: 'string' },
     small: { type: 'string', default: '2000' },
     'no-python': { type: 'boolean', default: false },
+    inspect: { type: 'boolean', default: false },
     docs: { type: 'boolean', default: false },
     work: { type: 'string', default: path.join(os.tmpdir(), 'glance-store-bench') },
   },
@@ -109,12 +113,13 @@ const imageFile = image.location.startsWith('file://') ? image.location.slice('f
 
 const contenders = [...libraries.map((l) => l.name), ...(python ? [PY_NAME] : [])];
 // glance_store has no reused-buffer get: its column there is its plain get, measured again.
-const paths = [...chunks.map((c) => ({ name: 'add', chunk: c })), { name: 'get' }, { name: 'get', reuse: true }];
+const inspected = opts.inspect ? [{ name: 'add', chunk: Math.min(...chunks), inspect: true }] : [];
+const paths = [...chunks.map((c) => ({ name: 'add', chunk: c })), ...inspected, { name: 'get' }, { name: 'get', reuse: true }];
 /** figures[path key][contender] = { fresh: MB/s[], warm: MB/s[], rss: MB[] } */
 const figures = {};
 const hashes = { sha512sum: [], md5sum: [], sha512: [], md5: [] };
 const nodeHash = (algo) => Number(execFileSync(process.execPath, [path.join(root, 'bench/hash-file.mjs'), algo, src], { encoding: 'utf8' }).trim());
-const key = (p) => (p.chunk ? `add ${chunkName(p.chunk)}` : p.reuse ? 'get (reuseBuffers)' : 'get');
+const key = (p) => (p.chunk ? `add ${chunkName(p.chunk)}${p.inspect ? ' (inspect)' : ''}` : p.reuse ? 'get (reuseBuffers)' : 'get');
 function chunkName(c) {
   return c >= MiB ? `${c / MiB} MiB` : `${c / 1024} KiB`;
 }
@@ -130,8 +135,10 @@ for (let i = 0; i < runs; i++) {
   hashes.md5.push(bytes / 1e6 / nodeHash('md5'));
   for (const p of paths) {
     for (const c of contenders) {
+      // glance_store has no inspection of its own.
+      if (p.inspect && c === PY_NAME) continue;
       const out =
-        p.name === 'add' ? run(c, 'add', src, String(p.chunk), opts['add-reps']) : (warmCache(imageFile), run(c, 'get', image.location, opts['get-reps'], ...(p.reuse && c !== PY_NAME ? ['reuse'] : [])));
+        p.name === 'add' ? run(c, 'add', src, String(p.chunk), opts['add-reps'], ...(p.inspect ? ['inspect'] : [])) : (warmCache(imageFile), run(c, 'get', image.location, opts['get-reps'], ...(p.reuse && c !== PY_NAME ? ['reuse'] : [])));
       if (out.checksum) checksums.add(`${out.checksum} ${out.multihash}`);
       const f = ((figures[key(p)] ??= {})[c] ??= { fresh: [], warm: [], rss: [] });
       f.fresh.push(mbps(out.runs[0]));
@@ -201,6 +208,14 @@ for (const proc of ['fresh', 'warm']) {
   const a = fig('add 16 KiB', 'ours', proc);
   const b = fig('add 4 MiB', 'ours', proc);
   if (a && b) judge(`add with 16 KiB chunks no more than 10% slower than with 4 MiB (${proc} process)`, a >= 0.9 * b, `${a.toFixed(0)} vs ${b.toFixed(0)} MB/s (${x(a / b)})`);
+}
+if (opts.inspect) {
+  const plain = `add ${chunkName(Math.min(...chunks))}`;
+  for (const proc of ['fresh', 'warm']) {
+    const a = fig(`${plain} (inspect)`, 'ours', proc);
+    const b = fig(plain, 'ours', proc);
+    if (a && b) judge(`${plain} with inspection within 3% of the same add without it (${proc} process)`, a >= 0.97 * b, `${a.toFixed(0)} vs ${b.toFixed(0)} MB/s (${x(a / b)})`);
+  }
 }
 for (const k of ['get', 'get (reuseBuffers)']) {
   for (const [proc, what] of [['fresh', 'first read of a process'], ['warm', `read ${opts['get-reps']} of one process`]]) {
