@@ -1,6 +1,6 @@
 /** What every format's probe is: a small state machine over the capture. */
-import type { Capture } from './capture.js';
-import type { DiskFormat, InspectionDetails, InspectionProblem, ProbeVerdict, ProblemCode } from './types.js';
+import type { Capture, Region } from './capture.js';
+import { NO_MATCH, type DiskFormat, type InspectionDetails, type InspectionProblem, type ProbeVerdict, type ProblemCode } from './types.js';
 
 export interface Probe {
   readonly format: DiskFormat;
@@ -11,6 +11,9 @@ export interface Probe {
    */
   step(capture: Capture, ended: boolean): ProbeVerdict | undefined;
 }
+
+/** qemu's own limit on a backing file name (qcow2, qed). */
+export const BACKING_NAME_MAX = 1023;
 
 export const problem = (code: ProblemCode, message: string): InspectionProblem => ({ code, message });
 
@@ -27,4 +30,18 @@ export function truncated(format: string, what: string, details: InspectionDetai
 export function printable(b: Buffer, max = 256): string {
   const s = b.subarray(0, max).toString('latin1').replace(/[^\x20-\x7e]/g, '?');
   return b.length > max ? `${s}...` : s;
+}
+
+/**
+ * The opening of most probes: the header region, once its magic can be
+ * told (`magicEnd` bytes in), is no match or is waited for whole. Gives the
+ * complete header, or the verdict (no match; truncated at the image's end),
+ * or undefined while more is needed.
+ */
+export function fixedHeader(region: Region, magicEnd: number, isMagic: (h: Buffer) => boolean, format: string, ended: boolean): Buffer | ProbeVerdict | undefined {
+  const h = region.bytes();
+  if (h.length >= magicEnd && !isMagic(h)) return NO_MATCH;
+  if (region.complete) return h;
+  if (!ended) return undefined;
+  return h.length >= magicEnd ? truncated(format, 'header') : NO_MATCH;
 }

@@ -5,14 +5,12 @@
  * this inspector does not know (qemu refuses those; a newer one might not).
  */
 import { hasMagic, safeSize, u32be, u64be, type Capture, type Region } from './capture.js';
-import { matched, printable, problem, truncated, type Probe } from './probe.js';
+import { BACKING_NAME_MAX, fixedHeader, matched, printable, problem, type Probe } from './probe.js';
 import type { InspectionDetails, InspectionProblem, ProbeVerdict } from './types.js';
 
 const MAGIC = Buffer.from('QFI\xfb', 'latin1');
 /** Header fields through the v3 header length (at 100). */
 const HEADER_BYTES = 104;
-/** qemu's own limit on the backing file name. */
-const BACKING_NAME_MAX = 1023;
 /** Header extensions read at most this far into the first cluster. */
 const EXTENSIONS_MAX = 64 * 1024;
 /** Incompatible features qemu knows: dirty, corrupt, external data file, compression type, extended L2. */
@@ -29,9 +27,8 @@ export class Qcow2Probe implements Probe {
 
   step(c: Capture, ended: boolean): ProbeVerdict | undefined {
     this.header ??= c.region(0, HEADER_BYTES);
-    const h = this.header.bytes();
-    if (h.length >= 4 && !hasMagic(h, MAGIC)) return { match: false };
-    if (!this.header.complete) return ended ? (h.length >= 4 ? truncated('qcow2', 'header') : { match: false }) : undefined;
+    const h = fixedHeader(this.header, 4, (b) => hasMagic(b, MAGIC), 'qcow2', ended);
+    if (!Buffer.isBuffer(h)) return h;
     const version = u32be(h, 4)!;
     const clusterBits = u32be(h, 20)!;
     const details: InspectionDetails = { version };

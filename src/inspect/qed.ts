@@ -4,13 +4,11 @@
  * supports it, and it may name a backing file too.
  */
 import { hasMagic, safeSize, u32le, u64le, type Capture, type Region } from './capture.js';
-import { matched, printable, problem, truncated, type Probe } from './probe.js';
+import { BACKING_NAME_MAX, fixedHeader, matched, printable, problem, type Probe } from './probe.js';
 import type { InspectionDetails, InspectionProblem, ProbeVerdict } from './types.js';
 
 const HEADER_BYTES = 64;
 const FEATURE_BACKING_FILE = 0x1n;
-/** qemu's own limit on the backing file name. */
-const BACKING_NAME_MAX = 1023;
 
 export class QedProbe implements Probe {
   readonly format = 'qed' as const;
@@ -19,9 +17,8 @@ export class QedProbe implements Probe {
 
   step(c: Capture, ended: boolean): ProbeVerdict | undefined {
     this.header ??= c.region(0, HEADER_BYTES);
-    const h = this.header.bytes();
-    if (h.length >= 4 && !hasMagic(h, 'QED\0')) return { match: false };
-    if (!this.header.complete) return ended ? (h.length >= 4 ? truncated('qed', 'header') : { match: false }) : undefined;
+    const h = fixedHeader(this.header, 4, (b) => hasMagic(b, 'QED\0'), 'qed', ended);
+    if (!Buffer.isBuffer(h)) return h;
     const hasBacking = (u64le(h, 16)! & FEATURE_BACKING_FILE) !== 0n;
     if (hasBacking && !this.backing) this.backing = c.region(u32le(h, 56)!, Math.min(u32le(h, 60)!, BACKING_NAME_MAX));
     if (this.backing && !this.backing.complete && !ended) return undefined;

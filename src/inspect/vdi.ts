@@ -4,7 +4,7 @@
  * undo and differencing ones have a parent.
  */
 import { safeSize, u32le, u64le, type Capture, type Region } from './capture.js';
-import { matched, problem, truncated, type Probe } from './probe.js';
+import { fixedHeader, matched, problem, type Probe } from './probe.js';
 import type { InspectionProblem, ProbeVerdict } from './types.js';
 
 const SIGNATURE = 0xbeda107f;
@@ -17,10 +17,8 @@ export class VdiProbe implements Probe {
 
   step(c: Capture, ended: boolean): ProbeVerdict | undefined {
     this.header ??= c.region(0, HEADER_BYTES);
-    const h = this.header.bytes();
-    const sig = u32le(h, 0x40);
-    if (sig !== undefined && sig !== SIGNATURE) return { match: false };
-    if (!this.header.complete) return ended ? (sig !== undefined ? truncated('vdi', 'header') : { match: false }) : undefined;
+    const h = fixedHeader(this.header, 0x44, (b) => u32le(b, 0x40) === SIGNATURE, 'vdi', ended);
+    if (!Buffer.isBuffer(h)) return h;
     const type = u32le(h, 0x4c)!;
     const imageType = IMAGE_TYPES[type] ?? `type ${type}`;
     const problems: InspectionProblem[] = [];

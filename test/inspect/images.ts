@@ -17,7 +17,22 @@ export interface TestImage {
   about: string;
 }
 
-const run = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs a tool, its stderr in the error. qemu-img times its LUKS key derivation by CPU time and
+ * fails ("Unable to get accurate CPU usage") on a busy machine: that is tried again.
+ */
+function run(cmd: string, args: string[], cwd: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      return;
+    } catch (err) {
+      const stderr = String((err as { stderr?: Buffer }).stderr ?? '');
+      if (attempt < 5 && /accurate CPU usage/.test(stderr)) continue;
+      throw new Error(`${cmd} ${args.join(' ')} failed: ${stderr.trim() || String(err)}`);
+    }
+  }
+}
 const LUKS_SECRET = ['--object', 'secret,id=s0,data=inspect-test'];
 
 /** Builds every test image in `dir`; returns them by name. */
@@ -54,7 +69,7 @@ export function buildImages(dir: string): TestImage[] {
     ['vdi', ['-o', 'static=on']],
     ['qed', []],
     ['raw', []],
-    ['luks', [...LUKS_SECRET, '-o', 'key-secret=s0,iter-time=10']],
+    ['luks', [...LUKS_SECRET, '-o', 'key-secret=s0,iter-time=100']],
   ];
   formats.forEach(([fmt, opts], i) => {
     const tag = `${i}`.padStart(2, '0');
