@@ -14,7 +14,7 @@ import { DISK_FORMATS, inspectImage, type Inspection } from '../src/index.js';
 import { buildImages } from './inspect/images.js';
 
 const SEED_BYTES = 3 * 1024 * 1024;
-const BUDGET_MS = 20_000;
+const BUDGET_MS = 10_000;
 const PER_IMAGE_MS = 250;
 
 let dir: string;

@@ -29,7 +29,7 @@ function run(cmd: string, args: string[], cwd: string): void {
     } catch (err) {
       const stderr = String((err as { stderr?: Buffer }).stderr ?? '');
       if (attempt < 5 && /accurate CPU usage/.test(stderr)) continue;
-      throw new Error(`${cmd} ${args.join(' ')} failed: ${stderr.trim() || String(err)}`);
+      throw new Error(`${cmd} ${args.join(' ')} failed: ${stderr.trim() || String(err)}`, { cause: err });
     }
   }
 }
