@@ -100,6 +100,27 @@ describe('inspected adds to a file store', () => {
     expect(await stored(datadir())).not.toContain('refused-early');
   });
 
+  it('refuses at the end an image whose format is only decided there (luks), and keeps working after many refusals', async () => {
+    await expect(ms.add('luks-as-raw', createReadStream(image('converted-13.luks')), { inspect: { expect: 'raw' } })).rejects.toMatchObject({
+      code: 'DiskFormatMismatch',
+      message: expect.stringMatching(/it is a luks image, not raw$/),
+    });
+    expect(await stored(datadir())).not.toContain('luks-as-raw');
+    // Every refusal gives its blocks back: the ring all adds share is not worn down.
+    const header = readFileSync(image('backing.qcow2'));
+    for (let i = 0; i < 40; i++) {
+      const data = (async function* () {
+        yield header;
+        for (let n = 0; n < 8; n++) yield Buffer.alloc(1024 * 1024);
+      })();
+      await expect(ms.add(`refused-${i}`, data, { inspect: true })).rejects.toMatchObject({ code: 'UnsafeImage' });
+    }
+    const big = Buffer.alloc(24 * 1024 * 1024, 7);
+    const r = await ms.add('after-refusals', big, { inspect: true });
+    expect(r.inspection).toMatchObject({ format: 'raw', virtualSize: big.length });
+    expect((await stored(datadir())).filter((n) => n.startsWith('refused-'))).toEqual([]);
+  });
+
   it("applies the store's inspect option, which an add's own option overrides", async () => {
     await expect(ms.add('guarded-backing', readFileSync(image('backing.qcow2')), { store: 'guarded' })).rejects.toMatchObject({ code: 'UnsafeImage' });
     expect(await stored(guarded())).toEqual([]);
