@@ -85,6 +85,8 @@ describe('inspection against qemu-img info', () => {
     expect(problemsOf('passwd-flat.vmdk')).toContain('unsafe-extent');
     expect(problemsOf('sparse-passwd.vmdk')).toEqual(['unsafe-extent']);
     expect(problemsOf('flat-pair.vmdk')).toContain('unsafe-extent');
+    expect(problemsOf('delta.vmdk')).toEqual(['backing-file']);
+    expect(ours.get('delta.vmdk')!.details.backingFile).toBe('converted-04.vmdk');
     expect(problemsOf('backing.qed')).toEqual(['unsupported-format', 'backing-file']);
     for (const cut of images.filter((i) => i.name.startsWith('cut-'))) expect(ours.get(cut.name), cut.name).toMatchObject({ safe: false });
     expect(ours.get('qcow2-named.raw')).toMatchObject({ format: 'qcow2', safe: true });

@@ -3,11 +3,12 @@
  * descriptor embedded at sector 1, or a descriptor file of text alone. The
  * descriptor's extent lines name the files holding the data: a host opening
  * the image opens them. Only the single-file kinds (monolithicSparse,
- * streamOptimized) whose extents are sparse and name no path are safe; the
+ * streamOptimized) whose extents are sparse and name no path, and which name
+ * no parent disk (parentFileNameHint: a delta disk), are safe; the
  * descriptor is read as Glance reads it, refusing any line it does not know.
  */
 import { hasMagic, MAX_REGION_BYTES, safeSize, u32le, u64le, type Capture, type Region } from './capture.js';
-import { matched, printable, problem, truncated, type Probe } from './probe.js';
+import { BACKING_NAME_MAX, matched, printable, problem, truncated, type Probe } from './probe.js';
 import type { InspectionDetails, InspectionProblem, ProbeVerdict } from './types.js';
 
 const HEADER_BYTES = 64;
@@ -76,7 +77,13 @@ function readDescriptor(raw: Buffer, text: boolean, problems: InspectionProblem[
     const access = lower.split(/\s+/)[0]!;
     if (eq > 0 && !/\s/.test(line.slice(0, eq).trim())) {
       const key = line.slice(0, eq).trim().toLowerCase();
-      if (key === 'createtype') createType = line.slice(eq + 1).trim().replace(/^"|"$/g, '');
+      const value = line.slice(eq + 1).trim().replace(/^"|"$/g, '');
+      if (key === 'createtype') createType = value;
+      // A delta disk: the host opens its parent, as it opens a qcow2's backing file.
+      if (key === 'parentfilenamehint' && details.backingFile === undefined) {
+        details.backingFile = printable(Buffer.from(value), BACKING_NAME_MAX);
+        problems.push(problem('backing-file', `VMDK image names a parent disk (${details.backingFile}): the host would open it`));
+      }
     } else if (access === 'rw' || access === 'rdonly' || access === 'noaccess') {
       extents.push(line);
       const m = /^\S+\s+(\d+)\s+(\S+)(?:\s+"([^"]*)")?/.exec(line);

@@ -94,6 +94,8 @@ export function buildImages(dir: string): TestImage[] {
   add('data-file.qcow2', 'a qcow2 with an external data file');
   qemu('create', '-q', '-f', 'qed', '-o', 'backing_file=converted-00.qcow2,backing_fmt=qcow2', 'backing.qed', '8M');
   add('backing.qed', 'a qed with a backing file');
+  qemu('create', '-q', '-f', 'vmdk', '-o', 'backing_file=converted-04.vmdk,backing_fmt=vmdk', 'delta.vmdk', '8M');
+  add('delta.vmdk', 'a vmdk delta disk naming its parent (parentFileNameHint)');
   copyFileSync(path.join(dir, 'converted-00.qcow2'), path.join(dir, 'qcow2-named.raw'));
   add('qcow2-named.raw', 'a qcow2 renamed .raw');
   writeFileSync(path.join(dir, 'passwd-flat.vmdk'), '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\n# Extent description\nRW 8 FLAT "/etc/passwd" 0\n');
