@@ -86,6 +86,7 @@ describe('inspection against qemu-img info', () => {
     expect(problemsOf('sparse-passwd.vmdk')).toEqual(['unsafe-extent']);
     expect(problemsOf('flat-pair.vmdk')).toContain('unsafe-extent');
     expect(problemsOf('delta.vmdk')).toEqual(['backing-file']);
+    expect(ours.get('iso-in.qcow2')).toMatchObject({ format: 'qcow2', problems: [{ code: 'multiple-formats' }] });
     expect(ours.get('delta.vmdk')!.details.backingFile).toBe('converted-04.vmdk');
     expect(problemsOf('backing.qed')).toEqual(['unsupported-format', 'backing-file']);
     for (const cut of images.filter((i) => i.name.startsWith('cut-'))) expect(ours.get(cut.name), cut.name).toMatchObject({ safe: false });

@@ -113,6 +113,7 @@ export function buildImages(dir: string): TestImage[] {
   writeFileSync(path.join(dir, 'iso-root', 'README'), 'an iso made by xorriso\n');
   run('xorriso', ['-as', 'mkisofs', '-quiet', '-o', 'xorriso.iso', 'iso-root'], dir);
   add('xorriso.iso', 'an ISO 9660 image made by xorriso');
+  add(polyglot(dir, 'converted-00.qcow2', 'xorriso.iso', 'iso-in.qcow2'), "a qcow2 carrying an ISO's volume descriptors in its first cluster");
   return images;
 }
 
@@ -131,6 +132,14 @@ function embedExtent(dir: string, from: string, to: string): string {
   image.fill(0, 512, 512 + descriptorBytes);
   image.write(edited, 512, 'latin1');
   writeFileSync(path.join(dir, to), image);
+  return to;
+}
+
+/** A copy of `image` with the volume descriptors (32-40 KiB) of `iso` written in. */
+function polyglot(dir: string, image: string, iso: string, to: string): string {
+  const b = readFileSync(path.join(dir, image));
+  readFileSync(path.join(dir, iso)).copy(b, 0x8000, 0x8000, 0xa000);
+  writeFileSync(path.join(dir, to), b);
   return to;
 }
 
