@@ -5,6 +5,8 @@
  * error kept as `cause`.
  */
 
+import type { Inspection } from './inspect/types.js';
+
 /** Every code, in one list: each has its class below (ERROR_CLASSES). */
 export const ERROR_CODES = [
   'NotFound',
@@ -89,9 +91,15 @@ export class InvalidImageIdError extends kind('InvalidImageId') {}
 export class ForbiddenError extends kind('Forbidden') {}
 export class BackendError extends kind('BackendError') {}
 /** An inspected add whose image is not of the expected disk format (docs/inspection.md). */
-export class DiskFormatMismatchError extends kind('DiskFormatMismatch') {}
+export class DiskFormatMismatchError extends kind('DiskFormatMismatch') {
+  /** What the inspection found. */
+  declare readonly inspection?: Inspection;
+}
 /** An inspected add whose image a host must not open: a backing file, a data file, a flat extent... */
-export class UnsafeImageError extends kind('UnsafeImage') {}
+export class UnsafeImageError extends kind('UnsafeImage') {
+  /** What the inspection found, its problems among it. */
+  declare readonly inspection?: Inspection;
+}
 
 const WARNINGS_IN_MESSAGE = 20;
 
