@@ -144,4 +144,6 @@ export interface CopyOptions {
   signal?: AbortSignal;
   onProgress?: (progress: AddProgress) => void;
   context?: RequestContext;
+  /** Inspect the copy as it streams into the target store (as an add's `inspect`; the target store's option otherwise). */
+  inspect?: InspectSetting;
 }

@@ -261,6 +261,7 @@ export class MultiStore implements StoreCalls {
     if (typeof toStoreId !== 'string') throw new InvalidArgumentTypeError(`The "toStoreId" argument must be a store id; got ${describe(toStoreId)}`);
     checkAddOptions(options);
     for (const name of ['imageId', 'fromStore', 'checksum', 'multihash'] as const) checkOptionalString(name, options[name]);
+    inspectPolicy(options.inspect);
     const url = locationUrl(location);
     const imageId = checkImageId(options.imageId ?? imageIdFromLocation(url));
     this.writableDriver(toStoreId);
@@ -270,7 +271,7 @@ export class MultiStore implements StoreCalls {
       return await this.addChecked(
         imageId,
         source.stream,
-        { store: toStoreId, size: source.size, hashAlgo: options.hashAlgo, signal: options.signal, onProgress: options.onProgress, context: options.context },
+        { store: toStoreId, size: source.size, hashAlgo: options.hashAlgo, signal: options.signal, onProgress: options.onProgress, context: options.context, inspect: options.inspect },
         expectHashes(options, `Copy of ${maskLocation(url)} to store ${toStoreId}`),
       );
     } finally {

@@ -132,6 +132,8 @@ describe('inspected adds to a file store', () => {
     const local = await ms.add('copy-me', readFileSync(image('backing.qcow2')));
     await expect(ms.copy(local.location, 'guarded', { imageId: 'copied-backing' })).rejects.toMatchObject({ code: 'UnsafeImage' });
     expect(await stored(guarded())).not.toContain('copied-backing');
+    const copied = await ms.copy(local.location, 'local', { imageId: 'copied-reported', inspect: { safety: 'report' } });
+    expect(copied.inspection).toMatchObject({ format: 'qcow2', safe: false, problems: [{ code: 'backing-file' }] });
   });
 
   it('checks the inspect option before reading any data', async () => {
