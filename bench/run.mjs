@@ -4,10 +4,12 @@
 // library, all in one run.
 //
 //   npm run bench -- [--driver file] [--mib 1024] [--runs 5] [--chunks 16384,65536,4194304]
-//                    [--compare REV] [--small 2000] [--no-python] [--verified] [--docs]
+//                    [--compare REV] [--small 2000] [--no-python] [--verified] [--inspect] [--docs]
 //
 // --verified adds the verified get (GetOptions.verify, md5 and the multihash checked at the end)
 // beside the plain one, for this library only (glance_store has no verified read).
+// --inspect adds a path: the add with the smallest chunk size again, with `inspect: true`
+// (docs/inspection.md), judged against the same add without it.
 //
 // Each figure is the median of --runs processes, the contenders interleaved (ours, theirs,
 // ours, ...), with the spread (min-max) beside it. Each process does the operation more than
@@ -38,6 +40,7 @@ const { values: opts } = parseArgs({
     small: { type: 'string', default: '2000' },
     'no-python': { type: 'boolean', default: false },
     verified: { type: 'boolean', default: false },
+    inspect: { type: 'boolean', default: false },
     docs: { type: 'boolean', default: false },
     work: { type: 'string', default: path.join(os.tmpdir(), 'glance-store-bench') },
   },
@@ -113,8 +116,10 @@ const imageFile = image.location.startsWith('file://') ? image.location.slice('f
 
 const contenders = [...libraries.map((l) => l.name), ...(python ? [PY_NAME] : [])];
 // glance_store has no reused-buffer get: its column there is its plain get, measured again.
+const inspected = opts.inspect ? [{ name: 'add', chunk: Math.min(...chunks), inspect: true }] : [];
 const paths = [
   ...chunks.map((c) => ({ name: 'add', chunk: c })),
+  ...inspected,
   { name: 'get' },
   { name: 'get', reuse: true },
   ...(opts.verified ? [{ name: 'get', verify: true }, { name: 'get', reuse: true, verify: true }] : []),
@@ -123,7 +128,7 @@ const paths = [
 const figures = {};
 const hashes = { sha512sum: [], md5sum: [], sha512: [], md5: [] };
 const nodeHash = (algo) => Number(execFileSync(process.execPath, [path.join(root, 'bench/hash-file.mjs'), algo, src], { encoding: 'utf8' }).trim());
-const key = (p) => (p.chunk ? `add ${chunkName(p.chunk)}` : `get${p.verify ? ' verified' : ''}${p.reuse ? ' (reuseBuffers)' : ''}`);
+const key = (p) => (p.chunk ? `add ${chunkName(p.chunk)}${p.inspect ? ' (inspect)' : ''}` : `get${p.verify ? ' verified' : ''}${p.reuse ? ' (reuseBuffers)' : ''}`);
 function chunkName(c) {
   return c >= MiB ? `${c / MiB} MiB` : `${c / 1024} KiB`;
 }
@@ -139,11 +144,12 @@ for (let i = 0; i < runs; i++) {
   hashes.md5.push(bytes / 1e6 / nodeHash('md5'));
   for (const p of paths) {
     for (const c of contenders) {
-      if (p.verify && c === PY_NAME) continue;
+      // glance_store has neither a verified read nor an inspection of its own.
+      if ((p.verify || p.inspect) && c === PY_NAME) continue;
       const verifyArg = p.verify ? [`verify:${image.checksum}:${image.multihash}`] : [];
       const out =
         p.name === 'add'
-          ? run(c, 'add', src, String(p.chunk), opts['add-reps'])
+          ? run(c, 'add', src, String(p.chunk), opts['add-reps'], ...(p.inspect ? ['inspect'] : []))
           : (warmCache(imageFile), run(c, 'get', image.location, opts['get-reps'], ...(p.reuse && c !== PY_NAME ? ['reuse'] : verifyArg.length ? ['plain'] : []), ...verifyArg));
       if (out.checksum) checksums.add(`${out.checksum} ${out.multihash}`);
       const f = ((figures[key(p)] ??= {})[c] ??= { fresh: [], warm: [], rss: [] });
@@ -214,6 +220,14 @@ for (const proc of ['fresh', 'warm']) {
   const a = fig('add 16 KiB', 'ours', proc);
   const b = fig('add 4 MiB', 'ours', proc);
   if (a && b) judge(`add with 16 KiB chunks no more than 10% slower than with 4 MiB (${proc} process)`, a >= 0.9 * b, `${a.toFixed(0)} vs ${b.toFixed(0)} MB/s (${x(a / b)})`);
+}
+if (opts.inspect) {
+  const plain = `add ${chunkName(Math.min(...chunks))}`;
+  for (const proc of ['fresh', 'warm']) {
+    const a = fig(`${plain} (inspect)`, 'ours', proc);
+    const b = fig(plain, 'ours', proc);
+    if (a && b) judge(`${plain} with inspection within 3% of the same add without it (${proc} process)`, a >= 0.97 * b, `${a.toFixed(0)} vs ${b.toFixed(0)} MB/s (${x(a / b)})`);
+  }
 }
 for (const k of ['get', 'get (reuseBuffers)']) {
   for (const [proc, what] of [['fresh', 'first read of a process'], ['warm', `read ${opts['get-reps']} of one process`]]) {

@@ -1,7 +1,8 @@
 // Measured operations in one process of their own, so its peak RSS is its own. The first
 // operation is a fresh process's (a service's first image); the later ones a warm process's.
 // Usage: node bench/worker.mjs DIST_INDEX CONF_FILE STORE op ...
-//   add SRC CHUNK REPS        REPS adds of SRC read in CHUNK-byte chunks, each image deleted after
+//   add SRC CHUNK REPS [inspect]  REPS adds of SRC read in CHUNK-byte chunks, each image deleted
+//                             after (inspect: with the add's inspect option on)
 //   keep SRC                  one add of SRC, kept: prints its location
 //   get LOCATION REPS [reuse|plain] [verify:CHECKSUM:MULTIHASH] REPS whole reads of LOCATION (reuse: with
 //                            GetOptions.reuseBuffers; verify: a verified get against those hashes)
@@ -19,10 +20,11 @@ const ms = await MultiStore.create(parseConfig(readFileSync(confFile, 'utf8')));
 const spec = process.env.GLANCE_STORE_REFERENCE_CONTEXT ? JSON.parse(process.env.GLANCE_STORE_REFERENCE_CONTEXT) : undefined;
 const context = spec && { userId: spec.user_id, projectId: spec.project_id, authToken: spec.auth_token, serviceCatalog: spec.service_catalog };
 
-async function addOnce(src, chunk) {
+async function addOnce(src, chunk, inspect = false) {
   const size = statSync(src).size;
   const t = performance.now();
-  const r = await ms.add(randomUUID(), createReadStream(src, { highWaterMark: chunk }), { store, size, context });
+  const r = await ms.add(randomUUID(), createReadStream(src, { highWaterMark: chunk }), { store, size, context, ...(inspect ? { inspect: true } : {}) });
+  if (inspect && r.inspection?.virtualSize !== size) throw new Error(`inspection gave ${JSON.stringify(r.inspection)}`);
   return { seconds: (performance.now() - t) / 1000, bytes: r.size, location: r.location, checksum: r.checksum, multihash: r.multihash };
 }
 
@@ -32,7 +34,7 @@ if (op === 'add') {
   const runs = [];
   let last;
   for (let i = 0; i < reps; i++) {
-    last = await addOnce(src, chunk);
+    last = await addOnce(src, chunk, args[3] === 'inspect');
     runs.push({ seconds: last.seconds, bytes: last.bytes });
     await ms.delete(last.location, { store, context });
   }

@@ -14,6 +14,8 @@ import { openAddPipeline, type AddDigest, type AddPipelineOptions } from './pipe
 import type { ImageData } from './pipeline/source.js';
 import type { Reclaimer } from './pipeline/reclaim.js';
 import { abandonOnAbort } from './abandon.js';
+import { inspectingTap, type InspectPolicy } from './inspect/policy.js';
+import type { Inspection } from './inspect/types.js';
 
 export interface AddResult {
   location: string;
@@ -22,6 +24,8 @@ export interface AddResult {
   multihash: string;
   hashAlgo: string;
   metadata: { store: string; [key: string]: unknown };
+  /** The disk format, virtual size and safety found while the image streamed in (with `inspect`). */
+  inspection?: Inspection;
 }
 
 export interface AddImageRequest {
@@ -39,6 +43,8 @@ export interface AddImageRequest {
   reclaimer: Reclaimer;
   /** How long an aborted add waits for its driver to stop (default 1,500 ms). */
   abortGraceMs?: number;
+  /** Inspect the image as it streams, and refuse what the policy refuses (docs/inspection.md). */
+  inspect?: InspectPolicy;
 }
 
 /**
@@ -63,7 +69,8 @@ export async function addImage(r: AddImageRequest): Promise<AddResult> {
   // A Uint8Array's length is its size: drivers then pick their whole-object path.
   const size = r.pipeline.size ?? (r.data instanceof Uint8Array ? r.data.byteLength : undefined);
   const lend = r.driver.releasesBlocks === true;
-  const add = openAddPipeline(r.data, { ...r.pipeline, size, lend, expect: r.expect });
+  const inspection = r.inspect ? inspectingTap(r.inspect, `Image ${r.imageId} for store ${r.storeId}`) : undefined;
+  const add = openAddPipeline(r.data, { ...r.pipeline, size, lend, expect: r.expect, ...(inspection ? { tap: inspection.tap } : {}) });
   try {
     let written: DriverAddResult;
     try {
@@ -79,7 +86,8 @@ export async function addImage(r: AddImageRequest): Promise<AddResult> {
       throw err;
     }
     r.logger.info({ store: r.storeId, image: r.imageId, size: digest.size }, `added image ${r.imageId} to store ${r.storeId}`);
-    return { location: written.location, ...digest, metadata: { ...(written.metadata ?? {}), store: r.storeId } };
+    const found = inspection?.result();
+    return { location: written.location, ...digest, metadata: { ...(written.metadata ?? {}), store: r.storeId }, ...(found ? { inspection: found } : {}) };
   } finally {
     await add.close();
   }

@@ -5,6 +5,8 @@
  * error kept as `cause`.
  */
 
+import type { Inspection } from './inspect/types.js';
+
 /** Every code, in one list: each has its class below (ERROR_CLASSES). */
 export const ERROR_CODES = [
   'NotFound',
@@ -29,6 +31,8 @@ export const ERROR_CODES = [
   'InvalidImageId',
   'Forbidden',
   'BackendError',
+  'DiskFormatMismatch',
+  'UnsafeImage',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -86,6 +90,16 @@ export class UnknownStoreError extends kind('UnknownStore') {}
 export class InvalidImageIdError extends kind('InvalidImageId') {}
 export class ForbiddenError extends kind('Forbidden') {}
 export class BackendError extends kind('BackendError') {}
+/** An inspected add whose image is not of the expected disk format (docs/inspection.md). */
+export class DiskFormatMismatchError extends kind('DiskFormatMismatch') {
+  /** What the inspection found. */
+  declare readonly inspection?: Inspection;
+}
+/** An inspected add whose image a host must not open: a backing file, a data file, a flat extent... */
+export class UnsafeImageError extends kind('UnsafeImage') {
+  /** What the inspection found, its problems among it. */
+  declare readonly inspection?: Inspection;
+}
 
 const WARNINGS_IN_MESSAGE = 20;
 
@@ -134,6 +148,8 @@ export const ERROR_CLASSES: { readonly [C in ErrorCode]: new (message: string, o
   InvalidImageId: InvalidImageIdError,
   Forbidden: ForbiddenError,
   BackendError: BackendError,
+  DiskFormatMismatch: DiskFormatMismatchError,
+  UnsafeImage: UnsafeImageError,
 };
 
 export function isGlanceStoreError(err: unknown): err is GlanceStoreError {

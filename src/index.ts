@@ -36,3 +36,5 @@ export type { ImageData } from './pipeline/source.js';
 export type { PendingLeftover } from './pipeline/reclaim.js';
 export type { VerifyExpected, VerifyResult, HashName } from './verify.js';
 export type { GetFirstOptions, GetFirstResult, AllLocationsFailed } from './read-first.js';
+export { inspectImage, DISK_FORMATS } from './inspect/index.js';
+export type { DiskFormat, Inspection, InspectionDetails, InspectionProblem, ProblemCode, InspectOptions, InspectSetting } from './inspect/index.js';

@@ -8,6 +8,7 @@ import type { AnyDriverDefinition, Capability, RequestContext } from './driver.j
 import type { Logger } from './logger.js';
 import type { AddProgress } from './pipeline/add.js';
 import type { VerifyExpected } from './verify.js';
+import type { InspectSetting } from './inspect/policy.js';
 
 export interface MultiStoreOptions {
   logger?: Logger;
@@ -81,6 +82,13 @@ export interface AddOptions {
   signal?: AbortSignal;
   onProgress?: (progress: AddProgress) => void;
   context?: RequestContext;
+  /**
+   * Inspect the image as it streams in: its disk format, virtual size and
+   * safety, returned as `inspection`. `true` refuses unsafe images; `expect`
+   * refuses other formats; `safety: 'report'` keeps unsafe images and lists
+   * why. The store's `inspect` option applies when this is absent.
+   */
+  inspect?: InspectSetting;
 }
 
 export interface GetOptions {
@@ -151,4 +159,6 @@ export interface CopyOptions {
   signal?: AbortSignal;
   onProgress?: (progress: AddProgress) => void;
   context?: RequestContext;
+  /** Inspect the copy as it streams into the target store (as an add's `inspect`; the target store's option otherwise). */
+  inspect?: InspectSetting;
 }

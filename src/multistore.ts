@@ -43,6 +43,7 @@ import { imageIdFromLocation, locationUrl, maskDeep, maskLocation, schemeOf } fr
 import { silentLogger, type Logger } from './logger.js';
 import { checkAddOptions, type AddDigest } from './pipeline/add.js';
 import { addImage, expectHashes, type AddResult } from './add-image.js';
+import { inspectPolicy } from './inspect/policy.js';
 import { abandonOnAbort } from './abandon.js';
 import { checkReclaimOptions, createReclaimer, type PendingLeftover, type Reclaimer } from './pipeline/reclaim.js';
 import { fitRange, requestedRange } from './range.js';
@@ -285,6 +286,7 @@ export class MultiStore implements StoreCalls {
     checkAddOptions(options);
     for (const name of ['imageId', 'fromStore', 'checksum', 'multihash'] as const) checkOptionalString(name, options[name]);
     checkOptionalBoolean('verify', options.verify);
+    inspectPolicy(options.inspect);
     const url = locationUrl(location);
     const imageId = checkImageId(options.imageId ?? imageIdFromLocation(url));
     this.writableDriver(toStoreId);
@@ -294,7 +296,7 @@ export class MultiStore implements StoreCalls {
       return await this.addChecked(
         imageId,
         source.stream,
-        { store: toStoreId, size: source.size, hashAlgo: options.hashAlgo, signal: options.signal, onProgress: options.onProgress, context: options.context },
+        { store: toStoreId, size: source.size, hashAlgo: options.hashAlgo, signal: options.signal, onProgress: options.onProgress, context: options.context, inspect: options.inspect },
         options.verify === false ? undefined : expectHashes(options, `Copy of ${maskLocation(url)} to store ${toStoreId}`),
       );
     } finally {
@@ -328,8 +330,10 @@ export class MultiStore implements StoreCalls {
     const driver = this.writableDriver(storeId);
     const { size, hashAlgo = this.hashAlgo, signal, onProgress, context } = options;
     const pipeline = { size, sizeCap: this.imageSizeCap, hashAlgo, signal, onProgress };
-    const { reclaimer } = this.entryOf(storeId);
-    return addImage({ driver, storeId, imageId, data, pipeline, context, logger: this.logger, reclaimer, abortGraceMs: this.abortGraceMs, expect });
+    const { reclaimer, spec } = this.entryOf(storeId);
+    // The add's own option wins over the store's (this library's `inspect` option).
+    const inspect = inspectPolicy(options.inspect ?? (spec.inspect === 'off' ? undefined : { safety: spec.inspect }));
+    return addImage({ driver, storeId, imageId, data, pipeline, context, logger: this.logger, reclaimer, abortGraceMs: this.abortGraceMs, expect, inspect });
   }
 
   /** A driver call that answers its caller within the grace period of an abort (src/abandon.ts). */

@@ -9,8 +9,10 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { suggest } from '../config/options.js';
 import { isDriverDefinition, type AnyDriverDefinition } from '../driver.js';
+import { DISK_FORMATS, type DiskFormat } from '../inspect/types.js';
+import type { InspectSetting } from '../inspect/policy.js';
 
-export const COMMANDS = ['stores', 'add', 'get', 'size', 'delete', 'copy', 'check', 'config-reference'] as const;
+export const COMMANDS = ['stores', 'add', 'get', 'size', 'delete', 'copy', 'inspect', 'check', 'config-reference'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const OPTIONS = {
@@ -30,6 +32,9 @@ const OPTIONS = {
   length: { type: 'string' },
   to: { type: 'string' },
   from: { type: 'string' },
+  inspect: { type: 'boolean', default: false },
+  expect: { type: 'string', multiple: true },
+  'report-unsafe': { type: 'boolean', default: false },
 } as const;
 
 /** A mistake on the command line: exit code 2, one line of explanation. */
@@ -76,6 +81,16 @@ export function integer(name: string, v: string | undefined): number | undefined
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
   return Number(v);
+}
+
+/** `--inspect`, `--expect FMT[,FMT]` (repeatable) and `--report-unsafe` as an add's inspect option. */
+export function inspectOption(o: { inspect?: boolean; expect?: string[]; 'report-unsafe'?: boolean }): InspectSetting | undefined {
+  const expect = (o.expect ?? []).flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
+  for (const f of expect) {
+    if (!(DISK_FORMATS as readonly string[]).includes(f)) throw new UsageError(`--expect ${JSON.stringify(f)} is not a disk format (${DISK_FORMATS.join(', ')})${didYouMean(f, DISK_FORMATS)}`);
+  }
+  if (!o.inspect && !expect.length && !o['report-unsafe']) return undefined;
+  return { ...(expect.length ? { expect: expect as DiskFormat[] } : {}), safety: o['report-unsafe'] ? 'report' : 'refuse' };
 }
 
 /**

@@ -14,6 +14,8 @@ import type { ProgressReporter } from './progress.js';
 import type { AnyDriverDefinition } from '../driver.js';
 import { AbortedError } from '../errors.js';
 import { UsageError } from './args.js';
+import { inspectImage, type Inspection } from '../inspect/index.js';
+import type { InspectSetting } from '../inspect/policy.js';
 
 export interface CommandContext {
   ms: MultiStore;
@@ -42,7 +44,7 @@ export function stores(ctx: CommandContext, detail: boolean): Output {
   return { json: info, text: text(lines) };
 }
 
-export async function add(ctx: CommandContext, file: string, opts: { store?: string; id?: string; size?: number }): Promise<Output> {
+export async function add(ctx: CommandContext, file: string, opts: { store?: string; id?: string; size?: number; inspect?: InspectSetting }): Promise<Output> {
   const id = opts.id ?? randomUUID();
   let size = opts.size;
   let source: NodeJS.ReadableStream;
@@ -63,6 +65,7 @@ export async function add(ctx: CommandContext, file: string, opts: { store?: str
       size,
       signal: ctx.signal,
       onProgress: (p) => ctx.progress.update(p.bytes),
+      ...(opts.inspect !== undefined ? { inspect: opts.inspect } : {}),
     });
     ctx.progress.done();
     const json = { id, ...r, location: maskLocation(r.location) };
@@ -75,6 +78,7 @@ export async function add(ctx: CommandContext, file: string, opts: { store?: str
         `size:      ${r.size}`,
         `checksum:  ${r.checksum}`,
         `multihash: ${r.multihash} (${r.hashAlgo})`,
+        ...(r.inspection ? inspectionLines(r.inspection) : []),
       ]),
     };
   } catch (err) {
@@ -110,9 +114,9 @@ export async function get(ctx: CommandContext, uri: string, opts: { output?: str
 }
 
 /** A transfer stopped by Ctrl-C is an interruption (exit 130), as an add's is, not an unexpected error. */
-async function interruptible(ctx: CommandContext, transfer: Promise<void>): Promise<void> {
+async function interruptible<T>(ctx: CommandContext, transfer: Promise<T>): Promise<T> {
   try {
-    await transfer;
+    return await transfer;
   } catch (err) {
     if (ctx.signal.aborted) throw new AbortedError('Interrupted: the image was not read to its end', { cause: err });
     throw err;
@@ -134,6 +138,54 @@ export async function copy(ctx: CommandContext, uri: string, opts: { to: string;
   const r = await ctx.ms.copy(uri, opts.to, { imageId: opts.id, fromStore: opts.from, signal: ctx.signal, onProgress: (p) => ctx.progress.update(p.bytes) });
   ctx.progress.done();
   return { json: { ...r, location: maskLocation(r.location) }, text: `copied to ${opts.to}: ${maskLocation(r.location)} (${r.size} bytes, md5 ${r.checksum})` };
+}
+
+/** An inspection as the text output shows it (after an add's lines, or alone). */
+function inspectionLines(i: Inspection): string[] {
+  const d = i.details;
+  const facts: Array<[string, unknown]> = [
+    ['backing file', d.backingFile],
+    ['data file', d.dataFile],
+    ['create type', d.createType],
+    ['image type', d.imageType],
+    ['partitions', d.partitionTable],
+    ['encrypted', d.encrypted ? 'yes' : undefined],
+  ];
+  const line = (k: string, v: unknown) => `${`${k}:`.padEnd(14)}${String(v)}`;
+  return [
+    line('format', i.format),
+    line('virtual size', i.virtualSize ?? 'unknown'),
+    line('safe', i.safe ? 'yes' : 'no'),
+    ...i.problems.map((p) => line('problem', `${p.code}: ${p.message}`)),
+    ...facts.filter(([, v]) => v !== undefined).map(([k, v]) => line(k, v)),
+  ];
+}
+
+/**
+ * The inspection of a file (or standard input, -) or of a stored image (a
+ * location): what an inspected add would find. `safe` is false: exit 9.
+ */
+export async function inspect(ctx: CommandContext, target: string, store?: string): Promise<Output & { safe: boolean }> {
+  let source: AsyncIterable<Uint8Array>;
+  let release = () => {};
+  if (target === '-') source = process.stdin;
+  else if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+    const st = await fs.stat(target).catch((err: NodeJS.ErrnoException) => {
+      throw Object.assign(new Error(`cannot read ${target}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`), { code: 'SourceError' });
+    });
+    if (!st.isFile()) throw Object.assign(new Error(`${target} is not a regular file`), { code: 'SourceError' });
+    source = createReadStream(target, { highWaterMark: 4 * 1024 * 1024, signal: ctx.signal });
+  } else {
+    const r = await ctx.ms.get(target, { store, signal: ctx.signal });
+    source = r.stream;
+    release = () => r.stream.destroy();
+  }
+  try {
+    const i = await interruptible(ctx, inspectImage(source));
+    return { safe: i.safe, json: i, text: text(inspectionLines(i)) };
+  } finally {
+    release();
+  }
 }
 
 export function check(ctx: CommandContext): Output & { ok: boolean } {

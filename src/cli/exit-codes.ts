@@ -35,6 +35,8 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   SizeMismatch: EXIT.dataCheck,
   ChecksumMismatch: EXIT.dataCheck,
   SourceError: EXIT.dataCheck,
+  DiskFormatMismatch: EXIT.dataCheck,
+  UnsafeImage: EXIT.dataCheck,
   BadStoreUri: EXIT.usage,
   UnknownScheme: EXIT.usage,
   InvalidImageId: EXIT.usage,
@@ -56,5 +58,6 @@ export const EXIT_CODES_HELP = `Exit codes:
   6  store full, or image larger than image_size_cap
   7  store is read-only, or writing/deleting is denied
   8  backend unavailable, or authentication failed
-  9  data check failed (size or checksum mismatch, unreadable source)
+  9  data check failed (size or checksum mismatch, unreadable source, an inspected image
+     of another format than expected or unsafe)
   130 interrupted`;

@@ -17,12 +17,14 @@ export const USAGE = `Usage: glance-store [--config FILE] [--driver MODULE]... [
 
 Commands:
   stores [--detail]                                 list the enabled stores (Glance's store info)
-  add FILE|- [--store ID] [--id UUID] [--size N]     add an image (- reads standard input)
+  add FILE|- [--store ID] [--id UUID] [--size N] [--inspect] [--expect FMT] [--report-unsafe]
+                                                    add an image (- reads standard input)
   get URI [-o FILE] [--offset N] [--length N] [--store ID]
                                                     read an image (or a range) to FILE or standard output
   size URI [--store ID]                             print an image's size in bytes
   delete URI [--store ID]                           delete an image
   copy URI --to ID [--id IMAGE_ID] [--from ID]      copy an image into another store
+  inspect FILE|-|URI [--store ID]                   disk format, virtual size and safety of an image
   check                                             validate the config and report every store's state
   config-reference                                  print the configuration reference (Markdown)
 
@@ -38,7 +40,7 @@ const COMMAND_HELP: Record<Command, string> = {
 Lists the enabled stores as Glance's /v2/info/stores does: id, description, default,
 read-only. --detail adds each store's type, weight and properties (never secrets).
 Creates nothing: a datadir that does not exist yet is not made.`,
-  add: `Usage: glance-store add FILE|- [--store ID] [--id UUID] [--size N]
+  add: `Usage: glance-store add FILE|- [--store ID] [--id UUID] [--size N] [--inspect] [--expect FMT] [--report-unsafe]
 
 Adds an image through the add pipeline and prints its location, size, md5 checksum and
 multihash. - reads standard input.
@@ -46,6 +48,11 @@ multihash. - reads standard input.
   --id UUID    the image id (a random UUID when absent)
   --size N     the declared size in bytes: the add fails if the data differs (a file's
                size is declared for it)
+  --inspect    inspect the image as it streams in (docs/inspection.md): print its disk
+               format, virtual size and safety; an unsafe image is refused (exit 9)
+  --expect FMT refuse an image of any other disk format (exit 9); FMT is one of raw,
+               qcow2, vmdk, vhd, vhdx, vdi, iso, qed, luks; repeat or list (qcow2,raw)
+  --report-unsafe  store an unsafe image all the same, listing its problems
 An interrupted add (Ctrl-C) leaves nothing in the store and exits 130.`,
   get: `Usage: glance-store get URI [-o FILE] [--offset N] [--length N] [--store ID]
 
@@ -68,6 +75,12 @@ Copies an image into another store through the add pipeline (Glance's copy-image
   --to ID        the target store
   --id IMAGE_ID  the image id in the target store (the location's last segment by default)
   --from ID      the store the location belongs to, when the URI does not tell`,
+  inspect: `Usage: glance-store inspect FILE|-|URI [--store ID]
+
+Inspects an image as an inspected add does (docs/inspection.md): its disk format, virtual
+size, whether it is safe to hand to a hypervisor (no backing file, data file, flat
+extent...) and why not. FILE is read once, to its end; - reads standard input; a location
+URI is read from its store (or --store). Exits 9 when the image is not safe.`,
   check: `Usage: glance-store check
 
 Validates the config and reports every store's state: whether it started, with the

@@ -11,7 +11,7 @@ import { parseConfig, type ParsedConfig } from '../config/parse.js';
 import { maskLocation } from '../location.js';
 import { BadStoreConfigurationError } from '../errors.js';
 import * as commands from './commands.js';
-import { integer, loadDrivers, parseCommandLine, positional, UsageError } from './args.js';
+import { inspectOption, integer, loadDrivers, parseCommandLine, positional, UsageError } from './args.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { commandHelp, USAGE } from './help.js';
 import { noProgress, terminalProgress } from './progress.js';
@@ -94,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
       error: () => {},
     };
     // Looking at the stores makes nothing: no datadir is created by check or stores.
-    const createNothing = command === 'check' || command === 'stores';
+    const createNothing = command === 'check' || command === 'stores' || command === 'inspect';
     ms = await MultiStore.create(config, { logger, drivers, createNothing });
     const progress = !json && !o.quiet && process.stderr.isTTY ? terminalProgress(process.stderr) : noProgress;
     const ctx: commands.CommandContext = {
@@ -112,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
         out = commands.stores(ctx, o.detail === true);
         break;
       case 'add':
-        out = await commands.add(ctx, positional(args, 0, 'FILE (or - for standard input)'), { store: o.store, id: o.id, size: integer('size', o.size) });
+        out = await commands.add(ctx, positional(args, 0, 'FILE (or - for standard input)'), { store: o.store, id: o.id, size: integer('size', o.size), inspect: inspectOption(o) });
         break;
       case 'get':
         out = await commands.get(ctx, positional(args, 0, 'URI'), { output: o.output, offset: integer('offset', o.offset), length: integer('length', o.length), store: o.store });
@@ -127,6 +127,12 @@ async function main(argv: string[]): Promise<number> {
         if (!o.to) throw new UsageError('copy needs --to STORE_ID');
         out = await commands.copy(ctx, positional(args, 0, 'URI'), { to: o.to, id: o.id, from: o.from });
         break;
+      case 'inspect': {
+        const r = await commands.inspect(ctx, positional(args, 0, 'FILE, - or a location URI'), o.store);
+        out = r;
+        if (!r.safe) status = EXIT.dataCheck;
+        break;
+      }
       case 'check': {
         const r = commands.check(ctx);
         out = r;

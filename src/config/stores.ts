@@ -27,6 +27,13 @@ export { RESERVED_STORES, LEGACY_STAGING_SECTION } from './enabled-backends.js';
 export const COMMON_STORE_OPTIONS: readonly OptionSpec[] = [
   { name: 'store_description', type: 'string', help: 'A human-readable description of the store, shown in store info.' },
   { name: 'weight', type: 'int', default: 0, help: 'Weight of the store when ordering image locations; higher comes first.' },
+  {
+    name: 'inspect',
+    type: 'string',
+    choices: ['off', 'report', 'refuse'],
+    default: 'off',
+    help: "This library's option, not glance_store's: inspect every image added to the store (disk format, virtual size, safety; docs/inspection.md). `refuse` fails unsafe images, `report` stores them and lists the problems; an add's own `inspect` option wins.",
+  },
 ];
 
 /** Options read from the [DEFAULT] and [glance_store] sections. */
@@ -59,6 +66,8 @@ export interface StoreSpec {
   reserved: boolean;
   description: string;
   weight: number;
+  /** The store's `inspect` option (this library's). */
+  inspect: 'off' | 'report' | 'refuse';
   options: OptionValues;
   definition: AnyDriverDefinition;
 }
@@ -227,8 +236,9 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
     const more = read.unknown.length - LISTED_PER_SECTION;
     if (more > 0) problems.push({ kind: 'unknown-option', message: `[${group.name}] has ${more} more unknown options`, group: group.name });
     for (const d of resolver.deprecatedIn(group.name)) warnings.push(`Option ${JSON.stringify(d.name)} in [${group.name}] is deprecated: use ${JSON.stringify(d.use)}`);
-    const { store_description: description, weight, ...options } = read.values;
-    stores.push({ id: entry.id, type: entry.type, reserved, description: typeof description === 'string' ? description : '', weight: typeof weight === 'number' ? weight : 0, options, definition });
+    const { store_description: description, weight, inspect, ...options } = read.values;
+    const inspection = inspect === 'report' || inspect === 'refuse' ? inspect : 'off';
+    stores.push({ id: entry.id, type: entry.type, reserved, description: typeof description === 'string' ? description : '', weight: typeof weight === 'number' ? weight : 0, inspect: inspection, options, definition });
   }
 
   // As Glance's verify_store at startup.

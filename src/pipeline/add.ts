@@ -66,6 +66,12 @@ export interface AddPipelineOptions {
    * to the driver (a copy's expected hashes): throwing fails the add there.
    */
   expect?: (digest: AddDigest) => void;
+  /**
+   * Sees every block once its bytes are final, and the image's end before the
+   * last block goes out (an inspection): a throw fails the add there, as a
+   * failed size check does.
+   */
+  tap?: { block(bytes: Uint8Array): void; end(): void };
 }
 
 export interface AddDigest {
@@ -190,6 +196,14 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
       }
     };
     const hashBlock = (held: HeldBlock, len: number, last: boolean) => {
+      if (options.tap) {
+        try {
+          options.tap.block(held.buf.subarray(0, len));
+        } catch (err) {
+          // Aborts the add: the abort checks after each hashed block throw it, the block released.
+          fail(err);
+        }
+      }
       if (job === undefined && !small) {
         if (last) small = { md5: createHash('md5'), multi: createHash(nodeAlgo) };
         else job = hashWorkers.start(['md5', nodeAlgo]);
@@ -284,6 +298,13 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
       if (last) hashBlock(last, lastBytes, true);
       if (count === 0) progress();
       try {
+        if (options.tap && !controller.signal.aborted) {
+          try {
+            options.tap.end();
+          } catch (err) {
+            fail(err);
+          }
+        }
         if (controller.signal.aborted) throw fail(abortReason(controller.signal));
         const [checksum, multihash] = small
           ? [small.md5.digest('hex'), small.multi.digest('hex')]
