@@ -34,3 +34,4 @@ export type { Logger } from './logger.js';
 export type { AddProgress } from './pipeline/add.js';
 export type { ImageData } from './pipeline/source.js';
 export type { PendingLeftover } from './pipeline/reclaim.js';
+export type { ListOptions, ListedImage, StoreLeftover, PartialListing } from './listing.js';
