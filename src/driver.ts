@@ -134,6 +134,8 @@ export interface ListedImage {
   size: number | undefined;
   /** The location URI, as an add of this image would have written it. */
   location: string;
+  /** When it was written, where the listing tells it (an audit spares recent orphans). */
+  since?: Date;
 }
 
 /** Something an add left in the backend that is not an image. */

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { suggest } from '../config/options.js';
 import { isDriverDefinition, type AnyDriverDefinition } from '../driver.js';
 
-export const COMMANDS = ['stores', 'add', 'get', 'size', 'delete', 'copy', 'check', 'config-reference'] as const;
+export const COMMANDS = ['stores', 'add', 'get', 'size', 'delete', 'copy', 'ls', 'audit', 'check', 'config-reference'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const OPTIONS = {
@@ -30,6 +30,13 @@ const OPTIONS = {
   length: { type: 'string' },
   to: { type: 'string' },
   from: { type: 'string' },
+  leftovers: { type: 'boolean', default: false },
+  known: { type: 'string' },
+  verify: { type: 'string' },
+  'delete-orphans': { type: 'boolean', default: false },
+  yes: { type: 'boolean', default: false },
+  'older-than': { type: 'string' },
+  'skip-bad-lines': { type: 'boolean', default: false },
 } as const;
 
 /** A mistake on the command line: exit code 2, one line of explanation. */

@@ -15,6 +15,7 @@ export const EXIT = {
   denied: 7,
   unavailable: 8,
   dataCheck: 9,
+  findings: 10,
   aborted: 130,
 } as const;
 
@@ -57,4 +58,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   7  store is read-only, or writing/deleting is denied
   8  backend unavailable, or authentication failed
   9  data check failed (size or checksum mismatch, unreadable source)
+  10 audit: the store is not clean (orphans, missing images, leftovers or corrupt images)
   130 interrupted`;

@@ -15,6 +15,10 @@ import { integer, loadDrivers, parseCommandLine, positional, UsageError } from '
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { commandHelp, USAGE } from './help.js';
 import { noProgress, terminalProgress } from './progress.js';
+import { countProgress, ls } from './ls.js';
+import { audit } from './audit.js';
+import { askOnTerminal } from './ask.js';
+import { parseDuration } from './records.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -94,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
       error: () => {},
     };
     // Looking at the stores makes nothing: no datadir is created by check or stores.
-    const createNothing = command === 'check' || command === 'stores';
+    const createNothing = command === 'check' || command === 'stores' || command === 'ls' || command === 'audit';
     ms = await MultiStore.create(config, { logger, drivers, createNothing });
     const progress = !json && !o.quiet && process.stderr.isTTY ? terminalProgress(process.stderr) : noProgress;
     const ctx: commands.CommandContext = {
@@ -127,6 +131,27 @@ async function main(argv: string[]): Promise<number> {
         if (!o.to) throw new UsageError('copy needs --to STORE_ID');
         out = await commands.copy(ctx, positional(args, 0, 'URI'), { to: o.to, id: o.id, from: o.from });
         break;
+      case 'ls':
+      case 'audit': {
+        const storeId = positional(args, 0, 'STORE');
+        const io = { out: (line: string) => void process.stdout.write(`${line}\n`), progress: countProgress(process.stderr, !o.quiet && process.stderr.isTTY === true) };
+        if (command === 'ls') {
+          await ls(ms, storeId, { json, leftovers: o.leftovers === true }, io, controller.signal);
+          break;
+        }
+        if (!o.known) throw new UsageError('audit needs --known FILE (the locations Glance knows, one a line: see docs/cli.md)');
+        const auditOptions = {
+          known: o.known,
+          ...(o.verify ? { verify: o.verify } : {}),
+          json,
+          deleteOrphans: o['delete-orphans'] === true,
+          yes: o.yes === true,
+          skipBadLines: o['skip-bad-lines'] === true,
+          ...(o['older-than'] !== undefined ? { olderThanMs: parseDuration(o['older-than']) } : {}),
+        };
+        status = await audit(ms, storeId, auditOptions, { ...io, confirm: (q) => askOnTerminal(q, controller.signal) }, controller.signal);
+        break;
+      }
       case 'check': {
         const r = commands.check(ctx);
         out = r;

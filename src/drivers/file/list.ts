@@ -49,7 +49,7 @@ async function* files(datadirs: readonly Datadir[], storeId: string, signal: Abo
 export async function* listFileImages(datadirs: readonly Datadir[], storeId: string, options: DriverListOptions = {}): AsyncGenerator<ListedImage> {
   for await (const f of files(datadirs, storeId, options.signal)) {
     if (f.name.startsWith('.') || !isImageId(f.name)) continue;
-    yield { id: f.name, size: f.size, location: formatFileLocation(f.filePath) };
+    yield { id: f.name, size: f.size, location: formatFileLocation(f.filePath), since: f.mtime };
   }
 }
 

@@ -29,6 +29,7 @@ const CLAIM_BYTES = Buffer.byteLength(newClaim('put').body);
 interface Listed {
   key: string;
   size: number;
+  modified?: Date;
   claim?: { since: number };
 }
 
@@ -56,7 +57,7 @@ async function* objects(b: S3Listing, signal: AbortSignal | undefined): AsyncGen
           throw b.mapError(err, `s3 object ${b.bucket}/${o.Key}`, signal);
         }
       }
-      yield { key: o.Key, size, ...(claim ? { claim } : {}) };
+      yield { key: o.Key, size, modified: o.LastModified, ...(claim ? { claim } : {}) };
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -65,7 +66,7 @@ async function* objects(b: S3Listing, signal: AbortSignal | undefined): AsyncGen
 export async function* listS3Images(b: S3Listing, options: DriverListOptions = {}): AsyncGenerator<ListedImage> {
   for await (const o of objects(b, options.signal)) {
     if (o.claim || !isImageId(o.key)) continue;
-    yield { id: o.key, size: o.size, location: b.location(o.key) };
+    yield { id: o.key, size: o.size, location: b.location(o.key), ...(o.modified ? { since: o.modified } : {}) };
   }
 }
 

@@ -67,7 +67,8 @@ async function* walk(conn: SwiftConnection, container: string, locate: (containe
   const chain: Array<Listed & { segments: number }> = [];
   const settle = function* (o: Listed & { segments: number }): Generator<Found> {
     if (!isImageId(o.name)) return;
-    yield { image: { id: o.name, size: o.bytes > 0 ? o.bytes : o.segments, location: locate(container, o.name) } };
+    const since = modified(o);
+    yield { image: { id: o.name, size: o.bytes > 0 ? o.bytes : o.segments, location: locate(container, o.name), ...(since ? { since } : {}) } };
   };
   for await (const page of listingPages(conn, container, '', signal)) {
     for (const o of page as Listed[]) {
