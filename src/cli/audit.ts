@@ -118,7 +118,9 @@ export async function audit(ms: MultiStore, storeId: string, o: AuditOptions, io
     }
   }
   if (o.deleteOrphans) await deleteOrphans(ms, storeId, orphans, o, io, signal, report);
-  return summary(io, o, counts, undefined);
+  const status = summary(io, o, counts, undefined);
+  // Interrupted while deleting: what was deleted is printed, and the exit says it stopped.
+  return signal.aborted ? EXIT.aborted : status;
 }
 
 /** Runs a listing; a failure half-way is reported with how far it got, and its exit code returned. */

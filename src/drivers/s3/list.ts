@@ -11,6 +11,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DriverListOptions, ListedImage, StoreLeftover } from '../../driver.js';
 import type { GlanceStoreError } from '../../errors.js';
 import { isImageId } from '../../image-id.js';
+import { statusOf } from '../../net/failure.js';
 import { claimOf, newClaim } from './claim.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -25,6 +26,8 @@ export interface S3Listing {
 }
 
 const CLAIM_BYTES = Buffer.byteLength(newClaim('put').body);
+
+const noBucket = (err: unknown) => (err as { name?: string }).name === 'NoSuchBucket' || (statusOf(err) === 404 && (err as { Code?: string }).Code === 'NoSuchBucket');
 
 interface Listed {
   key: string;
@@ -41,6 +44,8 @@ async function* objects(b: S3Listing, signal: AbortSignal | undefined): AsyncGen
     try {
       page = await b.client.send(new b.sdk.ListObjectsV2Command({ Bucket: b.bucket, MaxKeys: 1000, ContinuationToken: token }), { abortSignal: signal });
     } catch (err) {
+      // The bucket is made by the first add: until then the store holds nothing.
+      if (noBucket(err)) return;
       throw b.mapError(err, `listing bucket ${b.bucket}`, signal);
     }
     for (const o of page.Contents ?? []) {
@@ -53,7 +58,7 @@ async function* objects(b: S3Listing, signal: AbortSignal | undefined): AsyncGen
           claim = claimOf(head.Metadata);
         } catch (err) {
           // Removed since the page was read: an add that finished or failed, or an image deleted.
-          if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) continue;
+          if (statusOf(err) === 404) continue;
           throw b.mapError(err, `s3 object ${b.bucket}/${o.Key}`, signal);
         }
       }
@@ -82,6 +87,7 @@ export async function* s3Leftovers(b: S3Listing, options: DriverListOptions = {}
     try {
       page = await b.client.send(new b.sdk.ListMultipartUploadsCommand({ Bucket: b.bucket, KeyMarker: keyMarker, UploadIdMarker: uploadMarker, MaxUploads: 1000 }), { abortSignal: signal });
     } catch (err) {
+      if (noBucket(err)) return;
       throw b.mapError(err, `listing the multipart uploads of bucket ${b.bucket}`, signal);
     }
     for (const u of page.Uploads ?? []) {
