@@ -168,7 +168,7 @@ async function deleteOrphans(
   if (doomed.length === 0) return;
   if (!o.json) io.out(`orphans to delete from store ${storeId}:\n${doomed.map((i) => `  ${maskLocation(i.location)}`).join('\n')}`);
   if (!o.yes) {
-    const asked = io.confirm(`delete these ${doomed.length} orphans from store ${storeId}? [y/N] `);
+    const asked = io.confirm(`delete ${doomed.length === 1 ? 'this orphan' : `these ${doomed.length} orphans`} from store ${storeId}? [y/N] `);
     if (!asked || !(await asked) || signal.aborted) {
       io.out(o.json ? JSON.stringify({ type: 'note', message: 'nothing deleted' }) : 'nothing deleted');
       return;

@@ -47,20 +47,29 @@ const leftoverJson = (l: StoreLeftover, now: number) => ({
 });
 
 /** A count of listed entries on standard error, on a terminal only, redrawn at most 10 times a second. */
-export function countProgress(stream: NodeJS.WriteStream, enabled: boolean): (listed: number, done?: boolean) => void {
+export interface CountProgress {
+  (listed: number, done?: boolean): void;
+  /** Clears the count before a line of output, so the two never share a line of the terminal. */
+  clear(): void;
+}
+
+export function countProgress(stream: NodeJS.WriteStream, enabled: boolean): CountProgress {
   let last = 0;
   let shown = false;
-  return (listed, done) => {
-    if (!enabled) return;
-    if (done) {
-      if (shown) stream.write('\r\x1b[K');
-      shown = false;
-      return;
-    }
-    const t = Date.now();
-    if (t - last < 100) return;
-    last = t;
-    stream.write(`\rlisted ${listed}`);
-    shown = true;
+  const clear = () => {
+    if (shown) stream.write('\r\x1b[K');
+    shown = false;
   };
+  return Object.assign(
+    (listed: number, done?: boolean) => {
+      if (!enabled) return;
+      if (done) return clear();
+      const t = Date.now();
+      if (t - last < 100) return;
+      last = t;
+      stream.write(`\rlisted ${listed}`);
+      shown = true;
+    },
+    { clear },
+  );
 }

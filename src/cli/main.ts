@@ -134,7 +134,8 @@ async function main(argv: string[]): Promise<number> {
       case 'ls':
       case 'audit': {
         const storeId = positional(args, 0, 'STORE');
-        const io = { out: (line: string) => void process.stdout.write(`${line}\n`), progress: countProgress(process.stderr, !o.quiet && process.stderr.isTTY === true) };
+        const progress = countProgress(process.stderr, !o.quiet && process.stderr.isTTY === true);
+        const io = { out: (line: string) => (progress.clear(), void process.stdout.write(`${line}\n`)), progress };
         if (command === 'ls') {
           await ls(ms, storeId, { json, leftovers: o.leftovers === true }, io, controller.signal);
           break;
