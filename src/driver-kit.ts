@@ -21,6 +21,9 @@ export type {
   DriverGetOptions,
   DriverGetResult,
   DriverCallOptions,
+  DriverListOptions,
+  ListedImage,
+  StoreLeftover,
   LocationRecord,
   RequestContext,
   ImageAcls,
@@ -29,7 +32,7 @@ export { BUILTIN_DRIVERS } from './drivers/index.js';
 export { readOptions, suggest, maskSecrets } from './config/options.js';
 export type { OptionSpec, OptionType, OptionValues, OptionsOf, ReadOptionsResult, ReadOptionsContext } from './config/options.js';
 export * from './errors.js';
-export { checkImageId } from './image-id.js';
+export { checkImageId, isImageId } from './image-id.js';
 export { maskLocation, maskDeep } from './location.js';
 export type { Logger } from './logger.js';
 export { fixedChunks, isAllZero, ByteReader } from './pipeline/chunks.js';

@@ -100,6 +100,54 @@ export interface StoreDriver {
   properties?(): Record<string, unknown>;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
+  /**
+   * Optional (docs/writing-a-driver.md, "Listing"): the images the store
+   * holds, page by page, so a store of a million images streams in flat
+   * memory. Only whole images: never a segment, snapshot, manifest,
+   * multipart part, claim or an add's temporary name.
+   */
+  list?(options?: DriverListOptions): AsyncIterable<ListedImage>;
+  /**
+   * Optional: what this library's adds may have left when their process
+   * died (partial files, unfinished multipart uploads, segments without a
+   * manifest...), each with its kind and age. An add still running shows
+   * here too, young: callers spare recent ones.
+   */
+  leftovers?(options?: DriverListOptions): AsyncIterable<StoreLeftover>;
+  /**
+   * Optional: the location an image of this id has (or would have) in this
+   * store, where the id tells it (a file, object or rbd image named by the
+   * id). A store that names images otherwise (cinder: a volume id) leaves it out.
+   */
+  locationFor?(imageId: string, options?: DriverListOptions): Promise<string>;
+}
+
+export interface DriverListOptions {
+  signal?: AbortSignal;
+  context?: RequestContext;
+}
+
+/** One image a store holds, as `list` gives it. */
+export interface ListedImage {
+  id: string;
+  /** Bytes; undefined where the backend does not tell it without reading the image. */
+  size: number | undefined;
+  /** The location URI, as an add of this image would have written it. */
+  location: string;
+  /** When it was written, where the listing tells it (an audit spares recent orphans). */
+  since?: Date;
+}
+
+/** Something an add left in the backend that is not an image. */
+export interface StoreLeftover {
+  /** `partial file`, `multipart upload`, `claim`, `segment`, `image without snapshot`... */
+  kind: string;
+  location: string;
+  /** The image id it was written for, when its name tells it. */
+  imageId?: string;
+  /** When it was written (or last changed); undefined when the backend does not say. */
+  since: Date | undefined;
+  size?: number;
 }
 
 /** A store that can also add and delete images. */

@@ -11,3 +11,6 @@ export function checkImageId(imageId: unknown): string {
   }
   return imageId;
 }
+
+/** Whether a backend name is one an add could have written (listings skip every other name). */
+export const isImageId = (name: string): boolean => IMAGE_ID.test(name);

@@ -38,3 +38,4 @@ export type { VerifyExpected, VerifyResult, HashName } from './verify.js';
 export type { GetFirstOptions, GetFirstResult, AllLocationsFailed } from './read-first.js';
 export { inspectImage, DISK_FORMATS } from './inspect/index.js';
 export type { DiskFormat, Inspection, InspectionDetails, InspectionProblem, ProblemCode, InspectOptions, InspectSetting } from './inspect/index.js';
+export type { ListOptions, ListedImage, StoreLeftover, PartialListing } from './listing.js';

@@ -51,6 +51,7 @@ import type { ImageData } from './pipeline/source.js';
 import { driverRegistry } from './drivers/index.js';
 import { getFirst, type GetFirstOptions, type GetFirstResult } from './read-first.js';
 import { verifiedGet, verifyImage, type VerifyExpected, type VerifyResult } from './verify.js';
+import { listingOf, locationIn, type ListOptions, type ListedImage, type StoreLeftover } from './listing.js';
 import { checkImageId } from './image-id.js';
 import {
   checkByteCount,
@@ -302,6 +303,24 @@ export class MultiStore implements StoreCalls {
     } finally {
       source.stream.destroy();
     }
+  }
+
+  /** The images a store holds, page by page (src/listing.ts); Forbidden where its driver cannot list. */
+  list(storeId: string, options: ListOptions = {}): AsyncGenerator<ListedImage, void, undefined> {
+    checkCallOptions(options);
+    return listingOf<ListedImage>(() => this.driverOf(storeId), storeId, 'list', options);
+  }
+
+  /** What adds that died (or are still running) left in a store: each with its kind and age. */
+  leftovers(storeId: string, options: ListOptions = {}): AsyncGenerator<StoreLeftover, void, undefined> {
+    checkCallOptions(options);
+    return listingOf<StoreLeftover>(() => this.driverOf(storeId), storeId, 'leftovers', options);
+  }
+
+  /** The location of image `imageId` in a store whose driver can tell it from the id (file, rbd, swift, s3). */
+  async locationFor(storeId: string, imageId: string, options: ListOptions = {}): Promise<string> {
+    checkCallOptions(options);
+    return locationIn(this.driverOf(storeId), storeId, this.entryOf(storeId).spec.type, imageId, options);
   }
 
   async close(): Promise<void> {

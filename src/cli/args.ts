@@ -12,7 +12,7 @@ import { isDriverDefinition, type AnyDriverDefinition } from '../driver.js';
 import { DISK_FORMATS, type DiskFormat } from '../inspect/types.js';
 import type { InspectSetting } from '../inspect/policy.js';
 
-export const COMMANDS = ['stores', 'add', 'get', 'size', 'delete', 'copy', 'inspect', 'check', 'config-reference'] as const;
+export const COMMANDS = ['stores', 'add', 'get', 'size', 'delete', 'copy', 'inspect', 'ls', 'audit', 'check', 'config-reference'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const OPTIONS = {
@@ -35,6 +35,13 @@ const OPTIONS = {
   inspect: { type: 'boolean', default: false },
   expect: { type: 'string', multiple: true },
   'report-unsafe': { type: 'boolean', default: false },
+  leftovers: { type: 'boolean', default: false },
+  known: { type: 'string' },
+  verify: { type: 'string' },
+  'delete-orphans': { type: 'boolean', default: false },
+  yes: { type: 'boolean', default: false },
+  'older-than': { type: 'string' },
+  'skip-bad-lines': { type: 'boolean', default: false },
 } as const;
 
 /** A mistake on the command line: exit code 2, one line of explanation. */

@@ -90,6 +90,11 @@ export async function add(ctx: CommandContext, file: string, opts: { store?: str
 export async function get(ctx: CommandContext, uri: string, opts: { output?: string; offset?: number; length?: number; store?: string }): Promise<Output | undefined> {
   // `-o -` asks for standard output explicitly; left out, a terminal would get binary data.
   if (!opts.output && ctx.stdoutIsTerminal) throw new UsageError('get writes image data: refusing to write it to a terminal; use -o FILE (or -o - to write to standard output anyway)');
+  // An image id instead of a URI: its location in --store, where the driver can tell it from the id.
+  if (!uri.includes('://')) {
+    if (!opts.store) throw new UsageError(`${JSON.stringify(uri)} is not a location URI: to read an image by id, name its store with --store STORE`);
+    uri = await ctx.ms.locationFor(opts.store, uri, { signal: ctx.signal });
+  }
   const r = await ctx.ms.get(uri, { offset: opts.offset, length: opts.length, store: opts.store, signal: ctx.signal });
   if (!opts.output || opts.output === '-') {
     await interruptible(ctx, pipeline(r.stream, process.stdout, { signal: ctx.signal }));

@@ -15,6 +15,7 @@ export const EXIT = {
   denied: 7,
   unavailable: 8,
   dataCheck: 9,
+  findings: 10,
   aborted: 130,
 } as const;
 
@@ -60,4 +61,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   8  backend unavailable, or authentication failed
   9  data check failed (size or checksum mismatch, unreadable source, an inspected image
      of another format than expected or unsafe)
+  10 audit: the store is not clean (orphans, missing images, leftovers or corrupt images)
   130 interrupted`;

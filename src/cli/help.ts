@@ -19,12 +19,15 @@ Commands:
   stores [--detail]                                 list the enabled stores (Glance's store info)
   add FILE|- [--store ID] [--id UUID] [--size N] [--inspect] [--expect FMT] [--report-unsafe]
                                                     add an image (- reads standard input)
-  get URI [-o FILE] [--offset N] [--length N] [--store ID]
+  get URI|IMAGE_ID [-o FILE] [--offset N] [--length N] [--store ID]
                                                     read an image (or a range) to FILE or standard output
   size URI [--store ID]                             print an image's size in bytes
   delete URI [--store ID]                           delete an image
   copy URI --to ID [--id IMAGE_ID] [--from ID]      copy an image into another store
   inspect FILE|-|URI [--store ID]                   disk format, virtual size and safety of an image
+  ls STORE [--leftovers]                            list the images a store holds (or what failed adds left)
+  audit STORE --known FILE [--verify FILE] [--delete-orphans [--yes]] [--older-than DURATION]
+                                                    compare a store with Glance's locations (docs/cli.md)
   check                                             validate the config and report every store's state
   config-reference                                  print the configuration reference (Markdown)
 
@@ -54,10 +57,12 @@ multihash. - reads standard input.
                qcow2, vmdk, vhd, vhdx, vdi, iso, qed, luks; repeat or list (qcow2,raw)
   --report-unsafe  store an unsafe image all the same, listing its problems
 An interrupted add (Ctrl-C) leaves nothing in the store and exits 130.`,
-  get: `Usage: glance-store get URI [-o FILE] [--offset N] [--length N] [--store ID]
+  get: `Usage: glance-store get URI|IMAGE_ID [-o FILE] [--offset N] [--length N] [--store ID]
 
 Reads an image (or a range of it) to FILE, or to standard output with -o - (or when
-standard output is not a terminal: image data is never written to a terminal).
+standard output is not a terminal: image data is never written to a terminal). An image
+id instead of a URI is read from --store, where the id tells the location (file, rbd,
+swift, s3; not cinder, whose volume ids are not image ids).
   -o, --output FILE  written under a temporary name, renamed once complete
   --offset N         first byte of a ranged read
   --length N         bytes from --offset (to the end when absent)
@@ -81,6 +86,34 @@ Inspects an image as an inspected add does (docs/inspection.md): its disk format
 size, whether it is safe to hand to a hypervisor (no backing file, data file, flat
 extent...) and why not. FILE is read once, to its end; - reads standard input; a location
 URI is read from its store (or --store). Exits 9 when the image is not safe.`,
+  ls: `Usage: glance-store ls STORE [--leftovers] [--json]
+
+Lists the images a store holds, as it lists them: id, size and location (credentials
+masked); with --json one object a line. Segments, snapshots, manifests, multipart parts,
+claims and partial files are never images. --leftovers lists those an add left when its
+process died (or that an add still running is writing), each with its kind and age.
+A count is shown on standard error on a terminal. A listing that fails half-way has
+printed what it listed, says how far it got, and exits non-zero. Creates nothing.`,
+  audit: `Usage: glance-store audit STORE --known FILE [--verify FILE] [--json]
+                          [--older-than DURATION] [--skip-bad-lines] [--delete-orphans [--yes]]
+
+Compares what STORE holds with what Glance knows, and reports:
+  orphan      in the store, not in --known (it takes space; no image points at it)
+  missing     in --known, not in the store (a broken image)
+  leftover    what an add left when its process died, with its age
+  corrupt     with --verify, an image whose bytes no longer match its checksum/multihash
+  other store a --known location of another store (not counted as missing)
+  --known FILE         one location URI a line (Glance's image_locations.value; docs/cli.md)
+  --verify FILE        LOCATION CHECKSUM MULTIHASH [HASH_ALGO] a line (sha512 by default):
+                       each image of the store it names is read and hashed
+  --older-than DUR     orphans and leftovers younger than DUR (90s, 30m, 12h, 7d, 2w) are
+                       reported as recent, not as findings, and never deleted
+  --skip-bad-lines     report malformed lines and go on (else the first one stops the audit)
+  --delete-orphans     delete the orphans found: printed first, then asked on a terminal;
+                       each deleted one is printed once deleted (Ctrl-C stops between two)
+  --yes                delete without asking (needed when standard input is not a terminal)
+Nothing else is ever deleted. Exits 0 when clean, 10 when anything was found, and the
+listing's error code when it failed half-way (what it had found is printed).`,
   check: `Usage: glance-store check
 
 Validates the config and reports every store's state: whether it started, with the

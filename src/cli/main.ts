@@ -15,6 +15,10 @@ import { inspectOption, integer, loadDrivers, parseCommandLine, positional, Usag
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { commandHelp, USAGE } from './help.js';
 import { noProgress, terminalProgress } from './progress.js';
+import { countProgress, ls } from './ls.js';
+import { audit } from './audit.js';
+import { askOnTerminal } from './ask.js';
+import { parseDuration } from './records.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -94,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
       error: () => {},
     };
     // Looking at the stores makes nothing: no datadir is created by check or stores.
-    const createNothing = command === 'check' || command === 'stores' || command === 'inspect';
+    const createNothing = command === 'check' || command === 'stores' || command === 'inspect' || command === 'ls' || command === 'audit';
     ms = await MultiStore.create(config, { logger, drivers, createNothing });
     const progress = !json && !o.quiet && process.stderr.isTTY ? terminalProgress(process.stderr) : noProgress;
     const ctx: commands.CommandContext = {
@@ -131,6 +135,28 @@ async function main(argv: string[]): Promise<number> {
         const r = await commands.inspect(ctx, positional(args, 0, 'FILE, - or a location URI'), o.store);
         out = r;
         if (!r.safe) status = EXIT.dataCheck;
+        break;
+      }
+      case 'ls':
+      case 'audit': {
+        const storeId = positional(args, 0, 'STORE');
+        const progress = countProgress(process.stderr, !o.quiet && process.stderr.isTTY === true);
+        const io = { out: (line: string) => (progress.clear(), void process.stdout.write(`${line}\n`)), progress };
+        if (command === 'ls') {
+          await ls(ms, storeId, { json, leftovers: o.leftovers === true }, io, controller.signal);
+          break;
+        }
+        if (!o.known) throw new UsageError('audit needs --known FILE (the locations Glance knows, one a line: see docs/cli.md)');
+        const auditOptions = {
+          known: o.known,
+          ...(o.verify ? { verify: o.verify } : {}),
+          json,
+          deleteOrphans: o['delete-orphans'] === true,
+          yes: o.yes === true,
+          skipBadLines: o['skip-bad-lines'] === true,
+          ...(o['older-than'] !== undefined ? { olderThanMs: parseDuration(o['older-than']) } : {}),
+        };
+        status = await audit(ms, storeId, auditOptions, { ...io, confirm: (q) => askOnTerminal(q, controller.signal) }, controller.signal);
         break;
       }
       case 'check': {

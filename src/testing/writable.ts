@@ -10,6 +10,7 @@ import { failsCleanly, type TestApi } from './helpers.js';
 import { dataCases } from './writable-data.js';
 import { failureCases } from './writable-failures.js';
 import { faultCases } from './faults.js';
+import { listCases } from './writable-list.js';
 
 export function runStoreConformance(t: TestApi, fixture: WritableFixture): void {
   let ms: MultiStore | undefined;
@@ -38,6 +39,7 @@ export function runStoreConformance(t: TestApi, fixture: WritableFixture): void 
 
     dataCases(ctx);
     failureCases(ctx);
+    listCases(ctx);
     faultCases({
       t,
       store: ctx.store,

@@ -22,7 +22,7 @@ export function contextOf(env: Record<string, string>): RequestContext {
  */
 export function withContext(ms: MultiStore, context: RequestContext): MultiStore {
   /** Where each call takes its options. */
-  const optionsAt: Record<string, number> = { add: 2, copy: 2, get: 1, getSize: 1, delete: 1 };
+  const optionsAt: Record<string, number> = { add: 2, copy: 2, get: 1, getSize: 1, delete: 1, list: 1, leftovers: 1 };
   return new Proxy(ms, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;

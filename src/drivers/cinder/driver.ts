@@ -6,7 +6,8 @@
  * api.ts, the volume's states in volume.ts, the writing in writer.ts.
  */
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
-import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, RequestContext, WritableStoreDriver } from '../../driver.js';
+import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, DriverListOptions, ListedImage, RequestContext, StoreLeftover, WritableStoreDriver } from '../../driver.js';
+import { cinderLeftovers, listCinderImages, type CinderListing } from './list.js';
 import { randomUUID } from 'node:crypto';
 import { AbortedError, BadStoreConfigurationError, BackendError, BackendUnavailableError, DuplicateError, NotFoundError } from '../../errors.js';
 import { ServiceClient } from '../../net/client.js';
@@ -118,6 +119,18 @@ export class CinderStore implements WritableStoreDriver {
       throw err;
     }
     return { location: formatCinderLocation({ storeId: this.id, volumeId: created.id }) };
+  }
+
+  list(options?: DriverListOptions): AsyncIterable<ListedImage> {
+    return listCinderImages(this.listing(), options);
+  }
+
+  leftovers(options?: DriverListOptions): AsyncIterable<StoreLeftover> {
+    return cinderLeftovers(this.listing(), options);
+  }
+
+  private listing(): CinderListing {
+    return { storeId: this.id, client: (o) => this.client.withToken(this.sessions.session(o.context)), addMark: ADD_MARK };
   }
 
   /** The volumes that hold (or are being written with) an image of this name. */

@@ -20,8 +20,12 @@ import type {
   DriverContext,
   DriverGetOptions,
   DriverGetResult,
+  DriverListOptions,
+  ListedImage,
+  StoreLeftover,
   WritableStoreDriver,
 } from '../../driver.js';
+import { fileLeftovers, listFileImages } from './list.js';
 import { isAllZero } from '../../pipeline/chunks.js';
 import { canWrite, chooseDatadir, prepareDatadirs, readDatadirs, type Datadir } from './datadirs.js';
 import { formatFileLocation, parseFileLocation } from './location.js';
@@ -247,6 +251,21 @@ export class FileStore implements WritableStoreDriver {
       if (code === 'EISDIR') throw new NotFoundError(`${maskLocation(location)} is not an image: it names a directory`, { cause: err });
       throw fromSystemError(err, `Image ${maskLocation(location)}`);
     }
+  }
+
+  list(options?: DriverListOptions): AsyncIterable<ListedImage> {
+    return listFileImages(this.datadirs, this.id, options);
+  }
+
+  leftovers(options?: DriverListOptions): AsyncIterable<StoreLeftover> {
+    return fileLeftovers(this.datadirs, this.id, options);
+  }
+
+  /** The datadir that holds the image (the first, when none does: a get then answers NotFound). */
+  async locationFor(imageId: string): Promise<string> {
+    const paths = this.datadirs.map((d) => path.join(d.path, checkImageId(imageId)));
+    for (const p of paths) if (await exists(p).catch(() => false)) return formatFileLocation(p);
+    return formatFileLocation(paths[0]!);
   }
 
   async close(): Promise<void> {

@@ -19,9 +19,13 @@ import type {
   DriverContext,
   DriverGetOptions,
   DriverGetResult,
+  DriverListOptions,
+  ListedImage,
   Reclaimer,
+  StoreLeftover,
   WritableStoreDriver,
 } from '../../driver.js';
+import { listRbdImages, rbdLeftovers, type RbdListing } from './list.js';
 import type { Logger } from '../../logger.js';
 import { fixedChunks, isAllZero } from '../../pipeline/chunks.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
@@ -324,6 +328,24 @@ export class RbdStore implements WritableStoreDriver {
     } catch (err) {
       throw this.mapError(err, location);
     }
+  }
+
+  list(options?: DriverListOptions): AsyncIterable<ListedImage> {
+    return listRbdImages(this.listing(), options);
+  }
+
+  leftovers(options?: DriverListOptions): AsyncIterable<StoreLeftover> {
+    return rbdLeftovers(this.listing(), options);
+  }
+
+  async locationFor(imageId: string): Promise<string> {
+    return this.listing().location(imageId);
+  }
+
+  private listing(): RbdListing {
+    const { rbd_store_pool: pool, rbd_store_ceph_conf: confFile, rbd_store_user: user } = this.options;
+    const location = (image: string) => formatRbdLocation({ fsid: this.fsid, pool, image, snapshot: SNAPSHOT_NAME });
+    return { storeId: this.id, pool, confFile, user, rbd: this.rbd, ioctx: () => this.ioctx(pool), location, mapError: (e, w) => this.mapError(e, w) };
   }
 
   async close(): Promise<void> {

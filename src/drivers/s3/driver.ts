@@ -17,7 +17,8 @@ import {
   NotFoundError,
   StorageFullError,
 } from '../../errors.js';
-import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, WritableStoreDriver } from '../../driver.js';
+import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, DriverListOptions, ListedImage, StoreLeftover, WritableStoreDriver } from '../../driver.js';
+import { listS3Images, s3Leftovers, type S3Listing } from './list.js';
 import { MASK, maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
 import type { Reclaimer } from '../../pipeline/reclaim.js';
@@ -392,6 +393,24 @@ export class S3Store implements WritableStoreDriver {
     } catch (err) {
       throw this.mapError(err, `s3 object ${bucket}/${key}`, signal);
     }
+  }
+
+  list(options?: DriverListOptions): AsyncIterable<ListedImage> {
+    return listS3Images(this.listing(), options);
+  }
+
+  leftovers(options?: DriverListOptions): AsyncIterable<StoreLeftover> {
+    return s3Leftovers(this.listing(), options);
+  }
+
+  async locationFor(imageId: string): Promise<string> {
+    return this.listing().location(imageId);
+  }
+
+  private listing(): S3Listing {
+    const o = this.options;
+    const location = (key: string) => formatS3Location({ scheme: this.endpoint.scheme, accessKey: o.s3_store_access_key, secretKey: o.s3_store_secret_key, host: this.endpoint.host, bucket: o.s3_store_bucket, key });
+    return { client: this.client(o.s3_store_access_key, o.s3_store_secret_key), sdk: this.sdk, bucket: o.s3_store_bucket, location, mapError: (e, w, s) => this.mapError(e, w, s) };
   }
 
   async close(): Promise<void> {

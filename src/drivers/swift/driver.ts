@@ -9,7 +9,8 @@
  */
 import { Readable } from 'node:stream';
 import { BadStoreConfigurationError, NotFoundError } from '../../errors.js';
-import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, ImageAcls, WritableStoreDriver } from '../../driver.js';
+import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, DriverListOptions, ImageAcls, ListedImage, StoreLeftover, WritableStoreDriver } from '../../driver.js';
+import { listSwiftImages, swiftLeftovers, type SwiftListing } from './list.js';
 import { maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
 import type { Reclaimer } from '../../pipeline/reclaim.js';
@@ -154,6 +155,31 @@ export class SwiftStore implements WritableStoreDriver {
     });
     discard(res);
     await checkSwiftStatus(res, maskLocation(location));
+  }
+
+  list(options?: DriverListOptions): AsyncIterable<ListedImage> {
+    return listSwiftImages(this.listing(), options);
+  }
+
+  leftovers(options?: DriverListOptions): AsyncIterable<StoreLeftover> {
+    return swiftLeftovers(this.listing(), options);
+  }
+
+  async locationFor(imageId: string, options: DriverListOptions = {}): Promise<string> {
+    return (await this.tenancy.addTarget(imageId, options.context, options.signal)).uri;
+  }
+
+  private listing(): SwiftListing {
+    const o = this.o;
+    return {
+      storeId: this.id,
+      multiTenant: o.swift_store_multi_tenant,
+      container: o.swift_store_container,
+      seeded: o.swift_store_multiple_containers_seed > 0,
+      // Any id: only the account and credentials of the store's own adds are wanted.
+      target: () => this.tenancy.addTarget('listing', undefined),
+      ...(o.swift_store_config_file ? { reference: o.default_swift_reference } : {}),
+    };
   }
 
   async close(): Promise<void> {
