@@ -112,6 +112,63 @@ describe.skipIf(!ceph)('rbd store on Ceph', () => {
     await expect(ms.getSize(r.location)).rejects.toMatchObject({ code: 'NotFound' });
   });
 
+  it('with rbd_store_trash_cloned_images, moves an image whose snapshot has a clone to the RBD trash; without it, InUse and nothing changes', async () => {
+    const id = randomUUID();
+    const bytes = randomBytes(3 * 1024 * 1024 + 1);
+    const r = await ms.add(id, bytes);
+    const pool = ceph!['CEPH_POOL']!;
+    rbdAdmin(ceph!, 'clone', `${pool}/${id}@snap`, `${pool}/clone-${id}`);
+    const trash = () => (JSON.parse(rbdAdmin(ceph!, 'trash', 'ls', '--format', 'json', pool)) as Array<{ id: string; name: string }>).filter((t) => t.name === id);
+    // The default (4.1's behaviour): InUse, and the location still reads in full.
+    await expect(ms.delete(r.location)).rejects.toMatchObject({ code: 'InUse', message: expect.stringContaining('clone') });
+    expect(createHash('md5').update(await readAll((await ms.get(r.location)).stream)).digest('hex')).toBe(r.checksum);
+    expect(trash()).toEqual([]);
+
+    const trashing = await MultiStore.create(parseConfig(conf(ceph!, 'rbd_store_trash_cloned_images = true\n')));
+    try {
+      await trashing.delete(r.location);
+      // Gone from the pool's listing, in its trash; the location is NotFound; the clone still reads its parent.
+      expect((await listStored(ceph!)).filter((n) => n.startsWith(id))).toEqual([]);
+      expect(trash()).toHaveLength(1);
+      await expect(trashing.getSize(r.location)).rejects.toMatchObject({ code: 'NotFound' });
+      expect(execFileSync('rbd', ['-c', ceph!['CEPH_CONF']!, '-n', 'client.admin', '-k', ceph!['CEPH_ADMIN_KEYRING']!, 'export', `${pool}/clone-${id}`, '-'], { maxBuffer: 8 * 1024 * 1024 }).equals(bytes)).toBe(true);
+      // What an operator does once the clones are gone (docs/rbd-trash.md): restore it, and the delete goes through.
+      rbdAdmin(ceph!, 'rm', `${pool}/clone-${id}`);
+      rbdAdmin(ceph!, 'trash', 'restore', '-p', pool, trash()[0]!.id);
+      await trashing.delete(r.location);
+      expect((await listStored(ceph!)).filter((n) => n.startsWith(id))).toEqual([]);
+      expect(trash()).toEqual([]);
+    } finally {
+      await trashing.close();
+    }
+  });
+
+  it('reads through a read-only handle: a get stream registers no watcher on the image', async () => {
+    const id = randomUUID();
+    const bytes = randomBytes(2 * 1024 * 1024 + 9);
+    const r = await ms.add(id, bytes);
+    const reading = (await ms.get(r.location)).stream[Symbol.asyncIterator]();
+    const first = await reading.next();
+    expect(first.done).toBe(false);
+    const status = JSON.parse(rbdAdmin(ceph!, 'status', '--format', 'json', `${ceph!['CEPH_POOL']}/${id}`)) as { watchers: unknown[] };
+    expect(status.watchers).toEqual([]);
+    // A client holding it open read-write (a watcher) does not keep a get from reading it.
+    const { default: rbd } = await import('glance-store-rbd');
+    const cluster = await rbd.connect({ confFile: ceph!['CEPH_CONF'], user: ceph!['CEPH_USER'] });
+    const io = await rbd.openPool(cluster, ceph!['CEPH_POOL']!);
+    const writer = await rbd.open(io, id, null);
+    try {
+      expect((JSON.parse(rbdAdmin(ceph!, 'status', '--format', 'json', `${ceph!['CEPH_POOL']}/${id}`)) as { watchers: unknown[] }).watchers).toHaveLength(1);
+      expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
+    } finally {
+      await rbd.close(writer);
+      await rbd.close(io);
+      await rbd.close(cluster);
+    }
+    for (let c = await reading.next(); !c.done; c = await reading.next());
+    await ms.delete(r.location);
+  });
+
   it('refuses to delete an image a get stream has open, changing nothing: the location still reads in full', async () => {
     const id = randomUUID();
     const bytes = randomBytes(8 * 1024 * 1024 + 5);

@@ -13,7 +13,7 @@ ROOT=$PWD
 # cinder-keystone (a second Cinder API, behind Keystone) also waits for
 # Cinder's daemons, from the other chain, and boots beside them. vcsim (the
 # vCenter simulator) needs nothing else: its chain is its own.
-SERVICE_CHAINS=(${GLANCE_STORE_SERVICES:-ceph,cinder swift,keystone,cinder-keystone vcsim})
+SERVICE_CHAINS=(${GLANCE_STORE_SERVICES:-ceph,cinder swift,keystone,cinder-keystone vcsim ceph-bluestore})
 
 log() { printf '[test] %s\n' "$*" >&2; }
 

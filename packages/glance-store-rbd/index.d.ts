@@ -19,20 +19,33 @@ export interface RbdError extends Error {
 export interface RbdBinding {
   /**
    * Connects as client.<user> (client.admin by default). Timeouts are in
-   * seconds; a call past its timeout fails with ETIMEDOUT. connectTimeout
-   * bounds the connection (client_mount_timeout) and, unless their own option
-   * is given, monitor and OSD operations too; monOpTimeout sets
-   * rados_mon_op_timeout, osdOpTimeout rados_osd_op_timeout (every read and
-   * write of an image). Absent or 0: the Ceph configuration's value.
+   * seconds; a call past its timeout fails with ETIMEDOUT. connectTimeout sets
+   * client_mount_timeout (the connection), monOpTimeout rados_mon_op_timeout,
+   * osdOpTimeout rados_osd_op_timeout (every read and write of an image). Each
+   * one given is set as given, 0 being Ceph's "no timeout"; one left out keeps
+   * the Ceph configuration's value.
    */
   connect(options: { confFile?: string; user?: string; connectTimeout?: number; monOpTimeout?: number; osdOpTimeout?: number }): Promise<Cluster>;
   fsid(cluster: Cluster): string;
   openPool(cluster: Cluster, pool: string): Promise<Ioctx>;
+  /**
+   * Fetches the newest OSD map from the monitors (rados_wait_for_latest_osdmap):
+   * after an OSD was restarted, a client that still has the old instance in
+   * its map times out every call to it until it has the new map.
+   */
+  refreshMap(cluster: Cluster): Promise<void>;
   /** Creates an image of `size` bytes with objects of 2^order bytes. */
   create(ioctx: Ioctx, name: string, size: number, order: number, features: number): Promise<void>;
   /** Opens an image, at a snapshot when `snap` is given. */
   open(ioctx: Ioctx, name: string, snap: string | null): Promise<Image>;
+  /**
+   * Opens an image read-only (at a snapshot when `snap` is given): the handle
+   * registers no watch, so the image's watchers do not list it, and cannot write.
+   */
+  openReadOnly(ioctx: Ioctx, name: string, snap: string | null): Promise<Image>;
   remove(ioctx: Ioctx, name: string): Promise<void>;
+  /** Moves the image to the pool's RBD trash, removable at once (EBUSY while a client has it open). */
+  trashMove(ioctx: Ioctx, name: string): Promise<void>;
   size(image: Image): Promise<number>;
   write(image: Image, offset: number, data: Buffer): Promise<void>;
   read(image: Image, offset: number, length: number): Promise<Buffer>;

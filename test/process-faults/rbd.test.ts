@@ -7,59 +7,19 @@
  * MultiStore goes on adding and reading afterwards.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MultiStore, parseConfig } from '../../src/index.js';
 import { readAll } from '../../src/testing/index.js';
 import { serviceEnv } from '../services/env.js';
 import { pause, withFault, type Daemon } from '../services/daemons.js';
+import { MiB, addAbortedInFault, eventually, rbdConf, readWithFault, source, stored } from './rbd-kit.js';
 
 const ceph = serviceEnv('ceph');
 const OSD: Daemon = { service: 'ceph', name: 'osd' };
-const MiB = 1024 * 1024;
 /** The bound the tests configure for each OSD call, in seconds. */
 const OSD_TIMEOUT = 4;
-
-function conf(env: Record<string, string>): string {
-  return [
-    '[DEFAULT]',
-    'enabled_backends = fast:rbd',
-    '[glance_store]',
-    'default_backend = fast',
-    '[fast]',
-    `rbd_store_pool = ${env['CEPH_POOL']}`,
-    `rbd_store_user = ${env['CEPH_USER']}`,
-    `rbd_store_ceph_conf = ${env['CEPH_CONF']}`,
-    'rbd_store_chunk_size = 4',
-    'rados_connect_timeout = 10',
-    `rados_osd_op_timeout = ${OSD_TIMEOUT}`,
-    `rados_mon_op_timeout = ${OSD_TIMEOUT}`,
-    '',
-  ].join('\n');
-}
-
-/** The pool's images and snapshots whose name contains `id`. */
-function stored(env: Record<string, string>, id: string): string[] {
-  const out = execFileSync('rbd', ['-c', env['CEPH_CONF']!, '--id', env['CEPH_USER']!, 'ls', '-l', '--format', 'json', env['CEPH_POOL']!], { encoding: 'utf8', timeout: 30_000 });
-  return (JSON.parse(out) as Array<{ image: string; snapshot?: string }>).map((i) => (i.snapshot ? `${i.image}@${i.snapshot}` : i.image)).filter((n) => n.includes(id));
-}
-
-/** `total` random bytes in 1 MiB chunks; `at(offset)` runs before each chunk (and may wait). */
-async function* source(bytes: Buffer, at: (offset: number) => Promise<void>): AsyncGenerator<Buffer> {
-  for (let off = 0; off < bytes.length; off += MiB) {
-    await at(off);
-    yield bytes.subarray(off, off + MiB);
-  }
-}
-
-async function eventually(what: string, check: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms / 1000} s`);
-    await sleep(250);
-  }
-}
+const conf = (env: Record<string, string>) => rbdConf(env, ['rados_connect_timeout = 10', `rados_osd_op_timeout = ${OSD_TIMEOUT}`, `rados_mon_op_timeout = ${OSD_TIMEOUT}`]);
 
 describe.skipIf(!ceph)('rbd store, OSD stopped (SIGSTOP)', () => {
   let ms: MultiStore;
@@ -71,32 +31,8 @@ describe.skipIf(!ceph)('rbd store, OSD stopped (SIGSTOP)', () => {
   it('an add aborted while the OSD is stopped settles as Aborted within 3 s, and leaves nothing once the OSD is back', async () => {
     const id = randomUUID();
     const bytes = randomBytes(64 * MiB);
-    const controller = new AbortController();
-    let abortedAt = 0;
-    let settledAt = 0;
-    let error: unknown;
     await withFault(OSD, async () => {
-      let stopped = false;
-      const adding = ms
-        .add(
-          id,
-          source(bytes, async (off) => {
-            if (stopped || off < 0.4 * bytes.length) return;
-            stopped = true;
-            await pause(OSD);
-            // The writes now in flight wait for the OSD; the abort comes while they do.
-            setTimeout(() => {
-              abortedAt = Date.now();
-              controller.abort();
-            }, 500);
-          }),
-          { signal: controller.signal },
-        )
-        .catch((err: unknown) => {
-          settledAt = Date.now();
-          error = err;
-        });
-      await adding;
+      const { error, abortedAt, settledAt } = await addAbortedInFault(ms, id, bytes, () => pause(OSD));
       expect(error).toMatchObject({ code: 'Aborted' });
       expect(settledAt - abortedAt).toBeLessThan(3_000);
       // What the add wrote is the reclaimer's, which cannot reach the OSD yet.
@@ -147,25 +83,7 @@ describe.skipIf(!ceph)('rbd store, OSD stopped (SIGSTOP)', () => {
     const bytes = randomBytes(48 * MiB);
     const r = await ms.add(randomUUID(), bytes);
     const { stream } = await ms.get(r.location);
-    const chunks = stream[Symbol.asyncIterator]();
-    let read = 0;
-    let error: unknown;
-    let stoppedAt = 0;
-    let erredAt = 0;
-    await withFault(OSD, async () => {
-      try {
-        for (let c = await chunks.next(); !c.done; c = await chunks.next()) {
-          read += (c.value as Uint8Array).length;
-          if (!stoppedAt && read >= 0.25 * bytes.length) {
-            await pause(OSD);
-            stoppedAt = Date.now();
-          }
-        }
-      } catch (err) {
-        error = err;
-        erredAt = Date.now();
-      }
-    });
+    const { read, error, faultAt: stoppedAt, erredAt } = await withFault(OSD, () => readWithFault(stream, bytes.length, 0.25, () => pause(OSD)));
     expect(read).toBeLessThan(bytes.length);
     expect(error).toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/store fast did not answer in time \(ETIMEDOUT\)/) });
     // One read's bound, and one more for a read that had just been sent.

@@ -190,16 +190,18 @@ std::shared_ptr<T> Unwrap(const Napi::Value &v) {
 
 // ---- cluster ----------------------------------------------------------------
 
-// Seconds from an option of connect(), 0 when absent.
+// Seconds from an option of connect(), -1 when absent (left to the Ceph configuration).
 int64_t Seconds(const Napi::Object &o, const char *key) {
-  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().Int64Value() : 0;
+  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().Int64Value() : -1;
 }
 
 // connect({ confFile, user, connectTimeout?, monOpTimeout?, osdOpTimeout? }) -> cluster
-// connectTimeout bounds the mount (client_mount_timeout) and, unless their own
-// option is given, monitor and OSD operations too; osdOpTimeout bounds every
-// read and write librbd sends to an OSD, so an OSD that stops answering fails
-// the call with ETIMEDOUT instead of leaving it waiting forever.
+// Each timeout given (seconds, 0 included: Ceph's "no timeout") is set over the
+// Ceph configuration's: connectTimeout as client_mount_timeout (the connect),
+// monOpTimeout as rados_mon_op_timeout, osdOpTimeout as rados_osd_op_timeout
+// (every read and write librbd sends to an OSD, so an OSD that stops answering
+// fails the call with ETIMEDOUT instead of leaving it waiting forever). One
+// left out keeps the configuration file's value.
 Napi::Value Connect(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
@@ -208,8 +210,6 @@ Napi::Value Connect(const Napi::CallbackInfo &info) {
   int64_t connect = Seconds(o, "connectTimeout");
   int64_t mon = Seconds(o, "monOpTimeout");
   int64_t osd = Seconds(o, "osdOpTimeout");
-  if (mon == 0) mon = connect;
-  if (osd == 0) osd = connect;
   auto handle = std::make_shared<ClusterHandle>();
   return Task::Run(
       env, "connecting to the Ceph cluster",
@@ -221,7 +221,7 @@ Napi::Value Connect(const Napi::CallbackInfo &info) {
         const std::pair<const char *, int64_t> timeouts[] = {
             {"client_mount_timeout", connect}, {"rados_mon_op_timeout", mon}, {"rados_osd_op_timeout", osd}};
         for (const auto &t : timeouts) {
-          if (t.second <= 0) continue;
+          if (t.second < 0) continue;
           if ((r = rados_conf_set(handle->cluster, t.first, std::to_string(t.second).c_str())) < 0) return r;
         }
         return rados_connect(handle->cluster);
@@ -235,6 +235,15 @@ Napi::Value Fsid(const Napi::CallbackInfo &info) {
   int r = rados_cluster_fsid(c->cluster, buf, sizeof(buf));
   if (r < 0) throw ErrnoError(info.Env(), r, "reading the cluster fsid");
   return Napi::String::New(info.Env(), buf);
+}
+
+// refreshMap(cluster): asks the monitors for the newest OSD map and waits for
+// it. A client whose OSD was killed and started again keeps sending to the
+// dead instance (its connection fails quietly, its map still has the OSD up),
+// so every call times out until it learns the new map; this makes it learn it.
+Napi::Value RefreshMap(const Napi::CallbackInfo &info) {
+  auto c = Unwrap<ClusterHandle>(info[0]);
+  return Task::Run(info.Env(), "reading the newest OSD map", [=]() { return rados_wait_for_latest_osdmap(c->cluster); }, nullptr);
 }
 
 Napi::Value OpenPool(const Napi::CallbackInfo &info) {
@@ -262,8 +271,11 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   }, nullptr);
 }
 
-// open(ioctx, name, snap|null) -> image
-Napi::Value Open(const Napi::CallbackInfo &info) {
+// open(ioctx, name, snap|null) -> image; openReadOnly the same, read-only: a
+// read-only handle registers no watch on the image (so it is not listed by
+// watchers(), and a monitor or OSD restart does not make it re-register one
+// before the next read) and can neither write nor change a snapshot.
+Napi::Value OpenImage(const Napi::CallbackInfo &info, bool readOnly) {
   auto io = Unwrap<IoctxHandle>(info[0]);
   std::string name = Str(info[1]);
   bool hasSnap = info[2].IsString();
@@ -271,15 +283,29 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
   auto handle = std::make_shared<ImageHandle>();
   handle->ioctx = io;
   return Task::Run(
-      info.Env(), "opening image " + name,
-      [=]() { return rbd_open(io->ioctx, name.c_str(), &handle->image, hasSnap ? snap.c_str() : nullptr); },
+      info.Env(), std::string(readOnly ? "opening image (read-only) " : "opening image ") + name,
+      [=]() {
+        const char *at = hasSnap ? snap.c_str() : nullptr;
+        return readOnly ? rbd_open_read_only(io->ioctx, name.c_str(), &handle->image, at) : rbd_open(io->ioctx, name.c_str(), &handle->image, at);
+      },
       [=](Napi::Env e) -> Napi::Value { return Wrap(e, handle, "image"); });
 }
+Napi::Value Open(const Napi::CallbackInfo &info) { return OpenImage(info, false); }
+Napi::Value OpenReadOnly(const Napi::CallbackInfo &info) { return OpenImage(info, true); }
 
 Napi::Value Remove(const Napi::CallbackInfo &info) {
   auto io = Unwrap<IoctxHandle>(info[0]);
   std::string name = Str(info[1]);
   return Task::Run(info.Env(), "removing image " + name, [=]() { return rbd_remove(io->ioctx, name.c_str()); }, nullptr);
+}
+
+// trashMove(ioctx, name): moves the image to the pool's RBD trash (removable
+// at once: no deferment), where `rbd trash ls` lists it and `rbd trash purge`
+// removes it once nothing depends on it. EBUSY while a client has it open.
+Napi::Value TrashMove(const Napi::CallbackInfo &info) {
+  auto io = Unwrap<IoctxHandle>(info[0]);
+  std::string name = Str(info[1]);
+  return Task::Run(info.Env(), "moving image " + name + " to the trash", [=]() { return rbd_trash_move(io->ioctx, name.c_str(), 0); }, nullptr);
 }
 
 // ---- one image --------------------------------------------------------------
@@ -460,9 +486,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("connect", Napi::Function::New(env, Connect));
   exports.Set("fsid", Napi::Function::New(env, Fsid));
   exports.Set("openPool", Napi::Function::New(env, OpenPool));
+  exports.Set("refreshMap", Napi::Function::New(env, RefreshMap));
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("open", Napi::Function::New(env, Open));
+  exports.Set("openReadOnly", Napi::Function::New(env, OpenReadOnly));
   exports.Set("remove", Napi::Function::New(env, Remove));
+  exports.Set("trashMove", Napi::Function::New(env, TrashMove));
   exports.Set("size", Napi::Function::New(env, Size));
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("read", Napi::Function::New(env, Read));

@@ -34,7 +34,7 @@ import { abandonOnAbort } from '../../abandon.js';
 import { rbdCode, rbdError } from './errors.js';
 import { loadRbdBinding, type Cluster, type Image, type Ioctx, type RbdBinding } from './native.js';
 import { SNAPSHOT_NAME, formatRbdLocation, parseRbdLocation, type RbdLocation } from './location.js';
-import { DEFAULT_CONNECT_TIMEOUT, type RbdStoreOptions } from './options.js';
+import { cephTimeouts, type RbdStoreOptions } from './options.js';
 
 const MiB = 1024 * 1024;
 /** Writes and reads in flight per image. */
@@ -47,6 +47,14 @@ const ABORT_GRACE_MS = 1_000;
 
 export class RbdStore implements WritableStoreDriver {
   private readonly pools = new Map<string, Promise<Ioctx>>();
+  /**
+   * Images this store has open for reading ("pool/image" -> handles): a
+   * read-only handle registers no watch, so a delete would not see it among
+   * the image's watchers; it looks here.
+   */
+  private readonly readers = new Map<string, number>();
+  /** The OSD map refresh a timed-out call started, while it runs. */
+  private refreshing: Promise<unknown> | undefined;
   private readonly chunkBytes: number;
 
   private constructor(
@@ -66,14 +74,15 @@ export class RbdStore implements WritableStoreDriver {
     const o = ctx.options;
     const rbd = await loadRbdBinding();
     let cluster: Cluster;
+    if (o.rados_connect_timeout === 0) {
+      ctx.logger.warn({ store: ctx.id }, `store ${ctx.id}: rados_connect_timeout = 0 lets a connect wait for the Ceph monitors with no time limit (set it below 0 for the Ceph configuration's client_mount_timeout, or to a number of seconds)`);
+    }
     try {
       cluster = await rbd.connect({
         confFile: o.rbd_store_ceph_conf,
         ...(o.rbd_store_user ? { user: o.rbd_store_user } : {}),
-        // Every call bounded: a monitor or OSD that stops answering fails the call (ETIMEDOUT) instead of holding it.
-        connectTimeout: o.rados_connect_timeout || DEFAULT_CONNECT_TIMEOUT,
-        monOpTimeout: o.rados_mon_op_timeout,
-        osdOpTimeout: o.rados_osd_op_timeout,
+        // Every call after the connect bounded: a monitor or OSD that stops answering fails it (ETIMEDOUT) instead of holding it.
+        ...cephTimeouts(o),
       });
     } catch (err) {
       throw new BackendUnavailableError(`Store ${ctx.id} could not connect to the Ceph cluster (${o.rbd_store_ceph_conf}): ${(err as Error).message}`, { cause: err });
@@ -158,6 +167,8 @@ export class RbdStore implements WritableStoreDriver {
       await this.rbd.create(io, imageId, declared ?? 0, order, this.rbd.FEATURE_LAYERING);
     } catch (err) {
       if (rbdCode(err) === 'EEXIST') throw new DuplicateError(`Image ${imageId} already exists in store ${this.id}`, { cause: err });
+      // A create that failed part-way (a monitor or OSD lost mid-call) may have left the image, or some of it.
+      made.image = true;
       throw this.mapError(err, `creating image ${imageId}`);
     }
     made.image = true;
@@ -207,6 +218,7 @@ export class RbdStore implements WritableStoreDriver {
   async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {
     const loc = parseRbdLocation(location);
     const image = await this.openImage(loc, location);
+    const done = this.reading(loc);
     try {
       // MultiStore hands over a range inside the image.
       const start = options.offset ?? 0;
@@ -222,13 +234,28 @@ export class RbdStore implements WritableStoreDriver {
           if (buf.length !== len) throw new BackendError(`short read from ${location} at ${at}`);
           return buf;
         },
-        close: () => this.rbd.close(image),
+        close: () => this.rbd.close(image).finally(done),
       });
       return { stream, size };
     } catch (err) {
       await this.rbd.close(image).catch(() => undefined);
+      done();
       throw this.mapError(err, location);
     }
+  }
+
+  /** Counts a read handle of the image until the returned function is called (once). */
+  private reading(loc: RbdLocation): () => void {
+    const key = `${loc.pool ?? this.options.rbd_store_pool}/${loc.image}`;
+    this.readers.set(key, (this.readers.get(key) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.readers.get(key) ?? 1) - 1;
+      if (n > 0) this.readers.set(key, n);
+      else this.readers.delete(key);
+    };
   }
 
   async getSize(location: string, _options?: DriverCallOptions): Promise<number> {
@@ -245,7 +272,10 @@ export class RbdStore implements WritableStoreDriver {
 
   async delete(location: string, _options?: DriverCallOptions): Promise<void> {
     const loc = parseRbdLocation(location);
-    const io = await this.ioctx(loc.pool ?? this.options.rbd_store_pool);
+    const pool = loc.pool ?? this.options.rbd_store_pool;
+    const streams = this.readers.get(`${pool}/${loc.image}`);
+    if (streams) throw new InUseError(`Image ${loc.image} is being read by ${streams} stream(s) of store ${this.id}; it was left untouched`);
+    const io = await this.ioctx(pool);
     await this.removeImage(io, loc.image, false, loc.snapshot);
   }
 
@@ -263,20 +293,20 @@ export class RbdStore implements WritableStoreDriver {
     try {
       image = await this.rbd.open(io, name, null);
     } catch (err) {
-      if (partial && rbdCode(err) === 'ENOENT') return;
+      if (partial && rbdCode(err) === 'ENOENT') return await this.removeUnopenable(io, name);
       throw this.mapError(err, `image ${name}`);
     }
     let snapRemoved = false;
     try {
       const snaps = await this.rbd.snapList(image);
+      const clones = snapshot && snaps.includes(snapshot) ? await this.clonesOf(io, name, snapshot) : [];
+      const otherSnaps = snaps.filter((s) => s !== snapshot);
+      if (!partial && this.options.rbd_store_trash_cloned_images && (clones.length > 0 || otherSnaps.length > 0)) {
+        await this.rbd.close(image).catch(() => undefined);
+        return await this.moveToTrash(io, name, clones, otherSnaps);
+      }
+      if (clones.length > 0) throw new InUseError(`Image ${name} has ${clones.length} clone(s) (${clones.slice(0, 3).join(', ')}); it was left untouched`);
       if (snapshot && snaps.includes(snapshot)) {
-        const atSnap = await this.rbd.open(io, name, snapshot);
-        try {
-          const children = await this.rbd.listChildren(atSnap);
-          if (children.length > 0) throw new InUseError(`Image ${name} has ${children.length} clone(s) (${children.slice(0, 3).join(', ')}); it was left untouched`);
-        } finally {
-          await this.rbd.close(atSnap).catch(() => undefined);
-        }
         if (await this.rbd.snapIsProtected(image, snapshot)) await this.rbd.snapUnprotect(image, snapshot);
         await this.rbd.snapRemove(image, snapshot);
         snapRemoved = true;
@@ -289,9 +319,46 @@ export class RbdStore implements WritableStoreDriver {
     try {
       await this.rbd.remove(io, name);
     } catch (err) {
-      if (snapRemoved && snapshot && !partial && rbdCode(err) === 'EBUSY') await this.restoreSnapshot(io, name, snapshot);
+      // Busy (a client opened it since) or other snapshots left: the image stays, so its location must keep reading.
+      const code = rbdCode(err);
+      if (snapRemoved && snapshot && !partial && (code === 'EBUSY' || code === 'ENOTEMPTY')) await this.restoreSnapshot(io, name, snapshot);
       throw this.mapError(err, `Image ${name}`);
     }
+  }
+
+  /** What a create cut short may leave (an id and a directory entry, no header) cannot be opened; rbd_remove still clears it. */
+  private async removeUnopenable(io: Ioctx, name: string): Promise<void> {
+    try {
+      await this.rbd.remove(io, name);
+    } catch (err) {
+      if (rbdCode(err) !== 'ENOENT') throw this.mapError(err, `Image ${name}`);
+    }
+  }
+
+  /** The clones ("pool/image") of an image's snapshot, read through a handle that registers no watch. */
+  private async clonesOf(io: Ioctx, name: string, snapshot: string): Promise<string[]> {
+    const atSnap = await this.rbd.openReadOnly(io, name, snapshot);
+    try {
+      return await this.rbd.listChildren(atSnap);
+    } finally {
+      await this.rbd.close(atSnap).catch(() => undefined);
+    }
+  }
+
+  /**
+   * rbd_store_trash_cloned_images: an image that clones or other snapshots
+   * keep from being removed goes to the RBD trash whole (its snapshot left
+   * as it is, so the clones keep reading their parent); `rbd trash purge`
+   * removes it once nothing depends on it. Busy (a client has it open): InUse.
+   */
+  private async moveToTrash(io: Ioctx, name: string, clones: string[], otherSnaps: string[]): Promise<void> {
+    try {
+      await this.rbd.trashMove(io, name);
+    } catch (err) {
+      throw this.mapError(err, `Image ${name}`);
+    }
+    const why = clones.length > 0 ? `${clones.length} clone(s) of its snapshot` : `${otherSnaps.length} other snapshot(s)`;
+    this.logger.info({ store: this.id, image: name }, `image ${name} of store ${this.id} has ${why}: moved to the pool's RBD trash (rbd trash ls; purge with rbd trash purge once nothing depends on it)`);
   }
 
   /** InUse, before anything changes, when a client has the image open. */
@@ -324,7 +391,9 @@ export class RbdStore implements WritableStoreDriver {
   private async openImage(loc: RbdLocation, location: string): Promise<Image> {
     const io = await this.ioctx(loc.pool ?? this.options.rbd_store_pool);
     try {
-      return await this.rbd.open(io, loc.image, loc.snapshot ?? null);
+      // Read-only, as glance_store 5.4 opens images to read: no watch is registered (a reader is not a
+      // writer to other clients, and a restarted OSD does not make the next read wait for a new watch).
+      return await this.rbd.openReadOnly(io, loc.image, loc.snapshot ?? null);
     } catch (err) {
       throw this.mapError(err, location);
     }
@@ -356,6 +425,9 @@ export class RbdStore implements WritableStoreDriver {
   }
 
   private mapError(err: unknown, what: string): GlanceStoreError {
+    // A call timed out: the OSD may have been restarted, and librados does not learn that on its
+    // own (every later call to it would time out too); fetching the newest OSD map makes it.
+    if (rbdCode(err) === 'ETIMEDOUT') this.refreshing ??= this.rbd.refreshMap(this.cluster).catch(() => undefined).finally(() => (this.refreshing = undefined));
     return rbdError(err, what, `store ${this.id}`);
   }
 }
