@@ -4,7 +4,11 @@
 # but no vcsim program: `install` builds test/services/vcsim/main.go against
 # it offline, in GOPATH mode (module mode would want a network proxy).
 #
-#   test/services/vcsim.sh install | start | stop | status | signal vcsim SIG | restart vcsim
+#   test/services/vcsim.sh install | start | stop | status | signal vcsim SIG | restart vcsim | build
+#
+# `build` (re)builds the program if needed and prints its path, for a test
+# that runs an instance of its own (the glance_store interop test serves one
+# on 127.0.0.2:443, the only port Python's glance_store speaks to).
 #
 # It serves one datacenter (DC0) with three datastores over TLS, with a
 # 2048-bit certificate made here (vcsim's own is 1024-bit RSA, which OpenSSL 3
@@ -94,4 +98,9 @@ status() {
   print_status vcsim
 }
 
+if [ "${1:-}" = build ]; then
+  build >&2
+  echo "$BIN"
+  exit 0
+fi
 service_main "$@"
