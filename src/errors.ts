@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'InvalidImageId',
   'Forbidden',
   'BackendError',
+  'Timeout',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -86,6 +87,8 @@ export class UnknownStoreError extends kind('UnknownStore') {}
 export class InvalidImageIdError extends kind('InvalidImageId') {}
 export class ForbiddenError extends kind('Forbidden') {}
 export class BackendError extends kind('BackendError') {}
+/** A backend call that did not answer within the store's own timeout (glance_store's TimeoutError). */
+export class TimeoutError extends kind('Timeout') {}
 
 const WARNINGS_IN_MESSAGE = 20;
 
@@ -134,6 +137,7 @@ export const ERROR_CLASSES: { readonly [C in ErrorCode]: new (message: string, o
   InvalidImageId: InvalidImageIdError,
   Forbidden: ForbiddenError,
   BackendError: BackendError,
+  Timeout: TimeoutError,
 };
 
 export function isGlanceStoreError(err: unknown): err is GlanceStoreError {
