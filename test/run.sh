@@ -20,7 +20,7 @@ log() { printf '[test] %s\n' "$*" >&2; }
 # 1. System packages: the reference implementation for differential and
 #    interoperability tests, and each backend's own packages (e2fsprogs: the
 #    file store's tests make an ext4 disk that turns read-only mid-add).
-APT_PKGS=(python3-oslo.config python3-glance-store python3-oslo.vmware python3-boto3 python3-swiftclient openssl e2fsprogs)
+APT_PKGS=(python3-oslo.config python3-glance-store python3-oslo.vmware python3-boto3 python3-swiftclient openssl e2fsprogs fuse3 python3-fuse)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
