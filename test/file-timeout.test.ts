@@ -115,7 +115,15 @@ describe.skipIf(missing !== '')(`file store filesystem_store_timeout on a FUSE d
     }
   }
 
+  // A test process ended without its hooks (killed, or exiting) still continues the server and
+  // detaches the mount; the server also dies with this process (passthrough-fs.py).
+  const onExit = () => {
+    continueServer();
+    if (mnt && mounted(mnt)) execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
+  };
+
   beforeAll(async () => {
+    process.once('exit', onExit);
     root = mkdtempSync(path.join(tmpdir(), 'gs-fuse-'));
     backing = path.join(root, 'backing');
     mnt = path.join(root, 'mnt');
@@ -139,6 +147,7 @@ describe.skipIf(missing !== '')(`file store filesystem_store_timeout on a FUSE d
     continueServer();
     await ms?.close();
     await unmount();
+    process.off('exit', onExit);
     expect(mounted(mnt)).toBe(false);
     rmSync(root, { recursive: true, force: true });
   });
