@@ -134,6 +134,9 @@ function chunkName(c) {
 }
 const mbps = (r) => r.bytes / 1e6 / r.seconds;
 const checksums = new Set();
+// The backend's own limit where the driver names one (curl to the same endpoint, say): one add
+// and one get of the same image per run, beside the contenders.
+const baseline = target.baseline ? { add: [], get: [] } : undefined;
 
 for (let i = 0; i < runs; i++) {
   // The two-hash limit, measured beside the runs so that it sees the same machine.
@@ -157,6 +160,10 @@ for (let i = 0; i < runs; i++) {
       f.warm.push(mbps(out.runs.at(-1)));
       f.rss.push(out.peakRssMB);
     }
+  }
+  if (baseline) {
+    baseline.add.push(bytes / 1e6 / target.baseline.add(src));
+    baseline.get.push(bytes / 1e6 / target.baseline.get());
   }
   process.stderr.write(`run ${i + 1}/${runs} done\n`);
 }
@@ -190,6 +197,7 @@ const results = {
     Object.entries(figures).map(([k, byC]) => [k, Object.fromEntries(Object.entries(byC).map(([c, f]) => [c, { fresh: spread(f.fresh), warm: spread(f.warm), peakRssMB: spread(f.rss) }]))]),
   ),
   small,
+  ...(baseline ? { baseline: { name: target.baseline.name, add: spread(baseline.add), get: spread(baseline.get) } } : {}),
 };
 const limit = Math.min(results.hashLimit.sha512sum.median, results.hashLimit.md5sum.median);
 results.hashLimit.limit = limit;
@@ -258,6 +266,13 @@ if (python) {
   const addLimit = Math.max(200, 1.2 * Math.max(...addKeys.map((k) => rss(k, PY_NAME))));
   judge('peak RSS of an add <= max(200 MB, 1.2x glance_store\'s)', worst <= addLimit, `${worst.toFixed(0)} vs ${addLimit.toFixed(0)} MB`);
 }
+if (results.baseline) {
+  const b = results.baseline;
+  const ours = fig(add64, 'ours', 'warm') ?? fig(Object.keys(results.paths).find((k) => k.startsWith('add')), 'ours', 'warm');
+  judge(`add (warm process) within 1.2x of ${b.name}`, ours * 1.2 >= b.add.median, `${ours.toFixed(0)} vs ${b.add.median.toFixed(0)} MB/s (${x(b.add.median / ours)})`);
+  const get = fig('get', 'ours', 'warm');
+  judge(`get (warm process) within 1.2x of ${b.name}`, get * 1.2 >= b.get.median, `${get.toFixed(0)} vs ${b.get.median.toFixed(0)} MB/s (${x(b.get.median / get)})`);
+}
 results.targets = targets;
 
 const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? 'unknown';
@@ -291,6 +306,7 @@ for (const [k, byC] of Object.entries(results.paths)) {
     lines.push(`| ${row.join(' | ')} |`);
   }
 }
+if (results.baseline) lines.push('', `Baseline, ${results.baseline.name} of the same image: add ${cell(results.baseline.add)} MB/s, get ${cell(results.baseline.get)} MB/s (one process each, median (min-max) of ${runs}).`);
 lines.push(
   '',
   `Two-hash limit: sha512sum ${cell(results.hashLimit.sha512sum)} MB/s, md5sum ${cell(results.hashLimit.md5sum)} MB/s: ${f0(limit)} MB/s. With OpenSSL's hashes (node's crypto, one process each; what both libraries hash with): sha512 ${cell(results.hashLimit.opensslSha512)}, md5 ${cell(results.hashLimit.opensslMd5)} MB/s: ${f0(opensslLimit)} MB/s.`,
@@ -323,4 +339,6 @@ if (opts.docs) {
   writeFileSync(doc, text);
 }
 removeOtherTree();
+// A backend the driver started for the run (the vmware bench's own vcsim) ends before its work directory goes.
+target.teardown?.();
 rmSync(opts.work, { recursive: true, force: true });

@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   'BackendError',
   'DiskFormatMismatch',
   'UnsafeImage',
+  'Timeout',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -100,6 +101,8 @@ export class UnsafeImageError extends kind('UnsafeImage') {
   /** What the inspection found, its problems among it. */
   declare readonly inspection?: Inspection;
 }
+/** A backend call that did not answer within the store's own timeout (glance_store's TimeoutError). */
+export class TimeoutError extends kind('Timeout') {}
 
 const WARNINGS_IN_MESSAGE = 20;
 
@@ -150,6 +153,7 @@ export const ERROR_CLASSES: { readonly [C in ErrorCode]: new (message: string, o
   BackendError: BackendError,
   DiskFormatMismatch: DiskFormatMismatchError,
   UnsafeImage: UnsafeImageError,
+  Timeout: TimeoutError,
 };
 
 export function isGlanceStoreError(err: unknown): err is GlanceStoreError {

@@ -108,6 +108,35 @@ describe('file store', () => {
     await ms.close();
   });
 
+  it('logs once at create, through the library\'s logger (not a Node warning), that filesystem_store_datadirs is deprecated, naming one file store per directory', async () => {
+    const lines: Array<{ level: string; msg: string }> = [];
+    const at = (level: string) => (_o: unknown, msg?: string) => void lines.push({ level, msg: String(msg) });
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    const nodeWarnings: Error[] = [];
+    const onWarning = (w: Error) => void nodeWarnings.push(w);
+    process.on('warning', onWarning);
+    const a = path.join(root, 'deprecated-a');
+    const b = path.join(root, 'deprecated-b');
+    const ms = await MultiStore.create(
+      parseConfig(conf(`[local]\nfilesystem_store_datadirs = ${a}:100\nfilesystem_store_datadirs = ${b}:200\n[single]\nfilesystem_store_datadir = ${path.join(root, 'not-deprecated')}\n`, 'local:file, single:file')),
+      { logger },
+    );
+    try {
+      const r = await ms.add(randomUUID(), Buffer.from('x'));
+      await ms.getSize(r.location);
+      await ms.add(randomUUID(), Buffer.from('y'), { store: 'single' });
+      await new Promise((r) => setImmediate(r));
+      const deprecation = lines.filter((l) => /filesystem_store_datadirs is deprecated/.test(l.msg));
+      expect(deprecation).toHaveLength(1);
+      expect(deprecation[0]!.level).toBe('warn');
+      expect(deprecation[0]!.msg).toMatch(/^store local: .*one file store per directory/);
+      expect(nodeWarnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await ms.close();
+    }
+  });
+
   it('leaves all-zero chunks as holes with thin provisioning', async () => {
     const dir = path.join(root, 'sparse');
     const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\nfilesystem_thin_provisioning = true\n`)));

@@ -6,6 +6,16 @@
 #
 #   test/services/vcsim.sh install | start | stop | status | signal vcsim SIG | restart vcsim
 #
+#   test/services/vcsim.sh second-start DIR | second-stop DIR
+#
+# `second-start` runs an instance of its own for the glance_store interop
+# test and the vmware bench, on 127.0.0.2:443 (Python's glance_store speaks
+# to port 443 only; binding it needs root), one datastore, serving a vim WSDL
+# (test/interop/vim_wsdl.py) at /sdk/vimService.wsdl, which oslo.vmware
+# fetches; its state, certificate and env file are in DIR. The shared
+# instance on 127.0.0.1:8989 is left alone. `second-stop` ends it and
+# removes DIR.
+#
 # It serves one datacenter (DC0) with three datastores over TLS, with a
 # 2048-bit certificate made here (vcsim's own is 1024-bit RSA, which OpenSSL 3
 # refuses): LocalDS_0 reports its real free space, LocalDS_1 reports only
@@ -94,4 +104,59 @@ status() {
   print_status vcsim
 }
 
-service_main "$@"
+SECOND_HOST=127.0.0.2
+
+second_start() {
+  local dir=$1
+  [ -n "$dir" ] || die "second-start needs a directory"
+  build
+  mkdir -p "$dir/datastores"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$SECOND_HOST" -addext "subjectAltName=IP:$SECOND_HOST" \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1 || die "openssl could not make a certificate"
+  /usr/bin/python3 "$(dirname "$SOURCE")/../../interop/vim_wsdl.py" "https://$SECOND_HOST/sdk" >"$dir/vimService.wsdl" ||
+    die "no vim WSDL: is python3-oslo.vmware installed?"
+  local password
+  password=$(openssl rand -hex 12)
+  (close_inherited_fds; exec nohup "$BIN" -listen "$SECOND_HOST:443" -username glance -password "$password" \
+    -cert "$dir/cert.pem" -key "$dir/key.pem" -datastores 1 -datastore-root "$dir/datastores" \
+    -wsdl "$dir/vimService.wsdl" >"$dir/vcsim.log" 2>&1) &
+  echo $! >"$dir/vcsim.pid"
+  for _ in $(seq 100); do
+    if grep -q '^listening on' "$dir/vcsim.log" 2>/dev/null; then
+      cat >"$dir/env" <<ENV
+VCSIM_HOST=$SECOND_HOST
+VCSIM_USER=glance
+VCSIM_PASSWORD=$password
+VCSIM_CA_FILE=$dir/cert.pem
+VCSIM_DATACENTER=DC0
+VCSIM_DATASTORE=LocalDS_0
+VCSIM_DATASTORE_DIR=$dir/datastores/LocalDS_0
+ENV
+      return 0
+    fi
+    kill -0 "$(cat "$dir/vcsim.pid")" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -5 "$dir/vcsim.log" >&2
+  second_stop "$dir"
+  die "the second vcsim did not start on $SECOND_HOST:443"
+}
+
+second_stop() {
+  local dir=$1
+  [ -n "$dir" ] || die "second-stop needs a directory"
+  if [ -f "$dir/vcsim.pid" ]; then
+    local pid
+    pid=$(cat "$dir/vcsim.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  second-start) second_start "${2:-}" ;;
+  second-stop) second_stop "${2:-}" ;;
+  *) service_main "$@" ;;
+esac

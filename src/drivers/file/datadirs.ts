@@ -116,7 +116,7 @@ async function nearestExisting(dir: string): Promise<string | undefined> {
   }
 }
 
-async function freeBytes(dir: string): Promise<number> {
+export async function freeBytes(dir: string): Promise<number> {
   const s = await fs.statfs(dir);
   return s.bavail * s.bsize;
 }
@@ -126,14 +126,14 @@ async function freeBytes(dir: string): Promise<number> {
  * A directory needs room for the whole image, or for at least one byte when
  * the size is unknown: a full one is skipped, as glance_store skips it.
  */
-export async function chooseDatadir(dirs: readonly Datadir[], size: number | undefined): Promise<Datadir> {
+export async function chooseDatadir(dirs: readonly Datadir[], size: number | undefined, free: (dir: string) => Promise<number> = freeBytes): Promise<Datadir> {
   const writable = dirs.filter((d) => d.writable);
   // One place to go: as glance_store, no free-space check (the write itself reports a full disk).
   if (writable.length === 1) return writable[0]!;
   const priorities = [...new Set(writable.map((d) => d.priority))].sort((a, b) => b - a);
   for (const priority of priorities) {
     const candidates = await Promise.all(
-      writable.filter((d) => d.priority === priority).map(async (d) => ({ d, free: await freeBytes(d.path).catch(() => 0) })),
+      writable.filter((d) => d.priority === priority).map(async (d) => ({ d, free: await free(d.path).catch(() => 0) })),
     );
     candidates.sort((a, b) => b.free - a.free);
     const best = candidates[0];

@@ -27,13 +27,14 @@ import type {
 } from '../../driver.js';
 import { fileLeftovers, listFileImages } from './list.js';
 import { isAllZero } from '../../pipeline/chunks.js';
-import { canWrite, chooseDatadir, prepareDatadirs, readDatadirs, type Datadir } from './datadirs.js';
+import { canWrite, chooseDatadir, freeBytes, prepareDatadirs, readDatadirs, type Datadir } from './datadirs.js';
 import { formatFileLocation, parseFileLocation } from './location.js';
 import type { FileStoreOptions } from './options.js';
 import { FILE_DATADIR_DEFAULT } from './options.js';
 import { rangeStream } from './reader.js';
 import { checkImageId } from '../../image-id.js';
 import { loadMetadataFile, metadataFor, type StoreMetadata } from './metadata.js';
+import { HangGuard } from './hang-guard.js';
 
 /** Reads are at least this large: 64 KiB reads cost more than hashing the data. */
 const MIN_READ_BYTES = 1024 * 1024;
@@ -55,6 +56,8 @@ export class FileStore implements WritableStoreDriver {
     private readonly metadata: StoreMetadata | undefined,
     private readonly logger: Logger,
     private readonly reclaimer: Reclaimer,
+    /** filesystem_store_timeout: every file system call of the store goes through it. */
+    private readonly guard: HangGuard,
   ) {}
 
   static async create(ctx: DriverContext<FileStoreOptions>): Promise<FileStore> {
@@ -70,7 +73,18 @@ export class FileStore implements WritableStoreDriver {
     if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
     const datadirs = await prepareDatadirs(dirs, perm ? parseInt(String(perm), 8) : 0, ctx.createNothing === true);
     for (const d of datadirs.filter((x) => !x.writable)) ctx.logger.warn({ store: ctx.id, datadir: d.path }, `datadir ${d.path} ${d.missing ? 'cannot be created' : 'is not writable'}: store ${ctx.id} is read-only there`);
-    return new FileStore(ctx.id, datadirs, options, metadata, ctx.logger, ctx.reclaimer);
+    if (multi?.length) {
+      // glance_store 5.0 deprecated it; once per store, at create.
+      ctx.logger.warn({ store: ctx.id, option: 'filesystem_store_datadirs' }, `store ${ctx.id}: filesystem_store_datadirs is deprecated (glance_store 5.0) and will be removed: configure one file store per directory instead (enabled_backends = fast:file, cheap:file, ... each with its own filesystem_store_datadir)`);
+    }
+    const guard = new HangGuard({
+      store: ctx.id,
+      timeoutSeconds: options.filesystem_store_timeout,
+      poolSize: options.filesystem_store_thread_pool_size,
+      thresholdPercent: options.filesystem_store_threadpool_threshold,
+      logger: ctx.logger,
+    });
+    return new FileStore(ctx.id, datadirs, options, metadata, ctx.logger, ctx.reclaimer, guard);
   }
 
   capabilities(): ReadonlySet<Capability> {
@@ -94,32 +108,42 @@ export class FileStore implements WritableStoreDriver {
   async add(imageId: string, data: AsyncIterable<Uint8Array>, options: DriverAddOptions): Promise<DriverAddResult> {
     // MultiStore checks ids too; the driver checks again because the id becomes a path.
     checkImageId(imageId);
-    const dir = await chooseDatadir(this.datadirs, options.size);
+    const io = this.guard;
+    const dir = await chooseDatadir(this.datadirs, options.size, (d) => io.run(`Measuring the free space of ${d}`, () => freeBytes(d)));
     const finalPath = path.join(dir.path, imageId);
-    if (await exists(finalPath)) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id} (${formatFileLocation(finalPath)})`);
+    if (await io.run(`Looking up image ${imageId}`, () => exists(finalPath))) throw new DuplicateError(`Image ${imageId} already exists in store ${this.id} (${formatFileLocation(finalPath)})`);
     // The id is cut so that the name stays within NAME_MAX (255) for the longest ids glance_store stores.
     const tmpPath = path.join(dir.path, `.${imageId.slice(0, 200)}.${randomBytes(6).toString('hex')}.partial`);
     const perm = this.options.filesystem_store_file_perm ? parseInt(String(this.options.filesystem_store_file_perm), 8) : 0o666;
     let handle: fs.FileHandle | undefined;
     let created = false;
     try {
-      handle = await fs.open(tmpPath, 'wx', perm);
+      const writing = `Writing image ${imageId}`;
+      // An open or link that answers after its timeout left a file the failed add must not leave.
+      const leftBehind = (p: string) => void this.reclaimer.reclaim({ kind: 'partial file', location: formatFileLocation(p) }, () => this.unlinkIfThere(p, dir)).catch(() => undefined);
+      handle = await io.run(writing, () => fs.open(tmpPath, 'wx', perm), {
+        late: (h) => {
+          void h.close().finally(() => leftBehind(tmpPath));
+        },
+      });
       created = true;
-      const size = await this.writeAll(handle, data, options.release);
+      const open = handle;
+      const size = await this.writeAll(open, data, options.release);
       // Holes left at the end by thin provisioning only count once the length is set.
-      if (this.options.filesystem_thin_provisioning) await handle.truncate(size);
-      if (this.options.filesystem_store_file_perm) await handle.chmod(perm);
-      await handle.close();
+      if (this.options.filesystem_thin_provisioning) await io.run(writing, () => open.truncate(size));
+      if (this.options.filesystem_store_file_perm) await io.run(writing, () => open.chmod(perm));
       handle = undefined;
+      await io.run(writing, () => open.close(), { always: true });
       options.signal.throwIfAborted();
-      await fs.link(tmpPath, finalPath);
+      await io.run(writing, () => fs.link(tmpPath, finalPath), { late: () => leftBehind(finalPath) });
     } catch (err) {
-      await handle?.close().catch(() => undefined);
+      const left = handle;
+      if (left) await io.run(`Closing image ${imageId}`, () => left.close(), { always: true }).catch(() => undefined);
       // Whatever failed, the partial file goes; on a disk that refuses even that, once it no longer does.
       if (created) await this.removePartial(tmpPath, dir);
       if ((err as NodeJS.ErrnoException).code === 'EROFS') this.turnedReadOnly(dir);
       // ENOENT here is the datadir itself gone, not a missing image.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await exists(dir.path).catch(() => false))) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await io.run(`Looking up ${dir.path}`, () => exists(dir.path)).catch(() => false))) {
         throw new BackendUnavailableError(`The datadir ${dir.path} of store ${this.id} is missing: image ${imageId} was not written`, { cause: err });
       }
       throw fromSystemError(err, `Writing image ${imageId} to store ${this.id}`);
@@ -136,15 +160,17 @@ export class FileStore implements WritableStoreDriver {
    * until then.
    */
   private async removePartial(tmpPath: string, dir: Datadir): Promise<void> {
-    await this.reclaimer.reclaim({ kind: 'partial file', location: formatFileLocation(tmpPath) }, async () => {
-      try {
-        await fs.unlink(tmpPath);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, `Removing ${tmpPath} from store ${this.id}`);
-        // Gone, unless the datadir itself is what is missing (an unmounted disk): it may come back with the file.
-        if (!(await exists(dir.path))) throw new BackendUnavailableError(`The datadir ${dir.path} of store ${this.id} is missing`);
-      }
-    });
+    await this.reclaimer.reclaim({ kind: 'partial file', location: formatFileLocation(tmpPath) }, () => this.unlinkIfThere(tmpPath, dir));
+  }
+
+  private async unlinkIfThere(filePath: string, dir: Datadir): Promise<void> {
+    try {
+      await this.guard.run(`Removing ${filePath}`, () => fs.unlink(filePath));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, `Removing ${filePath} from store ${this.id}`);
+      // Gone, unless the datadir itself is what is missing (an unmounted disk): it may come back with the file.
+      if (!(await this.guard.run(`Looking up ${dir.path}`, () => exists(dir.path)))) throw new BackendUnavailableError(`The datadir ${dir.path} of store ${this.id} is missing`);
+    }
   }
 
   /**
@@ -183,7 +209,7 @@ export class FileStore implements WritableStoreDriver {
         await inFlight;
         const at = position;
         position += block.byteLength;
-        inFlight = (thin ? this.writeSparse(handle, block, at, piece) : writeFully(handle, block, at)).finally(() => release(block));
+        inFlight = (thin ? this.writeSparse(handle, block, at, piece) : this.writeFully(handle, block, at)).finally(() => release(block));
         // Observed now, awaited later: a failed write must not surface as an unhandled rejection
         // while the next block is being read.
         inFlight.catch(() => undefined);
@@ -199,7 +225,15 @@ export class FileStore implements WritableStoreDriver {
   private async writeSparse(handle: fs.FileHandle, block: Uint8Array, at: number, piece: number): Promise<void> {
     for (let off = 0; off < block.byteLength; off += piece) {
       const part = block.subarray(off, Math.min(off + piece, block.byteLength));
-      if (!isAllZero(part)) await writeFully(handle, part, at + off);
+      if (!isAllZero(part)) await this.writeFully(handle, part, at + off);
+    }
+  }
+
+  private async writeFully(handle: fs.FileHandle, buf: Uint8Array, position: number): Promise<void> {
+    let off = 0;
+    while (off < buf.byteLength) {
+      const { bytesWritten } = await this.guard.run(`Writing at offset ${position + off}`, () => handle.write(buf, off, buf.byteLength - off, position + off));
+      off += bytesWritten;
     }
   }
 
@@ -207,31 +241,35 @@ export class FileStore implements WritableStoreDriver {
     const shown = maskLocation(location);
     const filePath = await this.imagePath(location);
     // O_NOFOLLOW: the path was resolved and checked; a link put in its place since is refused.
-    const handle = await fs.open(filePath, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => {
+    const io = this.guard;
+    const reading = `Reading ${shown}`;
+    const handle = await io.run(reading, () => fs.open(filePath, constants.O_RDONLY | constants.O_NOFOLLOW), { late: (h) => void h.close().catch(() => undefined) }).catch((err: unknown) => {
       throw fromSystemError(err, `Image ${shown}`);
     });
+    const close = () => io.run(`Closing ${shown}`, () => handle.close(), { always: true });
     try {
-      const st = await handle.stat();
+      const st = await io.run(reading, () => handle.stat());
       if (!st.isFile()) throw new NotFoundError(`${shown} is not an image: it names a ${st.isDirectory() ? 'directory' : 'special file'}`);
       // MultiStore hands over a range inside the image.
       const start = options.offset ?? 0;
       const size = options.length ?? st.size - start;
       const readBytes = Math.max(this.options.filesystem_store_chunk_size, MIN_READ_BYTES);
       if (size === 0) {
-        await handle.close();
+        await close();
         return { stream: Readable.from([]), size };
       }
-      const stream = rangeStream(handle, start, size, readBytes, options.reuseBuffers === true, (err) => fromSystemError(err, `Reading ${shown}`));
+      const reads = { read: <T>(call: () => Promise<T>) => io.run(reading, call), close };
+      const stream = rangeStream(handle, start, size, readBytes, options.reuseBuffers === true, (err) => fromSystemError(err, reading), reads);
       return { stream, size };
     } catch (err) {
-      await handle.close().catch(() => undefined);
+      await close().catch(() => undefined);
       throw fromSystemError(err, `Image ${shown}`);
     }
   }
 
   async getSize(location: string): Promise<number> {
     const filePath = await this.imagePath(location);
-    const st = await fs.stat(filePath).catch((err: unknown) => {
+    const st = await this.guard.run(`Sizing ${maskLocation(location)}`, () => fs.stat(filePath)).catch((err: unknown) => {
       throw fromSystemError(err, `Image ${maskLocation(location)}`);
     });
     if (!st.isFile()) throw new NotFoundError(`${maskLocation(location)} is not an image: it names a ${st.isDirectory() ? 'directory' : 'special file'}`);
@@ -244,7 +282,7 @@ export class FileStore implements WritableStoreDriver {
     await this.imagePath(location);
     const filePath = this.pathOf(location);
     try {
-      await fs.unlink(filePath);
+      await this.guard.run(`Deleting ${maskLocation(location)}`, () => fs.unlink(filePath));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'EPERM') throw new ForbiddenError(`Deleting ${maskLocation(location)} from store ${this.id}: permission denied`, { cause: err });
@@ -293,7 +331,7 @@ export class FileStore implements WritableStoreDriver {
    */
   private async imagePath(location: string): Promise<string> {
     const filePath = this.pathOf(location);
-    const real = await fs.realpath(filePath).catch((err: unknown) => {
+    const real = await this.guard.run(`Looking up ${maskLocation(location)}`, () => fs.realpath(filePath)).catch((err: unknown) => {
       // Named with the store: several stores of one scheme may be asked in turn.
       throw fromSystemError(err, `Image ${maskLocation(location)} in store ${this.id}`);
     });
@@ -312,12 +350,4 @@ async function exists(p: string): Promise<boolean> {
       throw err;
     },
   );
-}
-
-async function writeFully(handle: fs.FileHandle, buf: Uint8Array, position: number): Promise<void> {
-  let off = 0;
-  while (off < buf.byteLength) {
-    const { bytesWritten } = await handle.write(buf, off, buf.byteLength - off, position + off);
-    off += bytesWritten;
-  }
 }

@@ -16,7 +16,7 @@ export const FILE_OPTIONS = [
   {
     name: 'filesystem_store_datadirs',
     type: 'multistring',
-    help: 'Several directories, one `path[:priority]` per line (repeat the option). An add goes to the highest-priority directory with room for the image.',
+    help: 'Several directories, one `path[:priority]` per line (repeat the option). An add goes to the highest-priority directory with room for the image. Deprecated since glance_store 5.0: configure one file store per directory instead.',
     sample: '/mnt/ssd:200',
     check: {
       rule: '`path[:priority]` lines naming each directory at one priority, without filesystem_store_datadir',
@@ -73,6 +73,28 @@ export const FILE_OPTIONS = [
     type: 'bool',
     default: false,
     help: 'Leave all-zero chunks of an image as holes in a sparse file instead of writing them.',
+  },
+  {
+    name: 'filesystem_store_timeout',
+    type: 'int',
+    default: 0,
+    min: 0,
+    help: 'Seconds a file system call (open, read, write, stat, statfs, link, unlink) of the store may take before it fails with a Timeout error naming the store, for datadirs on network storage that may stop answering. 0 turns it off (calls wait as long as the file system does). While a call that timed out is still hung, the store refuses new calls at once (docs/failures.md).',
+  },
+  {
+    name: 'filesystem_store_thread_pool_size',
+    type: 'int',
+    default: 10,
+    min: 1,
+    help: 'With filesystem_store_timeout set, the most file system calls of the store in flight at once; more wait, and the wait counts towards their timeout. Keep it below UV_THREADPOOL_SIZE (libuv\'s pool, 4 by default), which the whole process shares.',
+  },
+  {
+    name: 'filesystem_store_threadpool_threshold',
+    type: 'int',
+    default: 75,
+    min: 0,
+    max: 100,
+    help: 'With filesystem_store_timeout set, the percentage of filesystem_store_thread_pool_size in use at which a warning is logged.',
   },
 ] as const satisfies readonly OptionSpec[];
 

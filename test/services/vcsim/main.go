@@ -6,7 +6,9 @@
 // certificate given (govmomi's built-in one is 1024-bit RSA, which OpenSSL 3
 // refuses), with one user and password. Flags can make a datastore report a
 // chosen free space or be inaccessible, so that the driver's datastore choice
-// can be tested.
+// can be tested. With -wsdl it also serves a vim WSDL at /sdk/vimService.wsdl
+// (vCenter serves one there, vcsim does not), which Python's oslo.vmware
+// fetches before its first call.
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -50,6 +53,7 @@ func main() {
 	datastores := flag.Int("datastores", 2, "number of datastores in the datacenter")
 	free := flag.String("free-space", "", "datastore=bytes,...: the free space a datastore reports")
 	inaccessible := flag.String("inaccessible", "", "datastore,...: datastores reported not accessible")
+	wsdl := flag.String("wsdl", "", "a vim WSDL file served at /sdk/vimService.wsdl")
 	root := flag.String("datastore-root", "", "directory holding each datastore as <root>/<name>, kept across restarts (default: temporary directories removed on exit)")
 	flag.Parse()
 	if *certFile == "" || *keyFile == "" {
@@ -119,6 +123,15 @@ func main() {
 	}
 	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*user, *pass)}
+	if *wsdl != "" {
+		if _, err := os.Stat(*wsdl); err != nil {
+			log.Fatalf("-wsdl: %s", err)
+		}
+		model.Service.HandleFunc("/sdk/vimService.wsdl", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/xml")
+			http.ServeFile(w, r, *wsdl)
+		})
+	}
 	server := model.Service.NewServer()
 	defer server.Close()
 	for _, entity := range simulator.Map.All("Datastore") {
