@@ -11,7 +11,8 @@ import { MultiStore, parseConfig } from '../src/index.js';
 import { formatSheepdogLocation, parseSheepdogLocation } from '../src/drivers/sheepdog/location.js';
 import { SheepConnection } from '../src/drivers/sheepdog/connection.js';
 import { HEADER_BYTES, Op, decodeRequest, encodeResponse, nameHashVid } from '../src/drivers/sheepdog/protocol.js';
-import { newVdi, removeVdi, vdiInfo } from '../src/drivers/sheepdog/vdi.js';
+import { newVdi, vdiInfo } from '../src/drivers/sheepdog/vdi.js';
+import { removeVdi } from '../src/drivers/sheepdog/remove.js';
 import { runStoreConformance, readAll, FaultProxy } from '../src/testing/index.js';
 import { listCluster, realSheep, removeDir, startStandin, type SheepCluster } from './services/sheepdog.js';
 
@@ -249,6 +250,71 @@ for (const cluster of clusters) {
       await expect(ms.add(id, randomBytes(10))).rejects.toMatchObject({ code: 'Duplicate' });
       expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
       await ms.delete(r.location);
+    });
+
+    it('an add whose NEW_VDI never reached the cluster leaves alone the VDI another add of the same id made meanwhile', async () => {
+      const id = randomUUID();
+      const bytes = randomBytes(6 * MiB + 11);
+      // The other add: its VDI exists (and is claimed) while its data is still coming.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const other = ms.add(id, (async function* () {
+        yield bytes.subarray(0, 4 * MiB);
+        await gate;
+        yield bytes.subarray(4 * MiB);
+      })());
+      const conn = new SheepConnection({ host: cluster.host, port: cluster.port }, 'test', 10_000);
+      const proxy = await FaultProxy.start({ host: cluster.host, port: cluster.port });
+      const lines: string[] = [];
+      const keep = (o: unknown, msg?: string) => void lines.push(msg ?? String(o));
+      const via = await MultiStore.create(parseConfig(conf(proxy.address.host, proxy.address.port)), { logger: { debug: () => undefined, info: keep, warn: keep, error: keep } });
+      try {
+        for (let t = 0; !(await vdiInfo(conn, id).then(() => true, () => false)); t++) {
+          if (t > 100) throw new Error('the other add made no VDI');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        // This add's NEW_VDI is cut before any byte of it reaches the cluster: no answer, and (unknown to the add) not carried out.
+        proxy.set({ kind: 'cut', afterBytes: 0, direction: 'up' });
+        await expect(via.add(id, randomBytes(1000))).rejects.toMatchObject({ code: 'BackendUnavailable' });
+        expect(via.pendingCleanups()).toEqual([]);
+        expect(lines.join('\n')).toMatch(new RegExp(`left VDI sheepdog://127.0.0.1:${proxy.address.port}:${id} in place .*claimed by another add`));
+        release();
+        const r = await other;
+        expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
+        await ms.delete(r.location);
+        expect((await listCluster(cluster)).filter((e) => e.includes(id))).toEqual([]);
+      } finally {
+        release();
+        await other.catch(() => undefined);
+        conn.close();
+        await via.close();
+        await proxy.close();
+      }
+    });
+
+    it('an add whose NEW_VDI was carried out but never answered removes that VDI (its own claim proves it its own); a concurrent add of the id is Duplicate', async () => {
+      const id = randomUUID();
+      const proxy = await FaultProxy.start({ host: cluster.host, port: cluster.port });
+      const via = await MultiStore.create(parseConfig(conf(proxy.address.host, proxy.address.port)));
+      const before = await listCluster(cluster);
+      try {
+        // The first answer back (NEW_VDI's) is held: the VDI was made, the add never hears so, and is aborted waiting.
+        proxy.set({ kind: 'stall', afterBytes: 0, direction: 'down' });
+        const ac = new AbortController();
+        const lost = via.add(id, randomBytes(5 * MiB), { signal: ac.signal });
+        await proxy.nextFault();
+        await expect(ms.add(id, randomBytes(10))).rejects.toMatchObject({ code: 'Duplicate' });
+        ac.abort();
+        await expect(lost).rejects.toMatchObject({ code: 'Aborted' });
+        expect(via.pendingCleanups()).toEqual([]);
+        expect(await listCluster(cluster)).toEqual(before);
+        // The id is free again.
+        const r = await ms.add(id, Buffer.from('again'));
+        await ms.delete(r.location);
+      } finally {
+        await via.close();
+        await proxy.close();
+      }
     });
 
     it('a connection lost mid-get is an error naming the cluster, never a short read', async () => {

@@ -8,11 +8,12 @@
  * data object left by a failed add or a delete shows.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SheepConnection } from '../../src/drivers/sheepdog/connection.js';
+import { readName } from '../../src/drivers/sheepdog/protocol.js';
 import { readInode, readVdis } from '../../src/drivers/sheepdog/vdi.js';
 
 const STANDIN = new URL('./sheepdog-standin.mjs', import.meta.url).pathname;
@@ -63,9 +64,11 @@ export function realSheep(): SheepCluster | undefined {
 
 /**
  * What the cluster holds: `vdi:<name>` for each named VDI and, where the
- * directory is known, `object:<oid>` for each data object. Sheep removes a
- * deleted VDI's objects shortly after the delete: objects of VDIs without a
- * name are waited for (up to 3 s) before they count as left.
+ * directory is known, `object:<oid>` for each data and attribute object.
+ * Sheep removes a deleted VDI's objects shortly after the delete: objects of
+ * VDIs without a name are waited for (up to 3 s) before they count as left.
+ * An attribute object (a claim) belongs to the VDI named in it, not to the
+ * vid in its id (the name's hash vid).
  */
 export async function listCluster(c: SheepCluster): Promise<string[]> {
   const conn = new SheepConnection({ host: c.host, port: c.port }, `sheep at ${c.host}:${c.port}`, 10_000);
@@ -84,13 +87,28 @@ export async function listCluster(c: SheepCluster): Promise<string[]> {
       }
       await Promise.all(reads);
       const objects = c.objDir ? readdirSync(c.objDir).filter((f) => /^[0-7][0-9a-f]{15}$/.test(f)) : [];
-      const orphans = objects.filter((f) => !named.has(parseInt(f.slice(2, 8), 16)));
+      const names = new Set(named.values());
+      const orphans = objects.filter((f) => (isAttr(f) ? !names.has(attrName(path.join(c.objDir!, f))) : !named.has(parseInt(f.slice(2, 8), 16))));
       if (orphans.length === 0 || tries >= 30) return [...[...named.values()].map((n) => `vdi:${n}`), ...objects.map((o) => `object:${o}`)];
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } finally {
     conn.close();
   }
+}
+
+const isAttr = (oidHex: string) => (parseInt(oidHex[0]!, 16) & 2) !== 0;
+
+/** The VDI name an attribute object names (its first 256 bytes). */
+function attrName(file: string): string {
+  const b = Buffer.alloc(256);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, b, 0, b.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return readName(b);
 }
 
 export function removeDir(dir: string): void {
