@@ -7,7 +7,9 @@
  * or SHEEPDOG_STORE_DIR for a local sheep), from the directory too, so a
  * data object left by a failed add or a delete shows.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { promisify } from 'node:util';
 import { closeSync, mkdtempSync, openSync, readSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -60,6 +62,68 @@ export function realSheep(): SheepCluster | undefined {
   const host = process.env['SHEEPDOG_ADDR'];
   if (!host) return undefined;
   return { host, port: Number(process.env['SHEEPDOG_PORT'] ?? 7000), kind: 'a real sheep', ...(process.env['SHEEPDOG_STORE_DIR'] ? { objDir: path.join(process.env['SHEEPDOG_STORE_DIR'], 'obj') } : {}), stop: () => Promise.resolve() };
+}
+
+/**
+ * A real sheep of the test's own, for the cases that kill and restart their
+ * cluster or need an unformatted one: SHEEPDOG_SHEEP names a sheep binary
+ * built from sheepdog's source (and SHEEPDOG_DOG its dog, by default
+ * ../dog/dog beside it). It runs in the foreground in a process group of its
+ * own over `dir` (local cluster driver, one node), on a free port, and is
+ * formatted with one copy unless `unformatted`. `stop` kills it (SIGKILL, as
+ * a crash); `start` again on the same dir and port is a restart.
+ */
+export function ownSheepBinary(): string | undefined {
+  return process.env['SHEEPDOG_SHEEP'] || undefined;
+}
+
+export async function startOwnSheep(o: { unformatted?: boolean; dir?: string; port?: number } = {}): Promise<SheepCluster & { dir: string; port: number }> {
+  const sheep = ownSheepBinary();
+  if (!sheep) throw new Error('SHEEPDOG_SHEEP is not set');
+  const dog = process.env['SHEEPDOG_DOG'] || path.join(path.dirname(sheep), '..', 'dog', 'dog');
+  const dir = o.dir ?? mkdtempSync(path.join(tmpdir(), 'gs-sheepdog-real-'));
+  const port = o.port ?? (await freePort());
+  // The local driver's shared file is stale after a kill: sheep refuses to start on it.
+  rmSync(path.join(dir, 'shm'), { force: true, recursive: true });
+  const child = spawn(sheep, ['-f', '-c', `local:${path.join(dir, 'shm')}`, '-p', String(port), '-b', '127.0.0.1', path.join(dir, 'store')], { detached: true, stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    process.kill(-child.pid!, 'SIGKILL');
+    await exited;
+  };
+  try {
+    for (let t = 0; !(await answers(port)); t++) {
+      if (t > 100 || child.exitCode !== null) throw new Error(`sheep did not listen on ${port}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (!o.unformatted && o.dir === undefined) await promisify(execFile)(dog, ['cluster', 'format', '--copies=1', '-a', '127.0.0.1', '-p', String(port)]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { host: '127.0.0.1', port, kind: 'a real sheep of its own', objDir: path.join(dir, 'store', 'obj'), dir, stop };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }
 
 /**
