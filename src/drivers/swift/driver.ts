@@ -8,7 +8,8 @@
  * other's images.
  */
 import { Readable } from 'node:stream';
-import { BadStoreConfigurationError, NotFoundError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
+import { throwStoreProblems } from '../store-problems.js';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, ImageAcls, WritableStoreDriver } from '../../driver.js';
 import { maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
@@ -53,7 +54,7 @@ export class SwiftStore implements WritableStoreDriver {
     // The options' rules and paths (SWIFT_OPTIONS: the buffer dir, the CA bundle, the references file) were
     // checked with the whole config; a file that cannot be read now changed since.
     problems.push(...tlsProblems);
-    if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
+    throwStoreProblems(ctx.id, problems);
     const timeout = o.swift_store_request_timeout * 1000;
     const client = ServiceClient.create({
       ...SWIFT_CLIENT,
