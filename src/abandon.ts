@@ -18,6 +18,12 @@ export interface AbandonOptions<T> {
   late?: (value: T) => void;
   /** Told once the call is abandoned (for a log line). */
   abandoned?: () => void;
+  /**
+   * Reject with the signal's reason as it is, not as a library error: for a
+   * caller that maps the abort itself (a reclaimer's attempt, whose reason
+   * is its time running out).
+   */
+  reasonAsIs?: boolean;
 }
 
 /** The abort as the caller sees it: a library error (the signal's reason when it is one). */
@@ -32,18 +38,20 @@ export async function abandonOnAbort<T>(call: Promise<T>, what: string, o: Aband
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   let gaveUp = false;
+  const graceMs = o.graceMs ?? DEFAULT_ABORT_GRACE_MS;
   const abandoned = new Promise<never>((_, reject) => {
-    onAbort = () => {
-      timer = setTimeout(() => {
-        gaveUp = true;
-        reject(abortError(signal, what));
-      }, o.graceMs ?? DEFAULT_ABORT_GRACE_MS);
+    const giveUp = () => {
+      gaveUp = true;
+      reject(o.reasonAsIs ? signal.reason : abortError(signal, what));
     };
+    // No grace: the caller is answered at the abort itself, whatever the call has done by then.
+    onAbort = () => (graceMs === 0 ? giveUp() : (timer = setTimeout(giveUp, graceMs)));
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    return await Promise.race([call, abandoned]);
+    // Given up before the race: the abort wins over a call that has settled already.
+    return await (gaveUp ? abandoned : Promise.race([call, abandoned]));
   } finally {
     clearTimeout(timer);
     if (onAbort) signal.removeEventListener('abort', onAbort);

@@ -205,14 +205,21 @@ export interface PendingLeftover extends LeftoverRef {
 /** Removes one leftover; `signal` aborts when the attempt's time is up. NotFound counts as removed. */
 export type RemoveLeftover = (signal: AbortSignal) => Promise<void>;
 
+/** How long the caller of `reclaim` waits for the first attempt, at most. */
+export interface ReclaimOptions {
+  waitMs?: number;
+}
+
 /** A store's reclaimer (src/pipeline/reclaim.ts makes them). */
 export interface Reclaimer {
   /**
    * Removes a leftover now and, if that fails, again later. Resolves when
    * the first attempt has settled: true when the leftover is gone, false
-   * when it is kept for another attempt. Never rejects.
+   * when it is kept for another attempt. Never rejects. With `waitMs`, it
+   * resolves false at the latest after that long (an add that must answer
+   * soon, e.g. once aborted); the attempt and the retries go on.
    */
-  reclaim(leftover: LeftoverRef, remove: RemoveLeftover): Promise<boolean>;
+  reclaim(leftover: LeftoverRef, remove: RemoveLeftover, options?: ReclaimOptions): Promise<boolean>;
   /** The leftovers still waiting to be removed, oldest first. */
   pending(): PendingLeftover[];
   /** Stops retrying; each leftover still pending is logged as left behind. */

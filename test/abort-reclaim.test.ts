@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createReclaimer } from '../src/pipeline/reclaim.js';
+import { abandonOnAbort } from '../src/abandon.js';
 import { defineDriver } from '../src/driver.js';
 import { MultiStore } from '../src/multistore.js';
 import { NotFoundError } from '../src/errors.js';
@@ -54,6 +55,24 @@ describe('reclaimer', () => {
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(35); // doubled from 20 ms
     expect(logger.lines.find((l) => l.level === 'info')?.msg).toMatch(/removed segment .* at attempt 4/);
     expect(logger.lines.map((l) => l.msg).join('\n')).not.toContain('secret');
+  });
+
+  it('with waitMs, answers its caller false by then, and the attempt goes on to remove the leftover', async () => {
+    const r = createReclaimer({ store: 's', logger: recordingLogger() });
+    let removed = false;
+    const t0 = Date.now();
+    const first = await r.reclaim({ kind: 'image', location: 'file:///slow' }, async () => {
+      await sleep(300);
+      removed = true;
+    }, { waitMs: 50 });
+    expect(first).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(250);
+    expect(r.pending()).toMatchObject([{ kind: 'image', attempts: 1 }]);
+    for (let i = 0; i < 100 && r.pending().length > 0; i++) await sleep(10);
+    expect(removed).toBe(true);
+    expect(r.pending()).toEqual([]);
+    // An attempt that settles within waitMs is answered as without it.
+    expect(await r.reclaim({ kind: 'image', location: 'file:///fast' }, async () => undefined, { waitMs: 1_000 })).toBe(true);
   });
 
   it('bounds an attempt that never answers', async () => {
@@ -178,5 +197,29 @@ describe('an aborted add whose driver does not stop', () => {
     const { definition } = stuckDriver();
     await expect(MultiStore.create(CONFIG, { drivers: [definition], reclaim: { attemptMs: -1 } })).rejects.toThrow(/options.reclaim.attemptMs.*milliseconds/);
     await expect(MultiStore.create(CONFIG, { drivers: [definition], reclaim: { retryFor: 5 } as never })).rejects.toThrow(/Unknown option "options.reclaim.retryFor"/);
+  });
+});
+
+describe('abandonOnAbort without grace, with the reason as it is', () => {
+  it('rejects with the signal\'s own reason at the abort, and leaves the call\'s later rejection unreported', async () => {
+    const ac = new AbortController();
+    let fail!: (e: unknown) => void;
+    const call = new Promise<string>((_, reject) => (fail = reject));
+    const waiting = abandonOnAbort(call, 'The wait', { signal: ac.signal, graceMs: 0, reasonAsIs: true });
+    const reason = new Error('no answer within 30 s');
+    ac.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    fail(new Error('late'));
+    await sleep(10);
+  });
+
+  it('rejects at once on a signal aborted already, even when the call has settled', async () => {
+    const reason = new Error('time is up');
+    await expect(abandonOnAbort(Promise.resolve(1), 'The wait', { signal: AbortSignal.abort(reason), graceMs: 0, reasonAsIs: true })).rejects.toBe(reason);
+  });
+
+  it('gives the call\'s value when it settles before the abort', async () => {
+    const ac = new AbortController();
+    expect(await abandonOnAbort(Promise.resolve('done'), 'The wait', { signal: ac.signal, graceMs: 0, reasonAsIs: true })).toBe('done');
   });
 });

@@ -11,9 +11,10 @@ import { MultiStore, parseConfig } from '../src/index.js';
 import { formatSheepdogLocation, parseSheepdogLocation } from '../src/drivers/sheepdog/location.js';
 import { SheepConnection } from '../src/drivers/sheepdog/connection.js';
 import { HEADER_BYTES, Op, decodeRequest, encodeResponse, nameHashVid } from '../src/drivers/sheepdog/protocol.js';
-import { newVdi, removeVdi, vdiInfo } from '../src/drivers/sheepdog/vdi.js';
+import { newVdi, vdiInfo } from '../src/drivers/sheepdog/vdi.js';
+import { removeVdi } from '../src/drivers/sheepdog/remove.js';
 import { runStoreConformance, readAll, FaultProxy } from '../src/testing/index.js';
-import { listCluster, realSheep, removeDir, startStandin, type SheepCluster } from './services/sheepdog.js';
+import { listCluster, ownSheepBinary, realSheep, removeDir, startOwnSheep, startStandin, type SheepCluster } from './services/sheepdog.js';
 
 const MiB = 1024 * 1024;
 
@@ -251,6 +252,71 @@ for (const cluster of clusters) {
       await ms.delete(r.location);
     });
 
+    it('an add whose NEW_VDI never reached the cluster leaves alone the VDI another add of the same id made meanwhile', async () => {
+      const id = randomUUID();
+      const bytes = randomBytes(6 * MiB + 11);
+      // The other add: its VDI exists (and is claimed) while its data is still coming.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const other = ms.add(id, (async function* () {
+        yield bytes.subarray(0, 4 * MiB);
+        await gate;
+        yield bytes.subarray(4 * MiB);
+      })());
+      const conn = new SheepConnection({ host: cluster.host, port: cluster.port }, 'test', 10_000);
+      const proxy = await FaultProxy.start({ host: cluster.host, port: cluster.port });
+      const lines: string[] = [];
+      const keep = (o: unknown, msg?: string) => void lines.push(msg ?? String(o));
+      const via = await MultiStore.create(parseConfig(conf(proxy.address.host, proxy.address.port)), { logger: { debug: () => undefined, info: keep, warn: keep, error: keep } });
+      try {
+        for (let t = 0; !(await vdiInfo(conn, id).then(() => true, () => false)); t++) {
+          if (t > 100) throw new Error('the other add made no VDI');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        // This add's NEW_VDI is cut before any byte of it reaches the cluster: no answer, and (unknown to the add) not carried out.
+        proxy.set({ kind: 'cut', afterBytes: 0, direction: 'up' });
+        await expect(via.add(id, randomBytes(1000))).rejects.toMatchObject({ code: 'BackendUnavailable' });
+        expect(via.pendingCleanups()).toEqual([]);
+        expect(lines.join('\n')).toMatch(new RegExp(`left VDI sheepdog://127.0.0.1:${proxy.address.port}:${id} in place .*claimed by another add`));
+        release();
+        const r = await other;
+        expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
+        await ms.delete(r.location);
+        expect((await listCluster(cluster)).filter((e) => e.includes(id))).toEqual([]);
+      } finally {
+        release();
+        await other.catch(() => undefined);
+        conn.close();
+        await via.close();
+        await proxy.close();
+      }
+    });
+
+    it('an add whose NEW_VDI was carried out but never answered removes that VDI (its own claim proves it its own); a concurrent add of the id is Duplicate', async () => {
+      const id = randomUUID();
+      const proxy = await FaultProxy.start({ host: cluster.host, port: cluster.port });
+      const via = await MultiStore.create(parseConfig(conf(proxy.address.host, proxy.address.port)));
+      const before = await listCluster(cluster);
+      try {
+        // The first answer back (NEW_VDI's) is held: the VDI was made, the add never hears so, and is aborted waiting.
+        proxy.set({ kind: 'stall', afterBytes: 0, direction: 'down' });
+        const ac = new AbortController();
+        const lost = via.add(id, randomBytes(5 * MiB), { signal: ac.signal });
+        await proxy.nextFault();
+        await expect(ms.add(id, randomBytes(10))).rejects.toMatchObject({ code: 'Duplicate' });
+        ac.abort();
+        await expect(lost).rejects.toMatchObject({ code: 'Aborted' });
+        expect(via.pendingCleanups()).toEqual([]);
+        expect(await listCluster(cluster)).toEqual(before);
+        // The id is free again.
+        const r = await ms.add(id, Buffer.from('again'));
+        await ms.delete(r.location);
+      } finally {
+        await via.close();
+        await proxy.close();
+      }
+    });
+
     it('a connection lost mid-get is an error naming the cluster, never a short read', async () => {
       const proxy = await FaultProxy.start({ host: cluster.host, port: cluster.port });
       const via = await MultiStore.create(parseConfig(conf(proxy.address.host, proxy.address.port)));
@@ -274,46 +340,92 @@ for (const cluster of clusters) {
   });
 }
 
-describe('sheepdog (the stand-in): a cluster that goes away', () => {
-  it('an add that loses its cluster fails naming it; its VDI is removed once the cluster is back', async () => {
-    const own = await startStandin();
-    const ms = await MultiStore.create(parseConfig(conf(own.host, own.port)), { reclaim: { firstPauseMs: 200, maxPauseMs: 400, attemptMs: 2_000 } });
-    try {
-      const id = randomUUID();
-      const source = (async function* () {
-        yield randomBytes(6 * MiB);
-        // The cluster dies in the middle of the add.
-        await own.stop();
-        yield randomBytes(6 * MiB);
-      })();
-      await expect(ms.add(id, source, { store: 'sheep' })).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringContaining(`the sheepdog cluster at 127.0.0.1:${own.port}`) });
-      expect(ms.pendingCleanups()).toMatchObject([{ kind: 'VDI', location: `sheepdog://127.0.0.1:${own.port}:${id}` }]);
-      // The cluster comes back on the same port and directory: the reclaimer removes the VDI.
-      const back = await startStandin(['--port', String(own.port)], own.dir);
+/** A cluster of the test's own, to kill and restart: the stand-in, and a real sheep where SHEEPDOG_SHEEP names one (docs/sheepdog.md). */
+interface OwnCluster {
+  kind: string;
+  start(o?: { unformatted?: boolean; dir?: string; port?: number }): Promise<SheepCluster & { dir: string }>;
+}
+const ownClusters: OwnCluster[] = [
+  { kind: 'the stand-in', start: (o = {}) => startStandin([...(o.unformatted ? ['--unformatted'] : []), ...(o.port ? ['--port', String(o.port)] : [])], o.dir) },
+  ...(ownSheepBinary() ? [{ kind: 'a real sheep of its own', start: startOwnSheep }] : []),
+];
+
+for (const own of ownClusters) {
+  describe(`sheepdog (${own.kind}): a cluster that goes away`, () => {
+    it('an add that loses its cluster (killed) fails naming it; its VDI is removed once the cluster is back', async () => {
+      const first = await own.start();
+      const ms = await MultiStore.create(parseConfig(conf(first.host, first.port)), { reclaim: { firstPauseMs: 200, maxPauseMs: 400, attemptMs: 2_000 } });
+      let back: SheepCluster | undefined;
       try {
-        const deadline = Date.now() + 10_000;
+        const id = randomUUID();
+        const source = (async function* () {
+          yield randomBytes(6 * MiB);
+          // The cluster dies in the middle of the add.
+          await first.stop();
+          yield randomBytes(6 * MiB);
+        })();
+        await expect(ms.add(id, source, { store: 'sheep' })).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringContaining(`the sheepdog cluster at 127.0.0.1:${first.port}`) });
+        expect(ms.pendingCleanups()).toMatchObject([{ kind: 'VDI', location: `sheepdog://127.0.0.1:${first.port}:${id}` }]);
+        // The cluster comes back on the same port and directory: the reclaimer removes the VDI.
+        back = await own.start({ port: first.port, dir: first.dir });
+        const deadline = Date.now() + 15_000;
         while (ms.pendingCleanups().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
         expect(ms.pendingCleanups()).toEqual([]);
         expect(await listCluster(back)).toEqual([]);
       } finally {
-        await back.stop();
+        await ms.close();
+        await first.stop();
+        await back?.stop();
+        removeDir(first.dir);
       }
-    } finally {
-      await ms.close();
-      removeDir(own.dir);
-    }
-  });
+    });
 
-  it('an unformatted cluster fails calls with BackendUnavailable saying so', async () => {
-    const own = await startStandin(['--unformatted']);
-    const ms = await MultiStore.create(parseConfig(conf(own.host, own.port)));
-    try {
-      await expect(ms.add(randomUUID(), Buffer.from('x'))).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/not formatted.*dog cluster format/) });
-      await expect(ms.getSize(`sheepdog://127.0.0.1:${own.port}:x`)).rejects.toMatchObject({ code: 'BackendUnavailable' });
-    } finally {
-      await ms.close();
-      await own.stop();
-      removeDir(own.dir);
-    }
+    it('a get whose cluster is killed mid-image fails naming it, never ending short; nothing is left once the cluster is back', async () => {
+      const first = await own.start();
+      const ms = await MultiStore.create(parseConfig(conf(first.host, first.port)));
+      let back: SheepCluster | undefined;
+      try {
+        const bytes = randomBytes(40 * MiB);
+        const r = await ms.add(randomUUID(), bytes);
+        const got = await ms.get(r.location);
+        let read = 0;
+        const err = await (async () => {
+          for await (const chunk of got.stream) {
+            // The cluster dies once the first bytes are in.
+            if (read === 0) await first.stop();
+            read += (chunk as Buffer).length;
+          }
+          return new Error(`the stream ended after ${read} of ${bytes.length} bytes`);
+        })().catch((e: unknown) => e as Error & { code: string });
+        expect(err).toMatchObject({ code: 'BackendUnavailable', message: expect.stringContaining(`the sheepdog cluster at 127.0.0.1:${first.port}`) });
+        expect(read).toBeLessThan(bytes.length);
+        back = await own.start({ port: first.port, dir: first.dir });
+        // The image is whole on the cluster that came back; deleting it leaves nothing.
+        expect((await readAll((await ms.get(r.location)).stream)).equals(bytes)).toBe(true);
+        await ms.delete(r.location);
+        expect(await listCluster(back)).toEqual([]);
+      } finally {
+        await ms.close();
+        await first.stop();
+        await back?.stop();
+        removeDir(first.dir);
+      }
+    });
+
+    it('an unformatted cluster fails calls with BackendUnavailable saying so, and leaves nothing', async () => {
+      const c = await own.start({ unformatted: true });
+      const ms = await MultiStore.create(parseConfig(conf(c.host, c.port)));
+      try {
+        await expect(ms.add(randomUUID(), Buffer.from('x'))).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/the sheepdog cluster at 127\.0\.0\.1:\d+.*not formatted.*dog cluster format/) });
+        await expect(ms.getSize(`sheepdog://127.0.0.1:${c.port}:x`)).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/not formatted/) });
+        await expect(ms.get(`sheepdog://127.0.0.1:${c.port}:x`)).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/not formatted/) });
+        await expect(ms.delete(`sheepdog://127.0.0.1:${c.port}:x`)).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/not formatted/) });
+        expect(ms.pendingCleanups()).toEqual([]);
+      } finally {
+        await ms.close();
+        await c.stop();
+        removeDir(c.dir);
+      }
+    });
   });
-});
+}

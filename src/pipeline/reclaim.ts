@@ -17,9 +17,9 @@ import { NotFoundError } from '../errors.js';
 import { checkMilliseconds, checkOptionsObject, InvalidArgumentValueError } from '../arguments.js';
 import { maskLocation } from '../location.js';
 import type { Logger } from '../logger.js';
-import type { LeftoverRef, PendingLeftover, Reclaimer, RemoveLeftover } from '../driver.js';
+import type { LeftoverRef, PendingLeftover, Reclaimer, ReclaimOptions, RemoveLeftover } from '../driver.js';
 
-export type { LeftoverRef, PendingLeftover, Reclaimer, RemoveLeftover };
+export type { LeftoverRef, PendingLeftover, Reclaimer, ReclaimOptions, RemoveLeftover };
 
 export interface ReclaimerOptions {
   store: string;
@@ -94,26 +94,32 @@ export function createReclaimer(o: ReclaimerOptions): Reclaimer {
     schedule(entry, remove, nextPause);
   }
 
-  return {
-    async reclaim(leftover, remove) {
-      // Only the masked location is kept: pending() is shown to operators.
-      const entry: PendingLeftover = { kind: leftover.kind, location: maskLocation(leftover.location), store: o.store, since: new Date(), attempts: 0 };
-      if (closed) {
-        o.logger.error({ store: o.store, kind: entry.kind, location: maskLocation(entry.location) }, `left ${shown(entry)} behind: the store is closed`);
-        return false;
-      }
-      waiting.set(entry, undefined);
-      if (await attempt(entry, remove)) {
-        waiting.delete(entry);
-        o.logger.debug({ store: o.store, kind: entry.kind, location: maskLocation(entry.location) }, `removed ${shown(entry)} left by a failed add`);
-        return true;
-      }
-      o.logger.warn(
-        { store: o.store, kind: entry.kind, location: maskLocation(entry.location), err: entry.lastError },
-        `could not remove ${shown(entry)} left by a failed add (${entry.lastError}); trying again in ${firstPauseMs / 1000} s`,
-      );
-      schedule(entry, remove, firstPauseMs);
+  /** Tries the removal at once; schedules more attempts when it fails. */
+  async function handOver(leftover: LeftoverRef, remove: RemoveLeftover): Promise<boolean> {
+    // Only the masked location is kept: pending() is shown to operators.
+    const entry: PendingLeftover = { kind: leftover.kind, location: maskLocation(leftover.location), store: o.store, since: new Date(), attempts: 0 };
+    if (closed) {
+      o.logger.error({ store: o.store, kind: entry.kind, location: maskLocation(entry.location) }, `left ${shown(entry)} behind: the store is closed`);
       return false;
+    }
+    waiting.set(entry, undefined);
+    if (await attempt(entry, remove)) {
+      waiting.delete(entry);
+      o.logger.debug({ store: o.store, kind: entry.kind, location: maskLocation(entry.location) }, `removed ${shown(entry)} left by a failed add`);
+      return true;
+    }
+    o.logger.warn(
+      { store: o.store, kind: entry.kind, location: maskLocation(entry.location), err: entry.lastError },
+      `could not remove ${shown(entry)} left by a failed add (${entry.lastError}); trying again in ${firstPauseMs / 1000} s`,
+    );
+    schedule(entry, remove, firstPauseMs);
+    return false;
+  }
+
+  return {
+    reclaim(leftover, remove, options) {
+      const first = handOver(leftover, remove);
+      return options?.waitMs === undefined ? first : notAfter(first, options.waitMs);
     },
     pending: () => [...waiting.keys()].map((e) => ({ ...e })),
     close() {
@@ -129,6 +135,17 @@ export function createReclaimer(o: ReclaimerOptions): Reclaimer {
       waiting.clear();
     },
   };
+}
+
+/** `first`, or false once `ms` have passed without it: the caller goes on, the attempt too. */
+async function notAfter(first: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms).unref()));
+  try {
+    return await Promise.race([first, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Runs `remove` with a signal that aborts after `ms`; rejects then even if `remove` ignores it. */

@@ -23,6 +23,11 @@
  *   answers SUCCESS and changes nothing; once they are zeroed it clears the
  *   inode's name, size and index (the inode stays). Zeroing an entry with a
  *   WRITE_OBJ on the inode removes that data object about 100 ms later.
+ * - VDI attributes (GET_VDI_ATTR 0x89, one of sheep's own opcodes, taken at
+ *   proto_ver 0x0a only): looked up, or created (CREAT), exclusively
+ *   (EXCL: an existing one gives VDI_EXIST), as objects under the name's
+ *   hash vid (1<<61 | hashvid<<32 | attr id), never removed with their VDI;
+ *   REMOVE_OBJ removes an object.
  * - --unformatted: every request gets WAIT_FOR_FORMAT.
  * - --exit-with-parent: exits when its stdin closes (a test run that dies leaves no stand-in).
  *
@@ -47,9 +52,16 @@ const port = Number(arg('port', '0'));
 const delayMs = Number(arg('delay-ms', '2'));
 const unformatted = args.includes('--unformatted');
 
-const OP = { CREATE_AND_WRITE_OBJ: 0x01, READ_OBJ: 0x02, WRITE_OBJ: 0x03, NEW_VDI: 0x11, GET_VDI_INFO: 0x14, READ_VDIS: 0x15, DEL_VDI: 0x17 };
+const OP = { CREATE_AND_WRITE_OBJ: 0x01, READ_OBJ: 0x02, WRITE_OBJ: 0x03, REMOVE_OBJ: 0x04, NEW_VDI: 0x11, GET_VDI_INFO: 0x14, READ_VDIS: 0x15, DEL_VDI: 0x17, GET_VDI_ATTR: 0x89 };
 const RES = { SUCCESS: 0x00, NO_OBJ: 0x02, VDI_EXIST: 0x04, INVALID_PARMS: 0x05, NO_VDI: 0x08, VER_MISMATCH: 0x14, WAIT_FOR_FORMAT: 0x16 };
 const FLAG_WRITE = 1;
+const FLAG_CREAT = 0x100;
+const FLAG_EXCL = 0x200;
+/** sheep's own opcodes (0x80 and up) are taken at exactly this version. */
+const SHEEP_PROTO_VER = 0x0a;
+/** struct sheepdog_vdi_attr: name, tag, ctime, snap_id, value_len, key (256), then the value (up to 64 KiB). */
+const ATTR_HEADER = 784;
+const ATTR_OBJ = ATTR_HEADER + 65536;
 const HEADER = 48;
 const SHIFT = 22;
 const DATA_OBJ = 1 << SHIFT;
@@ -64,6 +76,8 @@ const objDir = path.join(dir, 'obj');
 fs.mkdirSync(objDir, { recursive: true });
 const file = (oid) => path.join(objDir, oid.toString(16).padStart(16, '0'));
 const isInode = (oid) => (oid >> 63n) === 1n;
+const isAttr = (oid) => ((oid >> 61n) & 1n) === 1n;
+const attrOid = (hashVid, attrId) => (BigInt(hashVid) << 32n) | (1n << 61n) | BigInt(attrId);
 const vidOf = (oid) => Number((oid >> 32n) & 0xffffffn);
 const inodeOid = (vid) => (1n << 63n) | (BigInt(vid) << 32n);
 const dataOid = (vid, idx) => (BigInt(vid) << 32n) | BigInt(idx);
@@ -106,17 +120,51 @@ function writeAt(oid, off, data) {
   }
 }
 
-function fnvVid(name) {
-  let h = 0xcbf29ce484222325n;
-  for (const byte of Buffer.from(name, 'utf8')) {
+function fnv(bytes, h = 0xcbf29ce484222325n) {
+  for (const byte of bytes) {
     h ^= BigInt(byte);
     h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
   }
-  return Number(h & BigInt(VID_MASK));
+  return h;
+}
+
+function fnvVid(name) {
+  return Number(fnv(Buffer.from(name, 'utf8')) & BigInt(VID_MASK));
 }
 
 function objectSize(oid) {
-  return isInode(oid) ? INODE_OBJ : DATA_OBJ;
+  return isInode(oid) ? INODE_OBJ : isAttr(oid) ? ATTR_OBJ : DATA_OBJ;
+}
+
+/** GET_VDI_ATTR as sheep runs it: the attribute's slot is FNV-1a-64 of name, tag, snap_id and key (low 32 bits), the next on collision, under the name's hash vid. */
+function vdiAttr(h, data) {
+  if (data.length < ATTR_HEADER) return { result: RES.INVALID_PARMS };
+  const name = readName(data.subarray(0, NAME_LEN));
+  const vid = names.get(name);
+  // The stand-in has no snapshots: an attribute of a tagged VDI is one of a VDI it does not have.
+  if (vid === undefined || readName(data.subarray(NAME_LEN, 2 * NAME_LEN)) || h.snapId !== 0) return { result: RES.NO_VDI };
+  const hashVid = fnvVid(name);
+  const create = (h.flags & FLAG_CREAT) !== 0;
+  const fields = (b) => Buffer.concat([b.subarray(0, 2 * NAME_LEN), b.subarray(520, 524), b.subarray(528, ATTR_HEADER)]);
+  const record = Buffer.from(data);
+  // Sheep writes the VDI's creation time into the attribute.
+  readAt(inodeOid(vid), 512, 8).copy(record, 512);
+  let attrId = Number(fnv(fields(data)) & 0xffffffffn);
+  for (;;) {
+    const oid = attrOid(hashVid, attrId);
+    const answer = (result) => ({ result, vdiId: hashVid, attrId, copies: 1 });
+    if (!fs.existsSync(file(oid))) {
+      if (!create) return answer(RES.NO_OBJ);
+      fs.writeFileSync(file(oid), record);
+      return answer(RES.SUCCESS);
+    }
+    if (fields(readAt(oid, 0, ATTR_HEADER)).equals(fields(data))) {
+      if (h.flags & FLAG_EXCL) return answer(RES.VDI_EXIST);
+      if (create) fs.writeFileSync(file(oid), record);
+      return answer(RES.SUCCESS);
+    }
+    attrId = (attrId + 1) >>> 0;
+  }
 }
 
 function inodeHeader(vid) {
@@ -126,7 +174,7 @@ function inodeHeader(vid) {
 
 /** Handles one request; gives [result, payload?, vdi fields?]. */
 function handle(h, data) {
-  if (h.protoVer > 2) return { result: RES.VER_MISMATCH };
+  if (h.opcode >= 0x80 ? h.protoVer !== SHEEP_PROTO_VER : h.protoVer > 2) return { result: RES.VER_MISMATCH };
   if (unformatted) return { result: RES.WAIT_FOR_FORMAT };
   switch (h.opcode) {
     case OP.NEW_VDI: {
@@ -172,6 +220,13 @@ function handle(h, data) {
       fs.truncateSync(file(inodeOid(vid)), INDEX_AT);
       names.delete(name);
       return { result: RES.SUCCESS, vdiId: vid };
+    }
+    case OP.GET_VDI_ATTR:
+      return vdiAttr(h, data);
+    case OP.REMOVE_OBJ: {
+      if (!fs.existsSync(file(h.oid))) return { result: RES.NO_OBJ };
+      fs.rmSync(file(h.oid));
+      return { result: RES.SUCCESS };
     }
     case OP.READ_VDIS: {
       if (h.dataLength !== BITMAP_BYTES) return { result: RES.INVALID_PARMS };
@@ -243,6 +298,7 @@ function respond(socket, h, r) {
   b.writeUInt32LE(payload.length, 12);
   b.writeUInt32LE(r.result, 16);
   b.writeUInt32LE(r.vdiId ?? 0, 24);
+  b.writeUInt32LE(r.attrId ?? 0, 28);
   b.writeUInt8(r.copies ?? 0, 32);
   b.writeUInt8(r.shift ?? 0, 33);
   if (socket.destroyed) return;

@@ -7,12 +7,15 @@
  * or SHEEPDOG_STORE_DIR for a local sheep), from the directory too, so a
  * data object left by a failed add or a delete shows.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { promisify } from 'node:util';
+import { closeSync, mkdtempSync, openSync, readSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SheepConnection } from '../../src/drivers/sheepdog/connection.js';
+import { readName } from '../../src/drivers/sheepdog/protocol.js';
 import { readInode, readVdis } from '../../src/drivers/sheepdog/vdi.js';
 
 const STANDIN = new URL('./sheepdog-standin.mjs', import.meta.url).pathname;
@@ -62,10 +65,74 @@ export function realSheep(): SheepCluster | undefined {
 }
 
 /**
+ * A real sheep of the test's own, for the cases that kill and restart their
+ * cluster or need an unformatted one: SHEEPDOG_SHEEP names a sheep binary
+ * built from sheepdog's source (and SHEEPDOG_DOG its dog, by default
+ * ../dog/dog beside it). It runs in the foreground in a process group of its
+ * own over `dir` (local cluster driver, one node), on a free port, and is
+ * formatted with one copy unless `unformatted`. `stop` kills it (SIGKILL, as
+ * a crash); `start` again on the same dir and port is a restart.
+ */
+export function ownSheepBinary(): string | undefined {
+  return process.env['SHEEPDOG_SHEEP'] || undefined;
+}
+
+export async function startOwnSheep(o: { unformatted?: boolean; dir?: string; port?: number } = {}): Promise<SheepCluster & { dir: string; port: number }> {
+  const sheep = ownSheepBinary();
+  if (!sheep) throw new Error('SHEEPDOG_SHEEP is not set');
+  const dog = process.env['SHEEPDOG_DOG'] || path.join(path.dirname(sheep), '..', 'dog', 'dog');
+  const dir = o.dir ?? mkdtempSync(path.join(tmpdir(), 'gs-sheepdog-real-'));
+  const port = o.port ?? (await freePort());
+  // The local driver's shared file is stale after a kill: sheep refuses to start on it.
+  rmSync(path.join(dir, 'shm'), { force: true, recursive: true });
+  const child = spawn(sheep, ['-f', '-c', `local:${path.join(dir, 'shm')}`, '-p', String(port), '-b', '127.0.0.1', path.join(dir, 'store')], { detached: true, stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    process.kill(-child.pid!, 'SIGKILL');
+    await exited;
+  };
+  try {
+    for (let t = 0; !(await answers(port)); t++) {
+      if (t > 100 || child.exitCode !== null) throw new Error(`sheep did not listen on ${port}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (!o.unformatted && o.dir === undefined) await promisify(execFile)(dog, ['cluster', 'format', '--copies=1', '-a', '127.0.0.1', '-p', String(port)]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { host: '127.0.0.1', port, kind: 'a real sheep of its own', objDir: path.join(dir, 'store', 'obj'), dir, stop };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
  * What the cluster holds: `vdi:<name>` for each named VDI and, where the
- * directory is known, `object:<oid>` for each data object. Sheep removes a
- * deleted VDI's objects shortly after the delete: objects of VDIs without a
- * name are waited for (up to 3 s) before they count as left.
+ * directory is known, `object:<oid>` for each data and attribute object.
+ * Sheep removes a deleted VDI's objects shortly after the delete: objects of
+ * VDIs without a name are waited for (up to 3 s) before they count as left.
+ * An attribute object (a claim) belongs to the VDI named in it, not to the
+ * vid in its id (the name's hash vid).
  */
 export async function listCluster(c: SheepCluster): Promise<string[]> {
   const conn = new SheepConnection({ host: c.host, port: c.port }, `sheep at ${c.host}:${c.port}`, 10_000);
@@ -84,13 +151,28 @@ export async function listCluster(c: SheepCluster): Promise<string[]> {
       }
       await Promise.all(reads);
       const objects = c.objDir ? readdirSync(c.objDir).filter((f) => /^[0-7][0-9a-f]{15}$/.test(f)) : [];
-      const orphans = objects.filter((f) => !named.has(parseInt(f.slice(2, 8), 16)));
+      const names = new Set(named.values());
+      const orphans = objects.filter((f) => (isAttr(f) ? !names.has(attrName(path.join(c.objDir!, f))) : !named.has(parseInt(f.slice(2, 8), 16))));
       if (orphans.length === 0 || tries >= 30) return [...[...named.values()].map((n) => `vdi:${n}`), ...objects.map((o) => `object:${o}`)];
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } finally {
     conn.close();
   }
+}
+
+const isAttr = (oidHex: string) => (parseInt(oidHex[0]!, 16) & 2) !== 0;
+
+/** The VDI name an attribute object names (its first 256 bytes). */
+function attrName(file: string): string {
+  const b = Buffer.alloc(256);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, b, 0, b.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return readName(b);
 }
 
 export function removeDir(dir: string): void {

@@ -9,7 +9,8 @@ import { Readable, Transform, pipeline, type TransformCallback } from 'node:stre
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, DriverListOptions, ListedImage, RequestContext, StoreLeftover, WritableStoreDriver } from '../../driver.js';
 import { cinderLeftovers, listCinderImages, type CinderListing } from './list.js';
 import { randomUUID } from 'node:crypto';
-import { AbortedError, BadStoreConfigurationError, BackendError, BackendUnavailableError, DuplicateError, NotFoundError } from '../../errors.js';
+import { AbortedError, BackendError, BackendUnavailableError, DuplicateError, NotFoundError } from '../../errors.js';
+import { throwStoreProblems } from '../store-problems.js';
 import { ServiceClient } from '../../net/client.js';
 import { readTls } from '../../net/tls.js';
 import { readAhead } from '../../pipeline/read-ahead.js';
@@ -46,7 +47,7 @@ export class CinderStore implements WritableStoreDriver {
     const o = ctx.options;
     // A CA bundle means verification, whatever cinder_api_insecure says (net/tls.ts).
     const { tls, problems } = readTls({ caFile: o.cinder_ca_certificates_file, insecure: o.cinder_api_insecure }, { caFile: 'cinder_ca_certificates_file', insecure: 'cinder_api_insecure' });
-    if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
+    throwStoreProblems(ctx.id, problems);
     const client = ServiceClient.create({ ...CINDER_CLIENT, tls, retry: { attempts: o.cinder_http_retries } });
     const sessions = new CinderSessions(ctx.id, o, client, ctx.logger);
     const connectors = new Connectors(o.cinder_rbd_keyring);

@@ -9,7 +9,8 @@ import { constants, promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { BackendUnavailableError, BadStoreConfigurationError, ForbiddenError, NotFoundError, fromSystemError, DuplicateError } from '../../errors.js';
+import { BackendUnavailableError, ForbiddenError, NotFoundError, fromSystemError, DuplicateError } from '../../errors.js';
+import { throwStoreProblems } from '../store-problems.js';
 import { maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
 import type { Reclaimer } from '../../pipeline/reclaim.js';
@@ -70,7 +71,7 @@ export class FileStore implements WritableStoreDriver {
     const dirs = readDatadirs(single, multi, problems);
     const perm = options.filesystem_store_file_perm;
     const metadata = options.filesystem_store_metadata_file ? await loadMetadataFile(options.filesystem_store_metadata_file, problems) : undefined;
-    if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
+    throwStoreProblems(ctx.id, problems);
     const datadirs = await prepareDatadirs(dirs, perm ? parseInt(String(perm), 8) : 0, ctx.createNothing === true);
     for (const d of datadirs.filter((x) => !x.writable)) ctx.logger.warn({ store: ctx.id, datadir: d.path }, `datadir ${d.path} ${d.missing ? 'cannot be created' : 'is not writable'}: store ${ctx.id} is read-only there`);
     if (multi?.length) {

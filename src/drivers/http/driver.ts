@@ -7,7 +7,8 @@ import { ServiceClient } from '../../net/client.js';
 import { checkedLength, contentLength, discard, headerValue, type Response } from '../../net/response.js';
 import { statusError, transportError, type FailedCall } from '../../net/failure.js';
 import { readTls } from '../../net/tls.js';
-import { BackendUnavailableError, BadStoreConfigurationError, BadStoreUriError, InvalidRangeError, NotFoundError } from '../../errors.js';
+import { BackendUnavailableError, BadStoreUriError, InvalidRangeError, NotFoundError } from '../../errors.js';
+import { throwStoreProblems } from '../store-problems.js';
 import type { Capability, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, StoreDriver } from '../../driver.js';
 import { maskLocation } from '../../location.js';
 import { parseHttpLocation, type HttpTarget } from './location.js';
@@ -40,7 +41,7 @@ export class HttpStore implements StoreDriver {
       // Plain http goes to the proxy as absolute-URI requests (as Python's requests does); https tunnels.
       proxies[scheme] = proxy;
     }
-    if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
+    throwStoreProblems(ctx.id, problems);
     const client = ServiceClient.create({
       tls,
       // glance_store's http store: a server that cannot be trusted makes the URI bad.

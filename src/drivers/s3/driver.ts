@@ -19,6 +19,7 @@ import {
 } from '../../errors.js';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, DriverListOptions, ListedImage, StoreLeftover, WritableStoreDriver } from '../../driver.js';
 import { listS3Images, s3Leftovers, type S3Listing } from './list.js';
+import { throwStoreProblems } from '../store-problems.js';
 import { MASK, maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
 import type { Reclaimer } from '../../pipeline/reclaim.js';
@@ -78,7 +79,7 @@ export class S3Store implements WritableStoreDriver {
     const o = ctx.options;
     // The options' rules (S3_OPTIONS: required ones, the bucket's name) were checked with the whole config.
     const { tls, problems } = readTls({ caFile: o.s3_store_cacert }, { caFile: 's3_store_cacert' });
-    if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
+    throwStoreProblems(ctx.id, problems);
     const [sdk, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
     return new S3Store(ctx.id, o, sdk, storage, tls, ctx.logger, ctx.reclaimer);
   }
@@ -213,10 +214,9 @@ export class S3Store implements WritableStoreDriver {
       body.destroy();
       await requests.drained();
       left.uploadId = upload?.uploadId;
-      const cleanup = this.removeUnfinished(loc, left);
       // An aborted add (the caller, a failed check) waits for the cleanup's first attempt only
       // briefly: the server may have stopped answering, and the reclaimer goes on without it.
-      await (signal?.aborted ? Promise.race([cleanup, new Promise((resolve) => setTimeout(resolve, ABORTED_CLEANUP_WAIT_MS).unref())]) : cleanup);
+      await this.removeUnfinished(loc, left, signal?.aborted ? ABORTED_CLEANUP_WAIT_MS : undefined);
       throw this.mapError(err, where, signal);
     } finally {
       requests.close();
@@ -225,7 +225,7 @@ export class S3Store implements WritableStoreDriver {
   }
 
   /** Hands what a failed add left (its claim, its upload) to the reclaimer, which retries until the server answers. */
-  private async removeUnfinished(loc: S3Location, left: { claim?: Claim; uploadId?: string }): Promise<void> {
+  private async removeUnfinished(loc: S3Location, left: { claim?: Claim; uploadId?: string }, waitMs?: number): Promise<void> {
     if (!left.claim && !left.uploadId) return;
     const client = this.client(this.options.s3_store_access_key, this.options.s3_store_secret_key);
     const kind = left.claim && left.uploadId ? 'claim and multipart upload' : left.claim ? 'claim' : 'multipart upload';
@@ -236,7 +236,7 @@ export class S3Store implements WritableStoreDriver {
       } catch (err) {
         throw this.mapError(err, where, signal);
       }
-    });
+    }, { waitMs });
   }
 
   /**

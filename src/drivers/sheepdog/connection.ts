@@ -19,6 +19,7 @@
  * request stops waiting at once; its late answer is read and dropped.
  */
 import net from 'node:net';
+import { abandonOnAbort } from '../../abandon.js';
 import { AbortedError, BackendError, BackendUnavailableError, GlanceStoreError } from '../../errors.js';
 import { HEADER_BYTES, decodeResponse, encodeRequest, resultName, type Request, type Response } from './protocol.js';
 
@@ -132,17 +133,8 @@ export class SheepConnection {
         resolve(s);
       });
     });
-    if (!signal) return this.connecting;
-    // An abort stops this caller's wait; the connection may still serve others.
-    return Promise.race([
-      this.connecting,
-      new Promise<never>((_, reject) => {
-        const onAbort = () => reject(new AbortedError(`Connecting to ${this.cluster} was aborted`, { cause: signal.reason }));
-        if (signal.aborted) onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        void this.connecting?.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => undefined);
-      }),
-    ]);
+    // An abort stops this caller's wait at once; the connection may still serve others.
+    return abandonOnAbort(this.connecting, `Connecting to ${this.cluster}`, { signal, graceMs: 0 });
   }
 
   private attach(s: net.Socket): void {

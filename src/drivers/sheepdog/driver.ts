@@ -5,6 +5,7 @@
  * its own, with several object requests in flight on it; closing it is how
  * an abort or a failure stops everything that call has running.
  */
+import { randomUUID } from 'node:crypto';
 import { AbortedError, BackendError, GlanceStoreError, NotFoundError } from '../../errors.js';
 import type {
   Capability,
@@ -25,11 +26,11 @@ import { SheepConnection, type SheepAddress } from './connection.js';
 import { formatSheepdogLocation, parseSheepdogLocation } from './location.js';
 import type { SheepdogStoreOptions } from './options.js';
 import { VDI_NAME_BYTES, dataOid } from './protocol.js';
-import { isAnswer, newVdi, objectCount, readDataIndex, readInode, readObject, removeVdi, setVdiSize, vdiInfo, writeDataObject, type Vdi } from './vdi.js';
+import { claimVdi, claimedByOther } from './owner.js';
+import { removeAddLeftover, removeVdi, type AddLeftover } from './remove.js';
+import { isAnswer, newVdi, objectCount, readDataIndex, readInode, readObject, setVdiSize, vdiInfo, writeDataObject } from './vdi.js';
 
 const MiB = 1024 * 1024;
-/** The object size of a default cluster (block_size_shift 22), for the in-flight count before a VDI says its own. */
-const DEFAULT_SHIFT = 22;
 
 export class SheepdogStore implements WritableStoreDriver {
   private readonly address: SheepAddress;
@@ -93,17 +94,21 @@ export class SheepdogStore implements WritableStoreDriver {
     // An abort closes the connection: every request in flight fails at once, none waits for a stalled cluster.
     const stop = () => conn.close();
     signal.addEventListener('abort', stop, { once: true });
-    let created: Vdi | undefined;
-    let objects = 0;
+    // What this add may have made: set once NEW_VDI was sent, unless sheep refused it.
+    let left: AddLeftover | undefined;
+    const token = randomUUID();
     try {
-      created = await newVdi(conn, imageId, options.size ?? 0, signal).catch((err: unknown) => {
+      const vdi = await newVdi(conn, imageId, options.size ?? 0, signal).catch((err: unknown) => {
         // Sheep's own refusal (Duplicate: another add's VDI) made nothing; without an answer NEW_VDI may have been carried out.
-        if (!isAnswer(err)) created = { name: imageId, vid: 0, copies: 0, blockSizeShift: DEFAULT_SHIFT };
+        if (!isAnswer(err)) left = { token, objects: 0 };
         throw err;
       });
-      const objectBytes = 2 ** created.blockSizeShift;
-      if (options.size !== undefined) objects = objectCount(options.size, created.blockSizeShift);
-      const vdi = created;
+      left = { vid: vdi.vid, token, objects: 0 };
+      // Claimed at once, so that another add of this id that lost NEW_VDI's answer never takes this VDI for its own.
+      if ((await claimVdi(conn, imageId, vdi.vid, token, signal)) === 'theirs') throw claimedByOther(imageId, conn.cluster);
+      const objectBytes = 2 ** vdi.blockSizeShift;
+      if (options.size !== undefined) left.objects = objectCount(options.size, vdi.blockSizeShift);
+      const tracked = left;
       const writes = new WriteBehind<Buffer[]>((offset, pieces) => writeDataObject(conn, vdi, offset / objectBytes, pieces, signal), { inFlight: this.inFlight(vdi.blockSizeShift), signal });
       // Each object goes as the pipeline's own chunks, never gathered into one buffer: no copy, and no garbage of object size per object.
       const reader = new ByteReader(data[Symbol.asyncIterator]());
@@ -116,7 +121,7 @@ export class SheepdogStore implements WritableStoreDriver {
             pieces.push(Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
             bytes += piece.byteLength;
           }
-          objects = Math.max(objects, written / objectBytes + 1);
+          tracked.objects = Math.max(tracked.objects, written / objectBytes + 1);
           await writes.write(written, pieces);
           written += bytes;
         }
@@ -134,8 +139,8 @@ export class SheepdogStore implements WritableStoreDriver {
       const failure = this.addFailure(err, signal, imageId);
       conn.close();
       // A VDI made by this add is removed; one that existed already (Duplicate) is another add's.
-      this.logger.debug({ store: this.id, image: imageId, err: failure }, `the add of image ${imageId} failed after ${objects} object(s)`);
-      if (created) await this.removeLeftover(imageId, location, objects);
+      this.logger.debug({ store: this.id, image: imageId, err: failure }, `the add of image ${imageId} failed after ${left?.objects ?? 0} object(s)`);
+      if (left) await this.removeLeftover(imageId, location, left);
       throw failure;
     } finally {
       signal.removeEventListener('abort', stop);
@@ -152,14 +157,15 @@ export class SheepdogStore implements WritableStoreDriver {
     return err;
   }
 
-  /** Removes a failed add's VDI now, on a fresh connection, and through the reclaimer until the cluster takes it. */
-  private async removeLeftover(imageId: string, location: string, objects: number): Promise<void> {
+  /** Removes a failed add's VDI now, on a fresh connection, and through the reclaimer until the cluster takes it; one not proven the add's is left, and logged. */
+  private async removeLeftover(imageId: string, location: string, left: AddLeftover): Promise<void> {
     await this.reclaimer.reclaim({ kind: 'VDI', location }, async (signal) => {
       const conn = this.connect();
       const stop = () => conn.close();
       signal.addEventListener('abort', stop, { once: true });
       try {
-        await removeVdi(conn, imageId, objects, signal);
+        const kept = await removeAddLeftover(conn, imageId, left, signal);
+        if (kept) this.logger.warn({ store: this.id, image: imageId, location }, `left VDI ${location} in place after the failed add of image ${imageId}: ${kept}. If no add of that image succeeded, it is a leftover: remove it with dog vdi delete ${imageId}`);
       } finally {
         signal.removeEventListener('abort', stop);
         this.release(conn);

@@ -8,6 +8,11 @@
 export const HEADER_BYTES = 48;
 /** The request protocol version; sheep answers VER_MISMATCH above it. */
 export const PROTO_VER = 2;
+/**
+ * The version of sheep's own opcodes (0x80 and up, which dog speaks): sheep
+ * takes them only at exactly this version, the one of sheepdog 1.0.x.
+ */
+export const SHEEP_PROTO_VER = 0x0a;
 /** The payload of NEW_VDI, GET_VDI_INFO and DEL_VDI: the name, NUL-padded to exactly this. */
 export const VDI_NAME_BYTES = 256;
 export const VDI_TAG_BYTES = 256;
@@ -24,9 +29,14 @@ export const Op = {
   GET_VDI_INFO: 0x14,
   READ_VDIS: 0x15,
   DEL_VDI: 0x17,
+  REMOVE_OBJ: 0x04,
+  /** Looks up, creates (CREAT, exclusively with EXCL) a VDI attribute: one of sheep's own opcodes. */
+  GET_VDI_ATTR: 0x89,
 } as const;
 
 export const FLAG_WRITE = 0x01;
+export const FLAG_CREAT = 0x0100;
+export const FLAG_EXCL = 0x0200;
 
 /** The result codes the driver tells apart; any other is a protocol error. */
 export const Result = {
@@ -72,6 +82,37 @@ export const Inode = {
   /** Entries of data_vdi_id: the most objects one VDI has. */
   MAX_OBJECTS: 1 << 20,
 } as const;
+
+/**
+ * A VDI attribute object (struct sheepdog_vdi_attr): the VDI's name and tag,
+ * the VDI's creation time (sheep sets it), the value's length, the key, the
+ * value. A request carries this much, the value after it.
+ */
+export const Attr = {
+  NAME: 0,
+  TAG: 256,
+  CTIME: 512,
+  SNAP_ID: 520,
+  VALUE_LEN: 524,
+  KEY: 528,
+  VALUE: 784,
+  KEY_BYTES: 256,
+} as const;
+
+/** An attribute object: sheep places it by the hash vid of the VDI's name (nameHashVid), not by the VDI's own vid. */
+export function attrOid(hashVid: number, attrId: number): bigint {
+  return (BigInt(hashVid) << 32n) | (1n << 61n) | BigInt(attrId >>> 0);
+}
+
+/** The payload of GET_VDI_ATTR: attribute `key` of the current VDI `name`, with `value`. */
+export function attrPayload(name: string, key: string, value: Buffer = Buffer.alloc(0)): Buffer {
+  const b = Buffer.alloc(Attr.VALUE + value.length);
+  b.write(name, Attr.NAME, 'utf8');
+  b.writeUInt32LE(value.length, Attr.VALUE_LEN);
+  b.write(key, Attr.KEY, 'utf8');
+  value.copy(b, Attr.VALUE);
+  return b;
+}
 
 /** The inode object of a VDI. */
 export function inodeOid(vid: number): bigint {
@@ -125,7 +166,7 @@ export type Request = ObjectRequest | VdiRequest;
 
 export function encodeRequest(req: Request, id: number, epoch = 0): Buffer {
   const b = Buffer.alloc(HEADER_BYTES);
-  b.writeUInt8(PROTO_VER, 0);
+  b.writeUInt8(req.opcode >= 0x80 ? SHEEP_PROTO_VER : PROTO_VER, 0);
   b.writeUInt8(req.opcode, 1);
   b.writeUInt16LE(req.flags, 2);
   b.writeUInt32LE(epoch, 4);
@@ -197,6 +238,8 @@ export interface Response {
   result: number;
   /** VDI responses. */
   vdiId: number;
+  /** GET_VDI_ATTR's answer: the attribute's id (its object is attrOid(vdiId, attrId)). */
+  attrId: number;
   copies: number;
   blockSizeShift: number;
 }
@@ -208,19 +251,21 @@ export function decodeResponse(b: Buffer): Response {
     dataLength: b.readUInt32LE(12),
     result: b.readUInt32LE(16),
     vdiId: b.readUInt32LE(24),
+    attrId: b.readUInt32LE(28),
     copies: b.readUInt8(32),
     blockSizeShift: b.readUInt8(33),
   };
 }
 
 /** A response header as a server writes it (the response's proto_ver byte is 0, as sheep sends it). */
-export function encodeResponse(r: { opcode: number; id: number; dataLength: number; result: number; vdiId?: number; copies?: number; blockSizeShift?: number }): Buffer {
+export function encodeResponse(r: { opcode: number; id: number; dataLength: number; result: number; vdiId?: number; attrId?: number; copies?: number; blockSizeShift?: number }): Buffer {
   const b = Buffer.alloc(HEADER_BYTES);
   b.writeUInt8(r.opcode, 1);
   b.writeUInt32LE(r.id, 8);
   b.writeUInt32LE(r.dataLength, 12);
   b.writeUInt32LE(r.result, 16);
   b.writeUInt32LE(r.vdiId ?? 0, 24);
+  b.writeUInt32LE(r.attrId ?? 0, 28);
   b.writeUInt8(r.copies ?? 0, 32);
   b.writeUInt8(r.blockSizeShift ?? 0, 33);
   return b;

@@ -182,30 +182,3 @@ export async function setVdiSize(conn: SheepConnection, vdi: Vdi, size: number, 
 export function objectCount(bytes: number, shift: number): number {
   return Math.ceil(bytes / 2 ** shift);
 }
-
-/**
- * Removes a VDI and its data. DEL_VDI alone keeps the data objects while
- * any data_vdi_id entry is set (and still answers SUCCESS); zeroing an
- * entry is what makes sheep remove its object (in the background). So the
- * entries of every object the VDI may have are zeroed first, then the name
- * is deleted. A missing VDI is NotFound.
- *
- * `leftover` is for what a failed add left: objects may exist whose entry
- * was never written (the connection went down between the object and its
- * entry), and the inode's size may say fewer objects than were written (an
- * image of unknown size). The first `leftover` entries are then pointed at
- * the VDI before they are zeroed, so that each of those objects goes too.
- */
-export async function removeVdi(conn: SheepConnection, name: string, leftover: number, signal?: AbortSignal): Promise<void> {
-  const vdi = await vdiInfo(conn, name, signal);
-  const inode = await readInode(conn, vdi, signal);
-  const count = Math.min(Inode.MAX_OBJECTS, Math.max(leftover, objectCount(inode.vdiSize, inode.blockSizeShift || vdi.blockSizeShift)));
-  const entries = Buffer.alloc(4 * count);
-  if (leftover > 0) {
-    for (let i = 0; i < Math.min(leftover, count); i++) entries.writeUInt32LE(vdi.vid, 4 * i);
-    await writeObject(conn, inodeOid(vdi.vid), Inode.DATA_VDI_ID, entries, vdi.copies, signal);
-    entries.fill(0);
-  }
-  if (count > 0) await writeObject(conn, inodeOid(vdi.vid), Inode.DATA_VDI_ID, entries, vdi.copies, signal);
-  await delVdi(conn, name, signal);
-}

@@ -8,9 +8,10 @@
  * other's images.
  */
 import { Readable } from 'node:stream';
-import { BadStoreConfigurationError, NotFoundError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, DriverListOptions, ImageAcls, ListedImage, StoreLeftover, WritableStoreDriver } from '../../driver.js';
 import { listSwiftImages, swiftLeftovers, type SwiftListing } from './list.js';
+import { throwStoreProblems } from '../store-problems.js';
 import { maskLocation } from '../../location.js';
 import type { Logger } from '../../logger.js';
 import type { Reclaimer } from '../../pipeline/reclaim.js';
@@ -54,7 +55,7 @@ export class SwiftStore implements WritableStoreDriver {
     // The options' rules and paths (SWIFT_OPTIONS: the buffer dir, the CA bundle, the references file) were
     // checked with the whole config; a file that cannot be read now changed since.
     problems.push(...tlsProblems);
-    if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
+    throwStoreProblems(ctx.id, problems);
     const timeout = o.swift_store_request_timeout * 1000;
     const client = ServiceClient.create({
       ...SWIFT_CLIENT,

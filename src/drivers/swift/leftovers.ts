@@ -7,6 +7,7 @@
  * its body went out, so Swift may still commit it, and a DELETE that came
  * first would find nothing and count the object as gone.
  */
+import { abandonOnAbort } from '../../abandon.js';
 import { DuplicateError } from '../../errors.js';
 import type { Reclaimer } from '../../pipeline/reclaim.js';
 import { discard } from '../../net/response.js';
@@ -20,7 +21,7 @@ import { checkSwiftStatus } from './objects.js';
  * briefly after an abort, which must settle at once; longer after a failure,
  * so that a backend that answers is left as it was when the add rejects.
  */
-export const CLEANUP_WAIT_MS = { aborted: 500, failed: 10_000 };
+const CLEANUP_WAIT_MS = { aborted: 500, failed: 10_000 };
 
 /** What a leftover is, in the reclaimer's log and `pendingCleanups()`. */
 export type LeftoverKind = 'segment' | 'manifest' | 'image';
@@ -37,6 +38,8 @@ export class AddLeftovers {
     private readonly loc: SwiftLocation,
     private readonly uri: string,
     private readonly reclaimer: Reclaimer,
+    /** The add's signal: once it aborted, the add waits for its removals only briefly. */
+    private readonly signal: AbortSignal,
   ) {}
 
   /**
@@ -51,44 +54,25 @@ export class AddLeftovers {
     );
     const { conn, loc } = this;
     const location = `${this.uri}${name.slice(loc.obj.length)}`;
+    const waitMs = this.signal.aborted ? CLEANUP_WAIT_MS.aborted : CLEANUP_WAIT_MS.failed;
     this.firstAttempts.push(
       this.reclaimer.reclaim({ kind, location }, async (signal) => {
-        if (!(await untilAborted(ours, signal))) return;
+        // The attempt's own bound ends the wait: its reason (the time running out) is what the reclaimer records.
+        if (!(await abandonOnAbort(ours, `The wait for the upload of ${name}`, { signal, graceMs: 0, reasonAsIs: true }))) return;
         const res = await conn.request({ method: 'DELETE', container: loc.container, obj: name, signal });
         discard(res);
         // A 404 is NotFound: the reclaimer counts it as removed.
         await checkSwiftStatus(res, `DELETE of ${loc.container}/${name}`);
-      }),
+      }, { waitMs }),
     );
   }
 
   /**
-   * Waits for the first removal attempts, at most `ms`: the add's caller
-   * gets its error then, and what is not removed yet stays with the reclaimer.
+   * Waits for the first removal attempts, each at most its CLEANUP_WAIT_MS:
+   * the add's caller gets its error then, and what is not removed yet stays
+   * with the reclaimer.
    */
-  async tried(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-    try {
-      await Promise.race([Promise.all(this.firstAttempts), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+  async tried(): Promise<void> {
+    await Promise.all(this.firstAttempts);
   }
-}
-
-/**
- * `work`, or a rejection with the signal's reason as soon as it aborts,
- * whatever `work` still waits for (a request Swift has not answered). What
- * `work` does later is its own: its rejection is not reported again.
- */
-export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  work.catch(() => undefined);
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort!));
 }

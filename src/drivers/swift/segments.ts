@@ -11,11 +11,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { abandonOnAbort } from '../../abandon.js';
 import { BackendUnavailableError, GlanceStoreError, SizeMismatchError } from '../../errors.js';
 import type { ByteReader } from '../../pipeline/chunks.js';
 import type { SwiftConnection } from './connection.js';
 import type { SwiftLocation } from './location.js';
-import { CLEANUP_WAIT_MS, untilAborted, type AddLeftovers } from './leftovers.js';
+import type { AddLeftovers } from './leftovers.js';
 import { checkSwiftStatus } from './objects.js';
 
 /** Segments whose upload has not finished; only the newest is still reading the image. */
@@ -114,7 +115,8 @@ export async function putSegmented(
   };
 
   try {
-    await untilAborted(upload(), signal);
+    // Answered at the abort, whatever Swift still owes: what the uploads do later is theirs.
+    await abandonOnAbort(upload(), `The segmented upload of ${loc.obj}`, { signal, graceMs: 0, reasonAsIs: true });
   } catch (err) {
     // Uploads still sending are cut (Swift discards them); the others are removed once
     // Swift has answered them, so that a DELETE never races Swift committing them.
@@ -122,7 +124,7 @@ export async function putSegmented(
     // One whose answer was lost may exist, and is ours (one refused as existing is not: AddLeftovers).
     if (manifest) leftovers.remove('manifest', loc.obj, manifest);
     for (const [name, request] of attempted) leftovers.remove('segment', name, request);
-    await leftovers.tried(signal.aborted ? CLEANUP_WAIT_MS.aborted : CLEANUP_WAIT_MS.failed);
+    await leftovers.tried();
     // An abort is what the caller asked for; else the image's own failure (size cap, size
     // mismatch, source error) explains more than the request it broke, whichever of the two
     // was noticed first.

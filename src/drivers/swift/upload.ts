@@ -6,6 +6,7 @@
  * never leaving anything behind when the add fails.
  */
 import { Readable } from 'node:stream';
+import { abandonOnAbort } from '../../abandon.js';
 import { BackendError, DuplicateError } from '../../errors.js';
 import type { DriverAddOptions } from '../../driver.js';
 import type { Logger } from '../../logger.js';
@@ -17,7 +18,7 @@ import type { SwiftConnection } from './connection.js';
 import type { SwiftLocation } from './location.js';
 import { checkSwiftStatus, deleteNames, listNames, objectExists, splitManifest } from './objects.js';
 import { ONE_MB, type SwiftStoreOptions } from './options.js';
-import { AddLeftovers, CLEANUP_WAIT_MS, untilAborted } from './leftovers.js';
+import { AddLeftovers } from './leftovers.js';
 import { putSegmented, UploadGuard, type SegmentSettings } from './segments.js';
 
 type UploadOptions = Pick<SwiftStoreOptions, 'swift_store_large_object_size' | 'swift_store_large_object_chunk_size' | 'swift_buffer_on_upload' | 'swift_upload_buffer_dir'>;
@@ -59,7 +60,7 @@ export class SwiftUploader {
       await deleteNames(conn, loc.container, stale, signal);
     }
     const reader = new ByteReader(data[Symbol.asyncIterator]());
-    const leftovers = new AddLeftovers(conn, loc, uri, this.reclaimer);
+    const leftovers = new AddLeftovers(conn, loc, uri, this.reclaimer, signal);
     try {
       if (whole) await putWhole(conn, loc, reader, size, signal, leftovers);
       else await putSegmented(conn, loc, reader, size, signal, this.segments, leftovers);
@@ -127,12 +128,12 @@ async function putWhole(conn: SwiftConnection, loc: SwiftLocation, reader: ByteR
     await checkSwiftStatus(res, `PUT of ${loc.container}/${loc.obj}`);
   })();
   try {
-    await untilAborted(request, signal);
+    await abandonOnAbort(request, `The upload of ${loc.obj}`, { signal, graceMs: 0, reasonAsIs: true });
   } catch (err) {
     // The whole body went out but the answer was lost (or not awaited): the object may exist, and it is ours.
     if (sent === size) {
       leftovers.remove('image', loc.obj, request);
-      await leftovers.tried(signal.aborted ? CLEANUP_WAIT_MS.aborted : CLEANUP_WAIT_MS.failed);
+      await leftovers.tried();
     }
     throw signal.aborted ? signal.reason : err;
   } finally {

@@ -13,7 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, WritableStoreDriver } from '../../driver.js';
-import { BadStoreConfigurationError, BadStoreUriError, DuplicateError, NotFoundError, StorageFullError } from '../../errors.js';
+import { BadStoreUriError, DuplicateError, NotFoundError, StorageFullError } from '../../errors.js';
+import { throwStoreProblems } from '../store-problems.js';
 import { maskLocation } from '../../location.js';
 import { ServiceClient } from '../../net/client.js';
 import { transportError } from '../../net/failure.js';
@@ -52,7 +53,7 @@ export class VmwareStore implements WritableStoreDriver {
     // The options' own rules (VMWARE_OPTIONS) were checked with the whole config.
     const server = parseServerHost(o.vmware_server_host)!;
     const specs = o.vmware_datastores.map((e) => parseDatastoreSpec(e) as DatastoreSpec);
-    if (problems.length) throw new BadStoreConfigurationError(problems.map((p) => `[${ctx.id}] ${p}`));
+    throwStoreProblems(ctx.id, problems);
     const client = ServiceClient.create({
       service: 'vCenter',
       tls,
