@@ -55,6 +55,7 @@ export function parseEnabledBackends(text: string): { entries: BackendEntry[]; p
 export function storeIdProblem(id: string): string | undefined {
   const lower = id.toLowerCase();
   if (lower.startsWith(RESERVED_PREFIX) || lower === LEGACY_STAGING_SECTION) return `Store id ${JSON.stringify(id)} is reserved for Glance's own use and cannot be an enabled backend`;
+  if (lower === 'backend_defaults') return `Store id ${JSON.stringify(id)} would read the [backend_defaults] section, which holds the defaults of every store`;
   if (id === 'DEFAULT' || lower === 'glance_store') return `Store id ${JSON.stringify(id)} would read the [${id === 'DEFAULT' ? id : 'glance_store'}] section, which holds Glance's own options`;
   if (!/^[A-Za-z0-9_.-]+$/.test(id)) return `Store id ${JSON.stringify(id)} may contain only letters, digits, '_', '-' and '.'`;
   return undefined;

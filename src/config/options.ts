@@ -15,6 +15,7 @@ import { ExpansionBudget } from './interpolate.js';
 import { ConfigResolver, sectionKey, specsByName, type GroupSpec } from './resolve.js';
 import { suggest } from './suggest.js';
 import { defaultRuleProblems, ruleProblems, shownValue, type RuleProblem } from './rules.js';
+import { inherit, type Inheritance } from './backend-defaults.js';
 
 export { suggest } from './suggest.js';
 export type { OptionCheck, OptionRequirement, OptionSpec, OptionType, OptionValues, OptionsOf, RefusalKind } from './schema.js';
@@ -44,40 +45,81 @@ export interface GroupReading {
   values: OptionValues;
   problems: OptionProblem[];
   unknown: string[];
+  /** Options the section sets (read without a problem). */
+  set: Set<string>;
+  /** Problems of [backend_defaults] values this group inherits (reported once, under that group). */
+  inherited: OptionProblem[];
+}
+
+export interface ReadGroupOptions {
+  /** An option read elsewhere (enabled_backends). */
+  skip?: string;
+  /** Whether the driver's rules are checked (not for [backend_defaults], which is no store). */
+  rules?: boolean;
+  /** A store group's fallback to [backend_defaults]. */
+  inherit?: Inheritance;
 }
 
 /**
  * Reads every option of a group through the resolver. Problem messages name
  * the section, the option and the value as written, except for secret
- * options, whose value is never shown.
+ * options, whose value is never shown. A rule broken by a value the group
+ * inherits names [backend_defaults], where the value was written.
  */
-export function readGroup(resolver: ConfigResolver, group: GroupSpec, label: string, config: ParsedConfig, skip?: string): GroupReading {
-  const values: OptionValues = {};
+export function readGroup(resolver: ConfigResolver, group: GroupSpec, label: string, config: ParsedConfig, how: ReadGroupOptions = {}): GroupReading {
+  let values: OptionValues = {};
+  const set = new Set<string>();
   const problems: OptionProblem[] = [];
-  const broken = (found: RuleProblem[]) => {
-    for (const p of found) problems.push({ option: p.option, kind: 'store-rule', message: `[${label}] ${p.message}` });
+  const broken = (found: RuleProblem[], origin?: ReadonlyMap<string, string>) => {
+    for (const p of found) {
+      const from = origin?.get(p.option);
+      problems.push({ option: p.option, kind: 'store-rule', message: from ? `[${from}] ${p.message} (read by store ${JSON.stringify(label)})` : `[${label}] ${p.message}` });
+    }
+  };
+  /** The refused [backend_defaults] values this group falls back to (its own section does not set them). */
+  const inherited = (own: OptionValues, refusedOwn: ReadonlySet<string> = new Set()) => {
+    const found: OptionProblem[] = [];
+    for (const spec of group.schema) {
+      const refused = how.inherit?.shared.refused.get(spec.name);
+      if (refused && !refusedOwn.has(spec.name) && !(set.has(spec.name) && own[spec.name] !== undefined)) found.push({ option: spec.name, ...refused });
+    }
+    return found;
   };
   if (!resolver.hasSection(group)) {
     // Nothing set: every option has its default (a config may hold a hundred thousand such stores).
-    for (const spec of group.schema) values[spec.name] = spec.default;
-    broken(defaultRuleProblems(group.schema));
-    return { values, problems, unknown: [] };
+    if (!how.inherit) {
+      for (const spec of group.schema) values[spec.name] = spec.default;
+      if (how.rules !== false) broken(defaultRuleProblems(group.schema));
+      return { values, problems, unknown: [], set, inherited: [] };
+    }
+    const once = (how.inherit.unsectioned ??= inherit({}, set, how.inherit));
+    if (once.origin.size === 0) broken(defaultRuleProblems(how.inherit.schema));
+    else broken(ruleProblems(group.schema, once.values), once.origin);
+    return { values: { ...once.values }, problems, unknown: [], set, inherited: inherited({}) };
   }
   for (const spec of group.schema) {
-    if (spec.name === skip) continue;
+    if (spec.name === how.skip) continue;
     const r = resolver.read(group.name === 'DEFAULT' ? null : group.name, spec.name);
     if (r.ok) {
       values[spec.name] = r.value;
+      if (r.set) set.add(spec.name);
       continue;
     }
     values[spec.name] = spec.default;
     problems.push({ option: spec.name, kind: r.kind, message: `[${label}] ${shownValue(spec, r.text)}: ${r.why}` });
   }
+  const refused = new Set(problems.map((p) => p.option));
+  let origin = new Map<string, string>();
+  const own = values;
+  if (how.inherit) {
+    // A refused own value is reported and takes the default, never the shared value.
+    ({ values, origin } = inherit(own, set, how.inherit, refused));
+  }
   // The driver's own rules, on values that passed their type and range.
-  broken(ruleProblems(group.schema, values, new Set(problems.map((p) => p.option))));
+  if (how.rules !== false) broken(ruleProblems(group.schema, values, refused), origin);
   const known = specsByName(group.schema);
   const raw = Object.prototype.hasOwnProperty.call(config, group.section) ? config[group.section]! : {};
-  return { values, problems, unknown: Object.keys(raw).filter((k) => !known.has(k)) };
+  return { values, problems, unknown: Object.keys(raw).filter((k) => !known.has(k)), set, inherited: how.inherit ? inherited(own, refused) : [] };
 }
 
 /** The characters of a parsed config (names and values): the base of its substitution budget. */

@@ -20,6 +20,7 @@ import { ExpansionBudget } from './interpolate.js';
 import { ConfigResolver, sectionKey, type GroupSpec } from './resolve.js';
 import { LEGACY_STAGING_SECTION, RESERVED_STORES, parseEnabledBackends, storeIdProblem, type BackendEntry } from './enabled-backends.js';
 import { nodeHashName } from '../pipeline/hash-algo.js';
+import { SHARED_GROUP, groupSchema, sharedSchema, unknownShared, type Inheritance, type SharedReading } from './backend-defaults.js';
 
 export { RESERVED_STORES, LEGACY_STAGING_SECTION } from './enabled-backends.js';
 
@@ -99,7 +100,7 @@ export interface ConfigProblem {
 /** One group as read: [DEFAULT], [glance_store], a store, or a reserved store. */
 export interface GroupOutcome {
   name: string;
-  role: 'DEFAULT' | 'glance_store' | 'store' | 'reserved';
+  role: 'DEFAULT' | 'glance_store' | 'backend_defaults' | 'store' | 'reserved';
   values: OptionValues;
   problems: OptionProblem[];
 }
@@ -154,12 +155,13 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
   }
 
   // Every store id, valid or not, claims its section: it is not one of Glance's own groups.
-  const claimed = new Set<string>(['DEFAULT', 'glance_store', ...RESERVED_STORES, ...entries.map((e) => sectionKey(e.id))]);
+  const claimed = new Set<string>(['DEFAULT', 'glance_store', SHARED_GROUP, ...RESERVED_STORES, ...entries.map((e) => sectionKey(e.id))]);
   const types = [...drivers.keys()];
   const storeGroups: { group: GroupSpec; entry: BackendEntry; definition: AnyDriverDefinition; reserved: boolean }[] = [];
-  // One schema per driver type, shared by its stores.
+  // One schema per driver type, shared by its stores; a store's group reads it without defaults (see backend-defaults.ts).
   const schemas = new Map<AnyDriverDefinition, readonly OptionSpec[]>();
-  const schemaOf = (d: AnyDriverDefinition) => schemas.get(d) ?? schemas.set(d, [...COMMON_STORE_OPTIONS, ...d.options]).get(d)!;
+  const fullSchemaOf = (d: AnyDriverDefinition) => schemas.get(d) ?? schemas.set(d, [...COMMON_STORE_OPTIONS, ...d.options]).get(d)!;
+  const schemaOf = (d: AnyDriverDefinition) => groupSchema(fullSchemaOf(d));
   const sectionsTaken = new Map<string, string>();
   for (const entry of entries) {
     const { id, type } = entry;
@@ -200,11 +202,14 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
   const appGroups = Object.keys(config)
     .filter((k) => !claimed.has(k))
     .map((k): GroupSpec => ({ name: k, section: k, schema: [], appOptions: true }));
-  const resolver = new ConfigResolver(config, defaults, [glanceStore, ...storeGroups.map((s) => s.group), ...appGroups], budget);
+  // [backend_defaults] holds the options of every driver a store here uses (the file driver's always: the reserved stores are file stores).
+  const usedDrivers = [...new Set([...(fileDriver ? [fileDriver] : []), ...storeGroups.map((s) => s.definition)])];
+  const sharedGroup: GroupSpec = { name: SHARED_GROUP, section: SHARED_GROUP, schema: sharedSchema(usedDrivers), appOptions: false };
+  const resolver = new ConfigResolver(config, defaults, [glanceStore, sharedGroup, ...storeGroups.map((s) => s.group), ...appGroups], budget);
 
   const readGlobal = (group: GroupSpec, role: 'DEFAULT' | 'glance_store') => {
     // enabled_backends was read above; it stays in the schema so that $enabled_backends resolves.
-    const read = readGroup(resolver, group, group.name, config, 'enabled_backends');
+    const read = readGroup(resolver, group, group.name, config, { skip: 'enabled_backends' });
     if (role === 'DEFAULT') read.values['enabled_backends'] = enabledValue;
     for (const p of read.problems) problems.push({ ...p, group: group.name });
     groups.push({ name: group.name, role, values: read.values, problems: read.problems });
@@ -219,11 +224,15 @@ export function readConfig(config: ParsedConfig, drivers: DriverRegistry, overri
   };
   const defaultValues = readGlobal(defaults, 'DEFAULT');
   const glanceStoreValues = readGlobal(glanceStore, 'glance_store');
+  const shared = readShared(resolver, sharedGroup, config, [...drivers.values()], hint, problems, warnings, groups);
+  const inheritances = new Map<AnyDriverDefinition, Inheritance>();
+  const inheritanceOf = (d: AnyDriverDefinition) => inheritances.get(d) ?? inheritances.set(d, { schema: fullSchemaOf(d), shared }).get(d)!;
 
   const stores: StoreSpec[] = [];
   for (const { group, entry, definition, reserved } of storeGroups) {
-    const read = readGroup(resolver, group, group.name, config);
-    groups.push({ name: group.name, role: reserved ? 'reserved' : 'store', values: read.values, problems: read.problems });
+    const read = readGroup(resolver, group, group.name, config, { inherit: inheritanceOf(definition) });
+    // The group's values include what it inherits, and so do its problems (reported once, under [backend_defaults]).
+    groups.push({ name: group.name, role: reserved ? 'reserved' : 'store', values: read.values, problems: [...read.problems, ...read.inherited] });
     // Reserved stores exist only when their section does (the legacy one stands in for the staging store's).
     if (reserved && (!has(config, group.section) || stores.some((s) => s.id === entry.id))) continue;
     for (const p of read.problems) problems.push({ ...p, group: group.name });
@@ -280,6 +289,29 @@ export function readStoresConfig(config: ParsedConfig, drivers: DriverRegistry, 
     throw new BadStoreConfigurationError(messages, { warnings });
   }
   return { stores, defaultBackend, imageSizeCap, hashAlgo, warnings };
+}
+
+/** Reads [backend_defaults] once for every store: its values, refused values and unknown keys. */
+function readShared(
+  resolver: ConfigResolver,
+  group: GroupSpec,
+  config: ParsedConfig,
+  drivers: readonly AnyDriverDefinition[],
+  hint: (name: string, candidates: readonly string[]) => string | undefined,
+  problems: ConfigProblem[],
+  warnings: string[],
+  groups: GroupOutcome[],
+): SharedReading {
+  const read = readGroup(resolver, group, SHARED_GROUP, config, { rules: false });
+  for (const p of read.problems) problems.push({ ...p, group: SHARED_GROUP });
+  groups.push({ name: SHARED_GROUP, role: 'backend_defaults', values: read.values, problems: read.problems });
+  const unknown = unknownShared(read.unknown.slice(0, LISTED_PER_SECTION), drivers, hint);
+  for (const e of unknown.errors) problems.push({ kind: 'unknown-option', message: e.message, group: SHARED_GROUP, option: e.name });
+  const more = read.unknown.length - LISTED_PER_SECTION;
+  if (more > 0) problems.push({ kind: 'unknown-option', message: `[${SHARED_GROUP}] has ${more} more unknown options`, group: SHARED_GROUP });
+  warnings.push(...unknown.warnings);
+  for (const d of resolver.deprecatedIn(SHARED_GROUP)) warnings.push(`Option ${JSON.stringify(d.name)} in [${SHARED_GROUP}] is deprecated: use ${JSON.stringify(d.use)}`);
+  return { values: read.values, set: read.set, refused: new Map(read.problems.map((p) => [p.option, { kind: p.kind, message: p.message }])) };
 }
 
 function has(config: ParsedConfig, section: string): boolean {

@@ -36,6 +36,18 @@ export interface TokenAuthV3 {
   project?: ProjectRef;
 }
 
+/**
+ * Keystone v3 application credential auth (glance_store 5.4): the
+ * credential is bound to its user and project, so no scope is sent; the
+ * token comes scoped to that project, with its catalog.
+ */
+export interface ApplicationCredentialAuthV3 {
+  version: 3;
+  method: 'application_credential';
+  id: string;
+  secret: string;
+}
+
 /** Keystone v2.0 password auth (`tenantName` and `passwordCredentials`). */
 export interface PasswordAuthV2 {
   version: 2;
@@ -45,7 +57,7 @@ export interface PasswordAuthV2 {
   password: string;
 }
 
-export type KeystoneAuth = PasswordAuthV3 | TokenAuthV3 | PasswordAuthV2;
+export type KeystoneAuth = PasswordAuthV3 | TokenAuthV3 | ApplicationCredentialAuthV3 | PasswordAuthV2;
 
 /** What Keystone answered. */
 export interface KeystoneToken {
@@ -93,15 +105,18 @@ export function splitProjectUser(user: string): { project: string; name: string 
   return { project: user.slice(0, colon), name: user.slice(colon + 1) };
 }
 
-async function tokenV3(authUrl: string, auth: PasswordAuthV3 | TokenAuthV3, call: KeystoneCall): Promise<KeystoneToken> {
+function identityV3(auth: PasswordAuthV3 | TokenAuthV3 | ApplicationCredentialAuthV3): object {
+  if (auth.method === 'password') return { methods: ['password'], password: { user: { name: auth.user, password: auth.password, domain: auth.userDomain } } };
+  if (auth.method === 'token') return { methods: ['token'], token: { id: auth.token } };
+  return { methods: ['application_credential'], application_credential: { id: auth.id, secret: auth.secret } };
+}
+
+async function tokenV3(authUrl: string, auth: PasswordAuthV3 | TokenAuthV3 | ApplicationCredentialAuthV3, call: KeystoneCall): Promise<KeystoneToken> {
   const base = authUrl.replace(/\/+$/, '');
   const url = `${/\/v3$/.test(base) ? base : `${base}/v3`}/auth/tokens`;
-  const identity =
-    auth.method === 'password'
-      ? { methods: ['password'], password: { user: { name: auth.user, password: auth.password, domain: auth.userDomain } } }
-      : { methods: ['token'], token: { id: auth.token } };
-  const body = { auth: { identity, ...(auth.project ? { scope: { project: auth.project } } : {}) } };
-  const who = call.who ?? (auth.method === 'password' ? `user ${auth.user}` : 'the request token');
+  const scope = auth.method !== 'application_credential' && auth.project ? { scope: { project: auth.project } } : {};
+  const body = { auth: { identity: identityV3(auth), ...scope } };
+  const who = call.who ?? (auth.method === 'password' ? `user ${auth.user}` : auth.method === 'token' ? 'the request token' : 'the application credential');
   // Keystone answers a token it does not know (expired, revoked, not one of its own) with 404.
   const statuses = auth.method === 'token' ? { ...AUTH_STATUS_ERRORS, 404: AuthenticationFailedError } : AUTH_STATUS_ERRORS;
   const data = await postJson<{ token?: { expires_at?: string; catalog?: unknown[]; project?: { id?: string } } }>(url, body, who, call, statuses);

@@ -61,7 +61,7 @@ export class CinderStore implements WritableStoreDriver {
 
   properties(): Record<string, unknown> {
     return {
-      auth: this.sessions.ownUser ? 'store user' : 'request context',
+      auth: this.sessions.auth,
       ...(this.o.cinder_volume_type ? { volume_type: this.o.cinder_volume_type } : {}),
       ...(this.o.cinder_os_region_name ? { region: this.o.cinder_os_region_name } : {}),
     };

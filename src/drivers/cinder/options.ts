@@ -57,6 +57,19 @@ export const CINDER_OPTIONS = [
   { name: 'cinder_store_password', type: 'string', secret: true, help: 'Password of cinder_store_user_name.' },
   { name: 'cinder_store_project_name', type: 'string', help: 'Project the store\'s volumes are created in (see cinder_store_auth_address).' },
   { name: 'cinder_store_project_domain_name', type: 'string', default: 'Default', help: 'Domain of cinder_store_project_name.' },
+  {
+    name: 'cinder_store_application_credential_id',
+    type: 'string',
+    help: 'Id of a Keystone application credential the store authenticates with at cinder_store_auth_address, instead of cinder_store_user_name and cinder_store_password (glance_store 5.4); the volumes go to the credential\'s project.',
+  },
+  {
+    name: 'cinder_store_application_credential_secret',
+    type: 'string',
+    secret: true,
+    required: { when: 'when cinder_store_application_credential_id is set', test: (values) => !!values['cinder_store_application_credential_id'] },
+    check: { rule: 'set with cinder_store_application_credential_id', problem: (_value, values) => (values['cinder_store_application_credential_id'] ? undefined : 'is set without cinder_store_application_credential_id') },
+    help: 'Secret of cinder_store_application_credential_id.',
+  },
   { name: 'cinder_volume_type', type: 'string', help: 'Volume type of the volumes images are written to; Cinder\'s default type when unset.' },
   {
     name: 'cinder_do_extend_attached',

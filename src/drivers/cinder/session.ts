@@ -1,8 +1,10 @@
 /**
  * Where Cinder is and which token to show it, as glance_store decides:
- * with all of cinder_store_auth_address, _user_name, _password and
- * _project_name set, the store logs in to Keystone v3 as its own user and
- * takes Cinder's URL from that user's catalog; otherwise each call uses the
+ * with cinder_store_auth_address and an application credential (5.4: both
+ * _application_credential_id and _secret), or with all of
+ * cinder_store_auth_address, _user_name, _password and _project_name set,
+ * the store logs in to Keystone v3 as its own user and takes Cinder's URL
+ * from that login's catalog; otherwise each call uses the
  * caller's RequestContext (its token, or `user:project` for Cinder's noauth)
  * and Cinder's URL from cinder_endpoint_template or the context's catalog.
  */
@@ -18,10 +20,13 @@ import type { CinderStoreOptions } from './options.js';
 const EXPIRE_SOON_MS = 60_000;
 
 const STORE_CREDENTIALS = ['cinder_store_auth_address', 'cinder_store_user_name', 'cinder_store_password', 'cinder_store_project_name'] as const;
+const APPLICATION_CREDENTIAL = ['cinder_store_auth_address', 'cinder_store_application_credential_id', 'cinder_store_application_credential_secret'] as const;
 
 export class CinderSessions {
   private readonly endpoint: EndpointChoice;
   private readonly login: TokenSession<ServiceToken> | undefined;
+  /** How the store authenticates, for its info. */
+  readonly auth: 'store user' | 'application credential' | 'request context' = 'request context';
 
   constructor(
     private readonly storeId: string,
@@ -32,7 +37,16 @@ export class CinderSessions {
   ) {
     this.endpoint = catalogChoice(o);
     const set = STORE_CREDENTIALS.filter((name) => o[name]);
-    if (set.length === STORE_CREDENTIALS.length) {
+    // Id and secret together choose the application credential, as in glance_store 5.4 (a missing auth address then falls back to the context).
+    if (o.cinder_store_application_credential_id && o.cinder_store_application_credential_secret) {
+      if (o.cinder_store_auth_address) {
+        const auth = { version: 3 as const, method: 'application_credential' as const, id: o.cinder_store_application_credential_id, secret: o.cinder_store_application_credential_secret };
+        this.login = new TokenSession(serviceLogin(o.cinder_store_auth_address, auth, this.endpoint, { client, who: 'the cinder store application credential' }), EXPIRE_SOON_MS);
+        this.auth = 'application credential';
+      } else {
+        logger.warn({ store: storeId, missing: ['cinder_store_auth_address'] }, `[${storeId}] ${APPLICATION_CREDENTIAL.slice(1).join(', ')} set without cinder_store_auth_address: the store uses the request context's credentials`);
+      }
+    } else if (set.length === STORE_CREDENTIALS.length) {
       const auth = {
         version: 3 as const,
         method: 'password' as const,
@@ -43,6 +57,7 @@ export class CinderSessions {
       };
       const login = serviceLogin(o.cinder_store_auth_address!, auth, this.endpoint, { client, who: 'the cinder store user' });
       this.login = new TokenSession(login, EXPIRE_SOON_MS);
+      this.auth = 'store user';
     } else if (set.length > 0) {
       // glance_store silently falls back to the request context too; say so.
       const missing = STORE_CREDENTIALS.filter((name) => !o[name]);

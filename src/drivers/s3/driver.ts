@@ -26,6 +26,7 @@ import type { Reclaimer } from '../../pipeline/reclaim.js';
 import { serviceError, statusOf, STATUS_ERRORS, transportError, type ErrorClass, type FailedCall } from '../../net/failure.js';
 import { checkedLength } from '../../net/response.js';
 import { readTls, type TlsSettings } from '../../net/tls.js';
+import { checksumSettings } from './checksums.js';
 import { formatS3Location, parseS3Location, splitHost, type S3Location } from './location.js';
 import type { S3StoreOptions } from './options.js';
 import { Claims, claimOf, newClaim, type Claim, type ClaimKind } from './claim.js';
@@ -96,6 +97,8 @@ export class S3Store implements WritableStoreDriver {
       large_object_size_mib: this.options.s3_store_large_object_size,
       large_object_chunk_size_mib: this.options.s3_store_large_object_chunk_size,
       thread_pools: this.options.s3_store_thread_pools,
+      // What the AWS SDK is told (s3_store_enable_data_integrity_protection and the two checksum options).
+      checksums: checksumSettings(this.options),
     };
   }
 
@@ -125,9 +128,8 @@ export class S3Store implements WritableStoreDriver {
       region: this.options.s3_store_region_name || 'us-east-1',
       credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
       forcePathStyle: pathStyle,
-      // Checksums newer than SigV4's payload hash are not understood by every S3 server.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
+      // Checksums newer than SigV4's payload hash are not understood by every S3 server: only when asked for.
+      ...checksumSettings(this.options),
       // Without a logger the SDK writes its warnings to the console; they go to the store's
       // logger instead (sdk-logger.ts).
       logger: sdkLogger(this.id, this.logger),
@@ -172,7 +174,10 @@ export class S3Store implements WritableStoreDriver {
     };
     const where = `s3 object ${o.s3_store_bucket}/${imageId} in store ${this.id}`;
     const size = options.size;
-    const whole = size !== undefined && size < o.s3_store_large_object_size * MiB;
+    // A streamed single PUT with a checksum sends it in a trailer (aws-chunked, no Content-Length), which RGW
+    // and Swift's s3api refuse (411): with request checksums on, every image takes the multipart path, whose
+    // parts are buffers and carry their checksum in a header (docs/s3.md).
+    const whole = size !== undefined && size < o.s3_store_large_object_size * MiB && checksumSettings(o).requestChecksumCalculation === 'WHEN_REQUIRED';
     const body = Readable.from(data, { objectMode: false });
     // The SDK reports the body's errors through the request; a listener keeps one
     // raised between requests from becoming an uncaught exception.

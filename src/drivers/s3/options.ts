@@ -28,10 +28,36 @@ export const S3_OPTIONS = [
     help: 'Addressing of the bucket: `path` (host/bucket), `virtual` (bucket.host), or `auto` (virtual where the bucket name allows it, as the AWS SDK chooses).',
   },
   { name: 's3_store_region_name', type: 'string', default: '', help: 'Region to sign requests for; empty uses us-east-1, which non-AWS servers accept.' },
-  { name: 's3_store_large_object_size', type: 'int', default: 100, min: 1, help: 'Images of at least this many MiB are uploaded in parts (multipart upload).' },
+  {
+    name: 's3_store_large_object_size',
+    type: 'int',
+    default: 100,
+    min: 0,
+    help: 'Images of at least this many MiB are uploaded in parts (multipart upload); 0 sends every image, a 0-byte one too, through the multipart path (glance_store 5.2), where one that fits in a part goes up as a single PUT.',
+  },
   { name: 's3_store_large_object_chunk_size', type: 'int', default: 10, min: 5, help: 'Size in MiB of each part of a multipart upload (S3 requires at least 5).' },
   { name: 's3_store_thread_pools', type: 'int', default: 10, min: 1, help: 'Parts uploaded at once; memory held is at most this many parts.' },
   { name: 's3_store_cacert', type: 'string', help: 'CA bundle that verifies an https endpoint.', path: { kind: 'readable-file' } },
+  {
+    name: 's3_store_enable_data_integrity_protection',
+    type: 'bool',
+    default: false,
+    help: 'Use s3_store_request_checksum_calculation and s3_store_response_checksum_validation (glance_store 5.4). Off: checksums only where an operation requires them, which every S3 server understands.',
+  },
+  {
+    name: 's3_store_request_checksum_calculation',
+    type: 'string',
+    default: 'when_required',
+    choices: ['when_required', 'when_supported'],
+    help: 'With s3_store_enable_data_integrity_protection: `when_supported` sends a CRC32 checksum with every upload (the AWS SDK\'s requestChecksumCalculation), which the server checks; `when_required` only where the operation requires one.',
+  },
+  {
+    name: 's3_store_response_checksum_validation',
+    type: 'string',
+    default: 'when_required',
+    choices: ['when_required', 'when_supported'],
+    help: 'With s3_store_enable_data_integrity_protection: `when_supported` checks the checksum a server sends with a whole-object download (the AWS SDK\'s responseChecksumValidation); `when_required` only where the request asks for one.',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 /** The options a s3 store's `create` receives. */

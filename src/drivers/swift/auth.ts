@@ -1,6 +1,7 @@
 /**
  * How the swift store gets a token and Swift's storage URL: Swift's own auth
- * (v1: tempauth, swauth) here, Keystone v2.0 and v3 through src/net/keystone,
+ * (v1: tempauth, swauth) here, Keystone v2.0 and v3 (a password, or an
+ * application credential) through src/net/keystone,
  * with Swift's endpoint picked from the catalog as the swift_store_* options
  * say (or swift_store_endpoint instead of it).
  */
@@ -58,6 +59,10 @@ export function catalogChoice(choice: SwiftEndpoint): EndpointChoice {
 }
 
 function keystoneAuth(creds: PasswordCredentials): KeystoneAuth {
+  if (creds.applicationCredential) {
+    if (creds.authVersion !== '3') throw new BadStoreConfigurationError(`an application credential needs Keystone v3 (auth_version 3, not ${creds.authVersion})`);
+    return { version: 3, method: 'application_credential', ...creds.applicationCredential };
+  }
   const { project, name } = splitProjectUser(creds.user);
   if (creds.authVersion === '2') return { version: 2, method: 'password', tenantName: project, user: name, password: creds.key };
   const domain = (id?: string, domainName?: string): DomainRef => (id ? { id } : { name: domainName ?? 'Default' });

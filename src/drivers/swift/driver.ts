@@ -23,7 +23,7 @@ import { ServiceClient } from '../../net/client.js';
 import { SwiftDownloader } from './download.js';
 import { checkSwiftStatus, deleteContainerQuietly, removeObjectAndSegments } from './objects.js';
 import { ONE_MB, type SwiftStoreOptions } from './options.js';
-import { storeReferences, type SwiftReference } from './references.js';
+import { keystoneV2References, storeReferences, type SwiftReference } from './references.js';
 import { SwiftTenancy } from './tenancy.js';
 import { SwiftUploader } from './upload.js';
 
@@ -56,6 +56,8 @@ export class SwiftStore implements WritableStoreDriver {
     // checked with the whole config; a file that cannot be read now changed since.
     problems.push(...tlsProblems);
     throwStoreProblems(ctx.id, problems);
+    const v2 = keystoneV2References(references);
+    if (v2.length) ctx.logger.warn(`[${ctx.id}] ${v2.join(', ')} ${v2.length === 1 ? 'authenticates' : 'authenticate'} with Keystone v2.0, which glance_store 5.0 no longer supports for swift: use auth_version 3 (Keystone v3; swift_store_auth_version = 3 for the swift_store_* account)`);
     const timeout = o.swift_store_request_timeout * 1000;
     const client = ServiceClient.create({
       ...SWIFT_CLIENT,

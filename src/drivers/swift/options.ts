@@ -6,10 +6,14 @@
 import type { OptionCheck, OptionSpec, OptionValues, OptionsOf } from '../../config/schema.js';
 import { REFERENCES_FILE_RULE, referencesFileProblem } from './references.js';
 
-/** Single-tenant without a references file: the store's account is given by swift_store_user/key/auth_address. */
-const OWN_ACCOUNT = {
+/** Single-tenant without a references file: the store's account is given by swift_store_auth_address and a user or an application credential. */
+const OWN_ADDRESS = {
   when: 'unless swift_store_config_file or swift_store_multi_tenant is set',
   test: (values: OptionValues) => !values['swift_store_config_file'] && values['swift_store_multi_tenant'] !== true,
+};
+const OWN_ACCOUNT = {
+  when: 'unless swift_store_config_file, swift_store_multi_tenant or swift_store_application_credential_id is set',
+  test: (values: OptionValues) => OWN_ADDRESS.test(values) && !values['swift_store_application_credential_id'],
 };
 
 const HTTP_URL: OptionCheck = { rule: 'an http:// or https:// URL', problem: (value) => (/^https?:\/\//.test(value as string) ? undefined : 'must be an http:// or https:// URL') };
@@ -39,7 +43,7 @@ export const SWIFT_OPTIONS = [
   {
     name: 'swift_store_auth_address',
     type: 'string',
-    required: OWN_ACCOUNT,
+    required: OWN_ADDRESS,
     check: HTTP_URL,
     help: 'Authentication URL, used when there is no swift_store_config_file (deprecated in glance_store in favour of it).',
     sample: 'http://127.0.0.1:5000/v3',
@@ -59,6 +63,24 @@ export const SWIFT_OPTIONS = [
     help: 'User to authenticate as (`project:user` for Keystone), used without swift_store_config_file.',
   },
   { name: 'swift_store_key', type: 'string', secret: true, required: OWN_ACCOUNT, help: 'Password or key of swift_store_user.' },
+  {
+    name: 'swift_store_application_credential_id',
+    type: 'string',
+    secret: true,
+    check: {
+      rule: 'used with swift_store_auth_version 3',
+      problem: (_value, values) => (values['swift_store_auth_version'] === '3' ? undefined : `application credentials need Keystone v3: set swift_store_auth_version = 3`),
+    },
+    help: 'Id of a Keystone application credential the store authenticates with instead of swift_store_user/key (glance_store 5.4; Keystone v3 only). Its locations hold no credentials: the store reads them with this credential.',
+  },
+  {
+    name: 'swift_store_application_credential_secret',
+    type: 'string',
+    secret: true,
+    required: { when: 'when swift_store_application_credential_id is set', test: (values) => !!values['swift_store_application_credential_id'] },
+    check: { rule: 'set with swift_store_application_credential_id', problem: (_value, values) => (values['swift_store_application_credential_id'] ? undefined : 'is set without swift_store_application_credential_id') },
+    help: 'Secret of swift_store_application_credential_id.',
+  },
   { name: 'swift_store_auth_insecure', type: 'bool', default: false, help: 'Do not verify the TLS certificates of the auth service and Swift.' },
   { name: 'swift_store_cacert', type: 'string', help: 'CA bundle that verifies https endpoints.', sample: '/etc/ssl/certs/ca-certificates.crt', path: { kind: 'readable-file' } },
   { name: 'swift_store_region', type: 'string', help: 'Region whose object-store endpoint is taken from the service catalog.', sample: 'RegionTwo' },

@@ -13,14 +13,19 @@ interface ReferenceOptions {
   readonly swift_store_auth_version: string;
   readonly swift_store_user: string | undefined;
   readonly swift_store_key: string | undefined;
+  readonly swift_store_application_credential_id: string | undefined;
+  readonly swift_store_application_credential_secret: string | undefined;
   readonly swift_store_auth_address: string | undefined;
   readonly default_swift_reference: string;
 }
 
 export interface SwiftReference {
   authAddress: string;
+  /** Empty for an application credential reference. */
   user: string;
   key: string;
+  /** A Keystone v3 application credential, used instead of user and key (glance_store 5.4). */
+  applicationCredential?: { id: string; secret: string };
   authVersion: string;
   userDomainId?: string;
   userDomainName?: string;
@@ -70,9 +75,13 @@ export function parseReferencesText(text: string, defaultAuthVersion: string): L
       return v === undefined ? undefined : unquote(interpolate(v, raw, `${name}.${k}`), `${name}.${k}`);
     };
     try {
-      const missing = ['auth_address', 'user', 'key'].filter((k) => get(k) === undefined);
+      // As glance_store 5.4: a reference with an application credential id is one, and needs its secret.
+      const appCred = get('application_credential_id') !== undefined;
+      const missing = ['auth_address', ...(appCred ? ['application_credential_secret'] : ['user', 'key'])].filter((k) => get(k) === undefined);
       if (missing.length) throw new Error(`missing ${missing.join(', ')}`);
-      const ref: SwiftReference = { authAddress: get('auth_address')!, user: get('user')!, key: get('key')!, authVersion: get('auth_version') ?? defaultAuthVersion };
+      const ref: SwiftReference = appCred
+        ? { authAddress: get('auth_address')!, user: '', key: '', applicationCredential: { id: get('application_credential_id')!, secret: get('application_credential_secret')! }, authVersion: get('auth_version') ?? defaultAuthVersion }
+        : { authAddress: get('auth_address')!, user: get('user')!, key: get('key')!, authVersion: get('auth_version') ?? defaultAuthVersion };
       ref.projectDomainName = get('project_domain_name');
       ref.projectDomainId = get('project_domain_id') ?? (ref.projectDomainName ? undefined : 'default');
       ref.userDomainName = get('user_domain_name');
@@ -153,6 +162,15 @@ export function storeReferences(o: ReferenceOptions, warn: (message: string) => 
     } catch (err) {
       problems.push(`swift_store_config_file ${o.swift_store_config_file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
+  } else if (o.swift_store_application_credential_id && o.swift_store_application_credential_secret && o.swift_store_auth_address) {
+    // An application credential wins over a user and key, as in glance_store 5.4.
+    references.set(o.default_swift_reference, {
+      authAddress: o.swift_store_auth_address,
+      user: '',
+      key: '',
+      applicationCredential: { id: o.swift_store_application_credential_id, secret: o.swift_store_application_credential_secret },
+      authVersion: o.swift_store_auth_version,
+    });
   } else if (o.swift_store_user && o.swift_store_key && o.swift_store_auth_address) {
     references.set(o.default_swift_reference, {
       authAddress: o.swift_store_auth_address,
@@ -169,11 +187,22 @@ export function storeReferences(o: ReferenceOptions, warn: (message: string) => 
       if (o.swift_store_config_file) problems.push(`default_swift_reference ${o.default_swift_reference} is not a complete reference (auth_address, user, key) in ${o.swift_store_config_file}`);
     } else {
       if (!['1', '2', '3'].includes(defaultReference.authVersion)) problems.push(`auth_version ${JSON.stringify(defaultReference.authVersion)} of reference ${o.default_swift_reference} must be 1, 2 or 3`);
-      if (defaultReference.authVersion !== '1' && !defaultReference.user.includes(':')) {
+      if (defaultReference.applicationCredential && defaultReference.authVersion !== '3') {
+        problems.push(`reference ${o.default_swift_reference} has an application credential, which needs Keystone v3 (auth_version 3, not ${defaultReference.authVersion})`);
+      } else if (!defaultReference.applicationCredential && defaultReference.authVersion !== '1' && !defaultReference.user.includes(':')) {
         problems.push(`the user of reference ${o.default_swift_reference} must be project:user for Keystone (auth_version ${defaultReference.authVersion})`);
       }
       if (!/^https?:\/\//.test(defaultReference.authAddress)) problems.push(`the auth address of reference ${o.default_swift_reference} must be an http:// or https:// URL`);
     }
   }
   return { references, defaultReference, problems };
+}
+
+/**
+ * The references that authenticate with Keystone v2.0, named for the warning
+ * given once at create: glance_store 5.0 removed v1 and v2.0 auth for swift.
+ * Their configs are still read (v1 stays: tempauth and swauth speak it).
+ */
+export function keystoneV2References(references: ReadonlyMap<string, SwiftReference>): string[] {
+  return [...references].filter(([, r]) => r.authVersion === '2').map(([name]) => `account reference ${JSON.stringify(name)}`);
 }

@@ -12,7 +12,7 @@ import { MASK, maskLocation } from '../../location.js';
 import { userEndpoint } from '../../net/keystone.js';
 import { discard } from '../../net/response.js';
 import type { ServiceClient } from '../../net/client.js';
-import { catalogChoice, passwordAuthenticator, type SwiftEndpoint } from './auth.js';
+import { catalogChoice, passwordAuthenticator, type Authenticator, type SwiftEndpoint } from './auth.js';
 import { SwiftConnection } from './connection.js';
 import { formatSwiftConfigLocation, formatSwiftLocation, parseSwiftLocation, swiftUrl, type SwiftLocation } from './location.js';
 import { checkSwiftStatus } from './objects.js';
@@ -66,7 +66,7 @@ export class SwiftTenancy {
       const c = this.o.swift_store_container;
       if (loc.container !== c && !loc.container.startsWith(`${c}_`)) return false;
       if (this.o.swift_store_multi_tenant) return loc.user === undefined;
-      return loc.reference !== undefined || (loc.user !== undefined && stripSlash(swiftUrl(loc)) === stripSlash(this.defaultReference!.authAddress));
+      return loc.reference !== undefined || this.applicationCredentialFor(loc) !== undefined || (loc.user !== undefined && stripSlash(swiftUrl(loc)) === stripSlash(this.defaultReference!.authAddress));
     } catch {
       return false;
     }
@@ -75,6 +75,12 @@ export class SwiftTenancy {
   /** The connection that reaches a location: its own credentials (single tenant) or the request's token (multi-tenant). */
   connectionFor(location: SwiftLocation, context: RequestContext | undefined): SwiftConnection {
     let loc = location;
+    const appRef = this.applicationCredentialFor(loc);
+    if (appRef) {
+      const authUrl = swiftUrl(loc);
+      const cred = appRef.applicationCredential!;
+      return this.cached(`${authUrl}\0application credential\0${cred.id}\0${cred.secret}`, () => passwordAuthenticator({ ...appRef, authAddress: authUrl }, this.endpoint, this.client));
+    }
     if (this.o.swift_store_multi_tenant || loc.user === undefined) {
       return this.tokenConnection(swiftUrl(loc), context);
     }
@@ -86,10 +92,8 @@ export class SwiftTenancy {
       if (!match) throw new BadStoreUriError(`${maskLocation(formatSwiftLocation(loc))} has its key masked, and no account reference of store ${this.storeId} has that user and auth address`);
       loc = { ...loc, key: match.key };
     }
-    const cacheKey = createHash('sha256').update(`${authUrl}\0${loc.user}\0${loc.key}`).digest('hex');
-    let conn = this.connections.get(cacheKey);
-    if (!conn) {
-      const authenticate = passwordAuthenticator(
+    return this.cached(`${authUrl}\0${loc.user}\0${loc.key}`, () =>
+      passwordAuthenticator(
         {
           authAddress: authUrl,
           user: loc.user ?? '',
@@ -102,11 +106,33 @@ export class SwiftTenancy {
         },
         this.endpoint,
         this.client,
-      );
-      conn = new SwiftConnection(this.client, this.o.swift_store_expire_soon_interval * 1000, authenticate);
+      ),
+    );
+  }
+
+  /** One connection per account and credentials (keyed by a hash: no secret is kept as a key). */
+  private cached(identity: string, authenticator: () => Authenticator): SwiftConnection {
+    const cacheKey = createHash('sha256').update(identity).digest('hex');
+    let conn = this.connections.get(cacheKey);
+    if (!conn) {
+      conn = new SwiftConnection(this.client, this.o.swift_store_expire_soon_interval * 1000, authenticator());
       this.connections.set(cacheKey, conn);
     }
     return conn;
+  }
+
+  /**
+   * The application credential reference a single-tenant location is read
+   * with: the one a swift+config location names, or, for a location without
+   * credentials at the default reference's auth address (what a store with
+   * swift_store_application_credential_id writes), the default reference.
+   */
+  private applicationCredentialFor(loc: SwiftLocation): SwiftReference | undefined {
+    if (this.o.swift_store_multi_tenant) return undefined;
+    const ref = loc.reference ? this.references.get(loc.reference) : loc.user ? undefined : this.defaultReference;
+    if (!ref?.applicationCredential) return undefined;
+    if (!loc.reference && stripSlash(swiftUrl(loc)) !== stripSlash(ref.authAddress)) return undefined;
+    return ref;
   }
 
   /** Where a new image goes, and the location URI glance_store would write for it. */
@@ -125,8 +151,7 @@ export class SwiftTenancy {
     const ref = this.defaultReference!;
     const loc: SwiftLocation = {
       scheme: ref.authAddress.startsWith('http://') ? 'swift+http' : 'swift+https',
-      user: ref.user,
-      key: ref.key,
+      ...(ref.applicationCredential ? {} : { user: ref.user, key: ref.key }),
       authOrStoreUrl: ref.authAddress,
       container: containerName(o.swift_store_container, imageId, o.swift_store_multiple_containers_seed),
       obj: imageId,
