@@ -14,7 +14,9 @@ import { DISK_FORMATS, inspectImage, type Inspection } from '../src/index.js';
 import { buildImages } from './inspect/images.js';
 
 const SEED_BYTES = 3 * 1024 * 1024;
-const BUDGET_MS = 10_000;
+// A cap, not the goal: every run makes its 3,000 mutations well inside it, even on a loaded machine.
+const BUDGET_MS = 60_000;
+const MUTATIONS = 3000;
 const PER_IMAGE_MS = 250;
 
 let dir: string;
@@ -103,7 +105,7 @@ describe('inspection of hostile input', () => {
     const rssBefore = process.memoryUsage().rss;
     let runs = 0;
     let slowest = 0;
-    for (let seed = 1; Date.now() - started < BUDGET_MS && runs < 6000; seed++) {
+    for (let seed = 1; Date.now() - started < BUDGET_MS && runs < MUTATIONS; seed++) {
       const rand = rng(seed);
       const source = seeds[seed % seeds.length]!;
       const image = mutate(source.bytes, rand);
@@ -115,7 +117,7 @@ describe('inspection of hostile input', () => {
       expect(took, `${source.name} mutation ${seed}`).toBeLessThan(PER_IMAGE_MS);
       runs++;
     }
-    expect(runs).toBeGreaterThan(2000);
+    expect(runs).toBe(MUTATIONS);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 1024 * 1024);
   }, BUDGET_MS + 30_000);
 
