@@ -14,10 +14,13 @@ import { DISK_FORMATS, inspectImage, type Inspection } from '../src/index.js';
 import { buildImages } from './inspect/images.js';
 
 const SEED_BYTES = 3 * 1024 * 1024;
-// A cap, not the goal: every run makes its 3,000 mutations well inside it, even on a loaded machine.
-const BUDGET_MS = 60_000;
-const MUTATIONS = 3000;
-const PER_IMAGE_MS = 250;
+/** The mutations run until RUNS are done or this much time has passed; at least MIN_RUNS must fit. */
+const BUDGET_MS = 30_000;
+const RUNS = 3000;
+const MIN_RUNS = 2000;
+/** A hang or a blow-up is far past these; a machine shared with other runs is not. */
+const PER_IMAGE_MS = 2000;
+const MEDIAN_MS = 100;
 
 let dir: string;
 let seeds: Array<{ name: string; bytes: Buffer }>;
@@ -104,20 +107,23 @@ describe('inspection of hostile input', () => {
     const started = Date.now();
     const rssBefore = process.memoryUsage().rss;
     let runs = 0;
-    let slowest = 0;
-    for (let seed = 1; Date.now() - started < BUDGET_MS && runs < MUTATIONS; seed++) {
+    const times: number[] = [];
+    // Each seed once, untimed: the first runs measure the compiler, not the inspector.
+    for (const s of seeds) await inspectImage(chunks(s.bytes, rng(7)));
+    for (let seed = 1; Date.now() - started < BUDGET_MS && runs < RUNS; seed++) {
       const rand = rng(seed);
       const source = seeds[seed % seeds.length]!;
       const image = mutate(source.bytes, rand);
       const t0 = performance.now();
       const r = await inspectImage(chunks(image, rand));
       const took = performance.now() - t0;
-      slowest = Math.max(slowest, took);
+      times.push(took);
       wellFormed(r, `${source.name} mutation ${seed}`);
       expect(took, `${source.name} mutation ${seed}`).toBeLessThan(PER_IMAGE_MS);
       runs++;
     }
-    expect(runs).toBe(MUTATIONS);
+    expect(runs).toBeGreaterThanOrEqual(MIN_RUNS);
+    expect(times.sort((a, b) => a - b)[Math.floor(times.length / 2)]).toBeLessThan(MEDIAN_MS);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 1024 * 1024);
   }, BUDGET_MS + 30_000);
 

@@ -98,6 +98,7 @@ describe('inspection against qemu-img info', () => {
     expect(ours.get('disk.raw')).toMatchObject({ format: 'raw', virtualSize: 8 * 1024 * 1024, details: { partitionTable: 'gpt' } });
     expect(ours.get('mbr.raw')).toMatchObject({ format: 'raw', details: { partitionTable: 'mbr' } });
     expect(ours.get('xorriso.iso')).toMatchObject({ format: 'iso', safe: true });
+    expect(ours.get('cryptsetup.luks2')).toMatchObject({ format: 'luks', virtualSize: 4 * 1024 * 1024, safe: true, details: { version: 2 } });
   });
 });
 

@@ -21,10 +21,10 @@ log() { printf '[test] %s\n' "$*" >&2; }
 #    interoperability tests, and each backend's own packages (e2fsprogs: the
 #    file store's tests make an ext4 disk that turns read-only mid-add, and a FUSE
 #    datadir that stops answering (fuse3, python3-fuse); the inspection tests make
-#    their images with qemu-utils, gdisk, parted and xorriso, and run python3-glance's
+#    their images with qemu-utils, gdisk, parted, xorriso and cryptsetup, and run python3-glance's
 #    format inspector, which imports oslo.log; the vmware interop test runs
 #    glance_store's vmware store, which needs oslo.vmware).
-APT_PKGS=(python3-oslo.config python3-glance-store python3-oslo.vmware python3-boto3 python3-swiftclient openssl e2fsprogs fuse3 python3-fuse qemu-utils gdisk parted xorriso python3-oslo.log)
+APT_PKGS=(python3-oslo.config python3-glance-store python3-oslo.vmware python3-boto3 python3-swiftclient openssl e2fsprogs fuse3 python3-fuse qemu-utils gdisk parted xorriso cryptsetup-bin python3-oslo.log)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

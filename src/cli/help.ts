@@ -43,7 +43,8 @@ const COMMAND_HELP: Record<Command, string> = {
 Lists the enabled stores as Glance's /v2/info/stores does: id, description, default,
 read-only. --detail adds each store's type, weight and properties (never secrets).
 Creates nothing: a datadir that does not exist yet is not made.`,
-  add: `Usage: glance-store add FILE|- [--store ID] [--id UUID] [--size N] [--inspect] [--expect FMT] [--report-unsafe]
+  add: `Usage: glance-store add FILE|- [--store ID] [--id UUID] [--size N]
+                        [--inspect] [--expect FMT] [--report-unsafe]
 
 Adds an image through the add pipeline and prints its location, size, md5 checksum and
 multihash. - reads standard input.

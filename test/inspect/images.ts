@@ -109,6 +109,13 @@ export function buildImages(dir: string): TestImage[] {
   add(cut(dir, 'converted-09.vdi', 'cut-100.vdi', 100), 'a vdi cut inside its header');
   add(cut(dir, 'converted-13.luks', 'cut-300.luks', 300), 'a luks cut inside its header');
 
+  // LUKS2 (qemu-img writes LUKS1 only): cryptsetup formats a file, no device needed.
+  writeFileSync(path.join(dir, 'cryptsetup.luks2'), '');
+  truncateSync(path.join(dir, 'cryptsetup.luks2'), 20 * 1024 * 1024);
+  writeFileSync(path.join(dir, 'luks2.key'), 'inspect-test');
+  run('cryptsetup', ['luksFormat', '--type', 'luks2', '--batch-mode', '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000', '--key-file', 'luks2.key', 'cryptsetup.luks2'], dir);
+  add('cryptsetup.luks2', 'a LUKS2 volume made by cryptsetup (16 MiB header, 4 MiB payload)');
+
   mkdirSync(path.join(dir, 'iso-root'), { recursive: true });
   writeFileSync(path.join(dir, 'iso-root', 'README'), 'an iso made by xorriso\n');
   run('xorriso', ['-as', 'mkisofs', '-quiet', '-o', 'xorriso.iso', 'iso-root'], dir);
