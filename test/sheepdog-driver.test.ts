@@ -352,7 +352,7 @@ const ownClusters: OwnCluster[] = [
 
 for (const own of ownClusters) {
   describe(`sheepdog (${own.kind}): a cluster that goes away`, () => {
-    it('an add that loses its cluster (killed) fails naming it; its VDI is removed once the cluster is back', async () => {
+    it('an add that loses its cluster fails naming it; its VDI is removed once the cluster is back', async () => {
       const first = await own.start();
       const ms = await MultiStore.create(parseConfig(conf(first.host, first.port)), { reclaim: { firstPauseMs: 200, maxPauseMs: 400, attemptMs: 2_000 } });
       let back: SheepCluster | undefined;
@@ -412,7 +412,7 @@ for (const own of ownClusters) {
       }
     });
 
-    it('an unformatted cluster fails calls with BackendUnavailable saying so, and leaves nothing', async () => {
+    it('an unformatted cluster fails calls with BackendUnavailable saying so', async () => {
       const c = await own.start({ unformatted: true });
       const ms = await MultiStore.create(parseConfig(conf(c.host, c.port)));
       try {
