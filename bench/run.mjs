@@ -4,7 +4,10 @@
 // library, all in one run.
 //
 //   npm run bench -- [--driver file] [--mib 1024] [--runs 5] [--chunks 16384,65536,4194304]
-//                    [--compare REV] [--small 2000] [--no-python] [--docs]
+//                    [--compare REV] [--small 2000] [--no-python] [--verified] [--docs]
+//
+// --verified adds the verified get (GetOptions.verify, md5 and the multihash checked at the end)
+// beside the plain one, for this library only (glance_store has no verified read).
 //
 // Each figure is the median of --runs processes, the contenders interleaved (ours, theirs,
 // ours, ...), with the spread (min-max) beside it. Each process does the operation more than
@@ -34,6 +37,7 @@ const { values: opts } = parseArgs({
     compare: { type: 'string' },
     small: { type: 'string', default: '2000' },
     'no-python': { type: 'boolean', default: false },
+    verified: { type: 'boolean', default: false },
     docs: { type: 'boolean', default: false },
     work: { type: 'string', default: path.join(os.tmpdir(), 'glance-store-bench') },
   },
@@ -109,12 +113,17 @@ const imageFile = image.location.startsWith('file://') ? image.location.slice('f
 
 const contenders = [...libraries.map((l) => l.name), ...(python ? [PY_NAME] : [])];
 // glance_store has no reused-buffer get: its column there is its plain get, measured again.
-const paths = [...chunks.map((c) => ({ name: 'add', chunk: c })), { name: 'get' }, { name: 'get', reuse: true }];
+const paths = [
+  ...chunks.map((c) => ({ name: 'add', chunk: c })),
+  { name: 'get' },
+  { name: 'get', reuse: true },
+  ...(opts.verified ? [{ name: 'get', verify: true }, { name: 'get', reuse: true, verify: true }] : []),
+];
 /** figures[path key][contender] = { fresh: MB/s[], warm: MB/s[], rss: MB[] } */
 const figures = {};
 const hashes = { sha512sum: [], md5sum: [], sha512: [], md5: [] };
 const nodeHash = (algo) => Number(execFileSync(process.execPath, [path.join(root, 'bench/hash-file.mjs'), algo, src], { encoding: 'utf8' }).trim());
-const key = (p) => (p.chunk ? `add ${chunkName(p.chunk)}` : p.reuse ? 'get (reuseBuffers)' : 'get');
+const key = (p) => (p.chunk ? `add ${chunkName(p.chunk)}` : `get${p.verify ? ' verified' : ''}${p.reuse ? ' (reuseBuffers)' : ''}`);
 function chunkName(c) {
   return c >= MiB ? `${c / MiB} MiB` : `${c / 1024} KiB`;
 }
@@ -130,8 +139,12 @@ for (let i = 0; i < runs; i++) {
   hashes.md5.push(bytes / 1e6 / nodeHash('md5'));
   for (const p of paths) {
     for (const c of contenders) {
+      if (p.verify && c === PY_NAME) continue;
+      const verifyArg = p.verify ? [`verify:${image.checksum}:${image.multihash}`] : [];
       const out =
-        p.name === 'add' ? run(c, 'add', src, String(p.chunk), opts['add-reps']) : (warmCache(imageFile), run(c, 'get', image.location, opts['get-reps'], ...(p.reuse && c !== PY_NAME ? ['reuse'] : [])));
+        p.name === 'add'
+          ? run(c, 'add', src, String(p.chunk), opts['add-reps'])
+          : (warmCache(imageFile), run(c, 'get', image.location, opts['get-reps'], ...(p.reuse && c !== PY_NAME ? ['reuse'] : verifyArg.length ? ['plain'] : []), ...verifyArg));
       if (out.checksum) checksums.add(`${out.checksum} ${out.multihash}`);
       const f = ((figures[key(p)] ??= {})[c] ??= { fresh: [], warm: [], rss: [] });
       f.fresh.push(mbps(out.runs[0]));
@@ -210,6 +223,17 @@ for (const k of ['get', 'get (reuseBuffers)']) {
     }
   }
 }
+// A verified get costs what hashing costs: within 10% of the plain get where both hashes are faster
+// than the backend, else bounded by the slower hash (the two run on a core each).
+for (const [v, plain] of opts.verified ? [['get verified', 'get'], ['get verified (reuseBuffers)', 'get (reuseBuffers)']] : []) {
+  for (const proc of ['fresh', 'warm']) {
+    const [a, b] = [fig(v, 'ours', proc), fig(plain, 'ours', proc)];
+    if (!a || !b) continue;
+    const bound = Math.min(b, opensslLimit);
+    const what = b <= opensslLimit ? `the ${plain}` : "the slower hash (OpenSSL's, slower than the backend here)";
+    judge(`${v} (${proc} process) within 10% of ${what}`, a >= 0.9 * bound, `${a.toFixed(0)} vs ${bound.toFixed(0)} MB/s (${plain}: ${b.toFixed(0)} MB/s, ${x(a / b)})`);
+  }
+}
 if (python) {
   const rss = (k, c) => results.paths[k]?.[c]?.peakRssMB.median;
   const getLimit = Math.max(150, rss('get', PY_NAME));
@@ -270,7 +294,8 @@ const section = lines.join('\n');
 console.log(section);
 
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-const jsonFile = path.join(root, `bench/results/${driver.name}-${results.date.slice(0, 10)}.json`);
+// A --verified run is kept apart from the day's plain run of the same driver.
+const jsonFile = path.join(root, `bench/results/${driver.name}${opts.verified ? '-verified-get' : ''}-${results.date.slice(0, 10)}.json`);
 writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
 console.error(`figures: ${path.relative(root, jsonFile)}`);
 if (opts.docs) {

@@ -3,7 +3,8 @@
 // Usage: node bench/worker.mjs DIST_INDEX CONF_FILE STORE op ...
 //   add SRC CHUNK REPS        REPS adds of SRC read in CHUNK-byte chunks, each image deleted after
 //   keep SRC                  one add of SRC, kept: prints its location
-//   get LOCATION REPS [reuse] REPS whole reads of LOCATION (reuse: with GetOptions.reuseBuffers)
+//   get LOCATION REPS [reuse|plain] [verify:CHECKSUM:MULTIHASH] REPS whole reads of LOCATION (reuse: with
+//                            GetOptions.reuseBuffers; verify: a verified get against those hashes)
 //   small COUNT BYTES CONCURRENCY
 //   delete LOCATION
 // DIST_INDEX is the built library to measure (this checkout's, or another revision's).
@@ -42,7 +43,8 @@ if (op === 'add') {
   const runs = [];
   for (let i = 0; i < Number(args[1]); i++) {
     const t = performance.now();
-    const g = await ms.get(args[0], { store, context, ...(args[2] === 'reuse' ? { reuseBuffers: true } : {}) });
+    const [, checksum, multihash] = args[3]?.startsWith('verify:') ? args[3].split(':') : [];
+    const g = await ms.get(args[0], { store, context, ...(args[2] === 'reuse' ? { reuseBuffers: true } : {}), ...(checksum ? { verify: { checksum, multihash } } : {}) });
     let bytes = 0;
     for await (const c of g.stream) bytes += c.length;
     runs.push({ seconds: (performance.now() - t) / 1000, bytes });

@@ -33,7 +33,7 @@ export interface AddImageRequest {
   pipeline: AddPipelineOptions;
   context?: RequestContext;
   logger: Logger;
-  /** Judges the digest once the last byte is in (a copy's expected hashes); throwing fails the add. */
+  /** Judges the digest once the last byte is in, before the driver has the last block (a copy's expected hashes); throwing fails the add. */
   expect?: (digest: AddDigest) => void;
   /** The store's reclaimer: it removes what an abandoned or failed add leaves once the backend answers. */
   reclaimer: Reclaimer;
@@ -63,7 +63,7 @@ export async function addImage(r: AddImageRequest): Promise<AddResult> {
   // A Uint8Array's length is its size: drivers then pick their whole-object path.
   const size = r.pipeline.size ?? (r.data instanceof Uint8Array ? r.data.byteLength : undefined);
   const lend = r.driver.releasesBlocks === true;
-  const add = openAddPipeline(r.data, { ...r.pipeline, size, lend });
+  const add = openAddPipeline(r.data, { ...r.pipeline, size, lend, expect: r.expect });
   try {
     let written: DriverAddResult;
     try {
@@ -74,7 +74,6 @@ export async function addImage(r: AddImageRequest): Promise<AddResult> {
     let digest: AddDigest;
     try {
       digest = await add.finish();
-      r.expect?.(digest);
     } catch (err) {
       await removeFailedAdd(r, written.location);
       throw err;
@@ -101,6 +100,6 @@ export function expectHashes(expected: { checksum?: string; multihash?: string }
         : expected.multihash && expected.multihash.toLowerCase() !== digest.multihash
           ? `multihash ${digest.multihash} differs from the expected ${expected.multihash}`
           : undefined;
-    if (mismatch) throw new ChecksumMismatchError(`${what} was removed: ${mismatch}`);
+    if (mismatch) throw new ChecksumMismatchError(`${what} failed: ${mismatch}`);
   };
 }

@@ -35,3 +35,5 @@ export type { AddProgress } from './pipeline/add.js';
 export type { ImageData } from './pipeline/source.js';
 export type { PendingLeftover } from './pipeline/reclaim.js';
 export type { ListOptions, ListedImage, StoreLeftover, PartialListing } from './listing.js';
+export type { VerifyExpected, VerifyResult, HashName } from './verify.js';
+export type { GetFirstOptions, GetFirstResult, AllLocationsFailed } from './read-first.js';

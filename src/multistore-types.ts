@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { AnyDriverDefinition, Capability, RequestContext } from './driver.js';
 import type { Logger } from './logger.js';
 import type { AddProgress } from './pipeline/add.js';
+import type { VerifyExpected } from './verify.js';
 
 export interface MultiStoreOptions {
   logger?: Logger;
@@ -101,6 +102,13 @@ export interface GetOptions {
    * ignore it (the file store does).
    */
   reuseBuffers?: boolean;
+  /**
+   * The hashes recorded at add (`checksum`; `multihash` in `hashAlgo`, the
+   * store's os_hash_algo when absent): the stream hashes what it yields and,
+   * when the bytes differ, fails with ChecksumMismatch in place of its end.
+   * Not with a range (rejected before anything is read).
+   */
+  verify?: VerifyExpected;
   store?: string;
   context?: RequestContext;
   signal?: AbortSignal;
@@ -132,6 +140,13 @@ export interface CopyOptions {
   checksum?: string;
   /** Expected multihash (with `hashAlgo`); checked like `checksum`. */
   multihash?: string;
+  /**
+   * Check the copy against `checksum` and `multihash` (the source's recorded
+   * hashes) as its bytes go in (default true): bytes that differ fail the
+   * add before the target store has the last block, so nothing is committed.
+   * `false` stores whatever the source yields (its size is still checked).
+   */
+  verify?: boolean;
   hashAlgo?: string;
   signal?: AbortSignal;
   onProgress?: (progress: AddProgress) => void;

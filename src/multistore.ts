@@ -49,6 +49,8 @@ import { fitRange, requestedRange } from './range.js';
 import type { ImageData } from './pipeline/source.js';
 import { driverRegistry } from './drivers/index.js';
 import { listingOf, locationIn, type ListOptions, type ListedImage, type StoreLeftover } from './listing.js';
+import { getFirst, type GetFirstOptions, type GetFirstResult } from './read-first.js';
+import { verifiedGet, verifyImage, type VerifyExpected, type VerifyResult } from './verify.js';
 import { checkImageId } from './image-id.js';
 import {
   checkByteCount,
@@ -79,6 +81,8 @@ interface StoreEntry {
 export class MultiStore implements StoreCalls {
   private readonly entries: Map<string, StoreEntry>;
   private closed = false;
+  /** Stores of image locations that are not enabled here, already warned about by getFirst. */
+  private readonly warnedUnknown = new Set<string>();
   private abortGraceMs?: number;
 
   private constructor(
@@ -206,6 +210,7 @@ export class MultiStore implements StoreCalls {
     checkByteCount('length', options.length);
     checkOptionalBoolean('reuseBuffers', options.reuseBuffers);
     const range = requestedRange(options.offset, options.length);
+    if (options.verify !== undefined) return verifiedGet(location, options.verify, range !== undefined, this.hashAlgo, () => this.get(location, { ...options, verify: undefined }));
     return this.withStore(location, options.store, range ? 'read-random' : 'read', async (driver, id, url) => {
       const call = { context: options.context, signal: options.signal };
       const reuse = options.reuseBuffers ? { reuseBuffers: true } : {};
@@ -218,6 +223,25 @@ export class MultiStore implements StoreCalls {
       if (fitted.length === 0) return { stream: Readable.from([]), size: 0, store: id };
       return { ...(await opened({ ...call, offset: fitted.offset, length: fitted.length })), store: id };
     });
+  }
+
+  /**
+   * Glance's download of an image with several locations: by store weight,
+   * the `prefer` stores first, each tried until one answers (src/read-first.ts).
+   */
+  async getFirst(locations: ReadonlyArray<string | LocationRecord>, options: GetFirstOptions = {}): Promise<GetFirstResult> {
+    const weightOf = (id: string) => this.entries.get(id)?.spec.weight;
+    return getFirst({ get: (l, o) => this.get(l, o), weightOf, logger: this.logger, warnedUnknown: this.warnedUnknown }, locations, options);
+  }
+
+  /**
+   * Reads the whole image and hashes it, keeping none of it, as Glance's
+   * location import does for `validation_data`: the digest (md5 and the
+   * multihash in `hashAlgo`), and which of the given hashes it matches.
+   */
+  async verify(location: string | LocationRecord, options: VerifyExpected & CallOptions = {}): Promise<VerifyResult> {
+    checkCallOptions(options);
+    return verifyImage(options, this.hashAlgo, () => this.get(location, { store: options.store, context: options.context, signal: options.signal }));
   }
 
   /** The image's size in bytes; undefined when the backend does not say (an http server without Content-Length). */
@@ -261,6 +285,7 @@ export class MultiStore implements StoreCalls {
     if (typeof toStoreId !== 'string') throw new InvalidArgumentTypeError(`The "toStoreId" argument must be a store id; got ${describe(toStoreId)}`);
     checkAddOptions(options);
     for (const name of ['imageId', 'fromStore', 'checksum', 'multihash'] as const) checkOptionalString(name, options[name]);
+    checkOptionalBoolean('verify', options.verify);
     const url = locationUrl(location);
     const imageId = checkImageId(options.imageId ?? imageIdFromLocation(url));
     this.writableDriver(toStoreId);
@@ -271,7 +296,7 @@ export class MultiStore implements StoreCalls {
         imageId,
         source.stream,
         { store: toStoreId, size: source.size, hashAlgo: options.hashAlgo, signal: options.signal, onProgress: options.onProgress, context: options.context },
-        expectHashes(options, `Copy of ${maskLocation(url)} to store ${toStoreId}`),
+        options.verify === false ? undefined : expectHashes(options, `Copy of ${maskLocation(url)} to store ${toStoreId}`),
       );
     } finally {
       source.stream.destroy();

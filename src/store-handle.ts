@@ -11,6 +11,7 @@ import type { Capability, ImageAcls, LocationRecord } from './driver.js';
 import { checkOptionsObject } from './arguments.js';
 import type { ImageData } from './pipeline/source.js';
 import type { AddResult } from './add-image.js';
+import type { VerifyExpected, VerifyResult } from './verify.js';
 import type { AddOptions, CallOptions, CopyOptions, GetOptions, GetResult, StoreInfo, StoreInfoDetail } from './multistore-types.js';
 
 /** The calls of MultiStore a handle goes through (MultiStore implements them). */
@@ -21,6 +22,7 @@ export interface StoreCalls {
   delete(location: string | LocationRecord, options: CallOptions): Promise<void>;
   setAcls(location: string | LocationRecord, acls: ImageAcls, options: CallOptions): Promise<void>;
   copy(location: string | LocationRecord, toStoreId: string, options: CopyOptions): Promise<AddResult>;
+  verify(location: string | LocationRecord, options: VerifyExpected & CallOptions): Promise<VerifyResult>;
 }
 
 /** What every handle can do: read, and copy its images into another store. */
@@ -37,6 +39,8 @@ export interface StoreHandleBase {
   infoDetail(): StoreInfoDetail;
   get(location: string | LocationRecord, options?: Omit<GetOptions, 'store'>): Promise<GetResult>;
   getSize(location: string | LocationRecord, options?: Omit<CallOptions, 'store'>): Promise<number | undefined>;
+  /** Reads the image and hashes it, keeping none of it (see `MultiStore.verify`). */
+  verify(location: string | LocationRecord, options?: VerifyExpected & Omit<CallOptions, 'store'>): Promise<VerifyResult>;
   /** Glance's copy-image from this store into `toStoreId` (see `MultiStore.copy`). */
   copyTo(location: string | LocationRecord, toStoreId: string, options?: Omit<CopyOptions, 'fromStore'>): Promise<AddResult>;
 }
@@ -83,6 +87,7 @@ export function storeHandle(calls: StoreCalls, target: HandleTarget): StoreHandl
     infoDetail: target.infoDetail,
     get: async (location: string | LocationRecord, options?: Omit<GetOptions, 'store'>) => calls.get(location, on(options)),
     getSize: async (location: string | LocationRecord, options?: Omit<CallOptions, 'store'>) => calls.getSize(location, on(options)),
+    verify: async (location: string | LocationRecord, options?: VerifyExpected & Omit<CallOptions, 'store'>) => calls.verify(location, on(options)),
     copyTo: async (location: string | LocationRecord, toStoreId: string, options?: Omit<CopyOptions, 'fromStore'>) => calls.copy(location, toStoreId, on(options, 'fromStore')),
   };
   if (!target.writable) return Object.freeze({ ...read, writable: false as const });

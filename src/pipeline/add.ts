@@ -61,6 +61,11 @@ export interface AddPipelineOptions {
    * is a copy of its own.
    */
   lend?: boolean;
+  /**
+   * Judges the digest once the last byte is in, before the last block goes
+   * to the driver (a copy's expected hashes): throwing fails the add there.
+   */
+  expect?: (digest: AddDigest) => void;
 }
 
 export interface AddDigest {
@@ -288,7 +293,14 @@ export function openAddPipeline(data: ImageData, options: AddPipelineOptions): A
               })
             : [createHash('md5').digest('hex'), createHash(nodeAlgo).digest('hex')];
         job = undefined;
-        digest = { size: count, checksum: checksum!, multihash: multihash!, hashAlgo };
+        const complete = { size: count, checksum: checksum!, multihash: multihash!, hashAlgo };
+        // A copy's expected hashes are judged while the driver still waits for the last block, so it never commits bytes that differ.
+        try {
+          options.expect?.(complete);
+        } catch (err) {
+          throw fail(err);
+        }
+        digest = complete;
       } catch (err) {
         last?.release();
         throw err;

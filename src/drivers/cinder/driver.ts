@@ -18,6 +18,7 @@ import { Connectors } from './connector.js';
 import { formatCinderLocation, parseCinderLocation } from './location.js';
 import type { CinderStoreOptions } from './options.js';
 import { CinderSessions } from './session.js';
+import { DEFAULT_LOCK_DIR, VolumeLocks } from './volume-lock.js';
 import { VolumeLifecycle } from './volume.js';
 import { GiB, writeImage } from './writer.js';
 
@@ -49,7 +50,8 @@ export class CinderStore implements WritableStoreDriver {
     const client = ServiceClient.create({ ...CINDER_CLIENT, tls, retry: { attempts: o.cinder_http_retries } });
     const sessions = new CinderSessions(ctx.id, o, client, ctx.logger);
     const connectors = new Connectors(o.cinder_rbd_keyring);
-    return new CinderStore(ctx.id, o, client, sessions, connectors, new VolumeLifecycle(connectors, o.cinder_state_transition_timeout * 1000, ctx.logger, ctx.id, ctx.reclaimer));
+    const attaching = { attempts: o.cinder_attachment_retry_attempts, locks: new VolumeLocks(o.cinder_lock_path ?? DEFAULT_LOCK_DIR, Math.max(1, o.cinder_state_transition_timeout)) };
+    return new CinderStore(ctx.id, o, client, sessions, connectors, new VolumeLifecycle(connectors, o.cinder_state_transition_timeout * 1000, ctx.logger, ctx.id, ctx.reclaimer, attaching));
   }
 
   capabilities(): ReadonlySet<Capability> {

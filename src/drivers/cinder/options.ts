@@ -38,6 +38,18 @@ export const CINDER_OPTIONS = [
     min: 0,
     help: 'Seconds to wait for a volume to change state (creating, extending, attaching, deleting) before the call fails.',
   },
+  {
+    name: 'cinder_attachment_retry_attempts',
+    type: 'int',
+    default: 5,
+    min: 1,
+    help: 'Attempts in all at creating a volume attachment while Cinder refuses it because the volume is in a transitional state (reserved, attaching, detaching, or in use by another reader), with pauses of 2, 4, 8, then 10 s; other refusals are not retried (glance_store master).',
+  },
+  {
+    name: 'cinder_lock_path',
+    type: 'string',
+    help: 'Directory of the per-volume lock files that the processes of one host share, so they detach one volume one at a time (glance_store 5.3 uses [oslo_concurrency] lock_path: set both to the same directory). Unset: glance-store-locks in the system temporary directory. Not in glance_store.',
+  },
   { name: 'cinder_api_insecure', type: 'bool', default: false, help: 'Do not verify the TLS certificate of an HTTPS Cinder or Keystone endpoint.' },
   { name: 'cinder_store_auth_address', type: 'string', help: 'Keystone v3 URL the store authenticates at with its own user. With cinder_store_user_name, cinder_store_password and cinder_store_project_name, the store ignores the request context and uses this user\'s token and catalog.' },
   { name: 'cinder_store_user_name', type: 'string', help: 'The store\'s own Keystone user (see cinder_store_auth_address).' },

@@ -13,11 +13,23 @@ import type { Reclaimer } from '../../pipeline/reclaim.js';
 import type { CinderApi, ConnectionInfo, Volume } from './api.js';
 import { connectorProperties, type Connectors, type VolumeDevice } from './connector.js';
 import { formatCinderLocation } from './location.js';
+import type { VolumeLocks } from './volume-lock.js';
 
-/** Cinder's RBD volumes change state in well under a second: the poller's first pause is 50 ms, doubled up to 1 s. */
-/** Attempts at attaching a busy volume, and the first pause between them (doubled each time): about 7.5 s in all. */
-const ATTACH_TRIES = 5;
-const ATTACH_PAUSE_MS = 500;
+/**
+ * Pauses between attempts at attaching a volume in a transitional state, as
+ * glance_store's retrying does: 2 s, doubled each time, at most 10 s (2, 4,
+ * 8, 10 s: 24 s for cinder_attachment_retry_attempts' default of 5).
+ */
+const ATTACH_PAUSE_MS = 2000;
+const ATTACH_MAX_PAUSE_MS = 10_000;
+/**
+ * Cinder's answer (400) to an attachment of a volume that is reserved,
+ * attaching, detaching or, not being multiattach, in use: the only refusal
+ * glance_store retries, since the volume may reach a state it can be
+ * attached in (another process's read finishing). Any other 400 fails at once.
+ */
+const TRANSITIONAL = ['status must be available or downloading to reserve', 'status must be available or in-use or downloading to reserve'];
+export const isTransitionalRefusal = (err: unknown): boolean => err instanceof InUseError && TRANSITIONAL.some((m) => err.message.toLowerCase().includes(m));
 /** How long after an unanswered create Cinder may still be making the volume. */
 const UNANSWERED_SETTLE_MS = 5000;
 
@@ -39,6 +51,8 @@ export class VolumeLifecycle {
     private readonly logger: Logger,
     private readonly storeId: string,
     private readonly reclaimer: Reclaimer,
+    /** cinder_attachment_retry_attempts, and the host's per-volume locks (cinder_lock_path). */
+    private readonly attaching: { attempts: number; locks: VolumeLocks },
   ) {}
 
   /**
@@ -162,14 +176,18 @@ export class VolumeLifecycle {
   }
 
   /**
-   * Attaches a volume to this host. Cinder refuses a second attachment of a
-   * volume that is not multiattach with 400 while another host has it;
-   * as glance_store, that is tried ATTACH_TRIES times with growing pauses
-   * (a detach elsewhere may be finishing), then it is InUse.
+   * Attaches a volume to this host. Cinder refuses an attachment of a volume
+   * in a transitional state (reserved, attaching, detaching; or in use, when
+   * it is not multiattach: another process or host reads it) with 400; as
+   * glance_store (master), only that refusal is tried again, up to
+   * cinder_attachment_retry_attempts attempts in all, with growing pauses;
+   * then it is InUse. Creating an attachment takes no lock, as in glance_store
+   * 5.3: Cinder's volume states serialise it.
    */
   async attach(api: CinderApi, volumeId: string, mode: 'rw' | 'ro', signal?: AbortSignal): Promise<Attached> {
     const started = Date.now();
-    // Not bounded by time but by tries: the poller's deadline only backs that up.
+    const { attempts } = this.attaching;
+    // Bounded by attempts: the poller's deadline only backs that up.
     let tries = 0;
     const attachment = await waitUntil(
       async () => {
@@ -178,11 +196,19 @@ export class VolumeLifecycle {
         } catch (err) {
           // No answer: Cinder may have made the attachment all the same.
           if (err instanceof BackendUnavailableError || err instanceof AbortedError) await this.reclaimLostAttachment(api.unbounded(), volumeId);
-          if (!(err instanceof InUseError) || ++tries >= ATTACH_TRIES) throw err;
-          return waiting(`attached elsewhere (${err.message})`);
+          if (err instanceof InUseError && !isTransitionalRefusal(err)) throw new BackendError(`${err.message} (not a transitional state: not retried)`, { cause: err });
+          if (!(err instanceof InUseError) || ++tries >= attempts) throw err;
+          this.logger.debug({ store: this.storeId, volume: volumeId, attempt: tries }, `attachment of volume ${volumeId} refused in a transitional state: trying again`);
+          return waiting(`in a transitional state (${err.message})`);
         }
       },
-      { what: `volume ${volumeId} to be free to attach`, timeoutMs: ATTACH_PAUSE_MS * 2 ** ATTACH_TRIES, firstPauseMs: ATTACH_PAUSE_MS, maxPauseMs: ATTACH_PAUSE_MS * 2 ** ATTACH_TRIES, signal },
+      {
+        what: `volume ${volumeId} to be free to attach`,
+        timeoutMs: ATTACH_MAX_PAUSE_MS * (attempts + 1),
+        firstPauseMs: ATTACH_PAUSE_MS,
+        maxPauseMs: ATTACH_MAX_PAUSE_MS,
+        signal,
+      },
     );
     try {
       const updated = await api.updateAttachment(attachment.id, connectorProperties());
@@ -207,10 +233,20 @@ export class VolumeLifecycle {
     await this.reclaimer.reclaim({ kind: 'attachment', location: this.location(volumeId) }, (signal) => api.withSignal(signal).deleteAttachment(attachmentId));
   }
 
-  /** Closes the device and deletes the attachment; the volume is then `available` again. */
+  /**
+   * Closes the device and deletes the attachment, holding the volume's lock
+   * of this host (glance_store 5.3's external lock around its detach), so
+   * the processes of one host detach one volume one at a time; the volume is
+   * then `available` again once no one else has it attached. The device is
+   * this process's own librbd handle, never shared with another process, so
+   * it is always closed (glance_store counts the host's attachments first
+   * because its kernel device is shared).
+   */
   async detach(api: CinderApi, attached: Attached): Promise<void> {
-    await attached.device.close().catch((err: unknown) => this.logger.warn({ store: this.storeId, volume: attached.volumeId, err }, 'closing the volume device failed'));
-    await api.unbounded().deleteAttachment(attached.attachmentId);
+    await this.attaching.locks.withLock(attached.volumeId, async () => {
+      await attached.device.close().catch((err: unknown) => this.logger.warn({ store: this.storeId, volume: attached.volumeId, err }, 'closing the volume device failed'));
+      await api.unbounded().deleteAttachment(attached.attachmentId);
+    });
   }
 
   /** Detaches, grows the volume to `sizeGib`, waits until it is available again. */
