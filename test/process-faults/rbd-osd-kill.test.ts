@@ -90,7 +90,7 @@ describe.skipIf(!cluster)('rbd store, bluestore OSD killed (SIGKILL) and restart
   });
 
   it('a get whose OSD is killed, default options, errors with BackendUnavailable naming the store within rados_osd_op_timeout, never hangs or ends short', async () => {
-    const bytes = randomBytes(24 * MiB);
+    const bytes = randomBytes(48 * MiB);
     const r = await plain.add(randomUUID(), bytes);
     const { stream } = await plain.get(r.location);
     const { read, error, faultAt: killedAt, erredAt } = await withFault(OSD, () => readWithFault(stream, bytes.length, 0.25, () => kill(OSD)));
