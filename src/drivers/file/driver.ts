@@ -31,8 +31,8 @@ import { rangeStream } from './reader.js';
 import { checkImageId } from '../../image-id.js';
 import { loadMetadataFile, metadataFor, type StoreMetadata } from './metadata.js';
 
-/** Reads are at least this large: 64 KiB reads cost more than hashing the data. */
-const MIN_READ_BYTES = 1024 * 1024;
+/** Reads are at least this large: each is a hop to the thread pool, which costs more than copying a MiB (reader.ts). */
+const MIN_READ_BYTES = 4 * 1024 * 1024;
 /** How often a datadir whose file system turned read-only is looked at again, to take images once it is writable. */
 const RECHECK_MS = 2000;
 
