@@ -299,13 +299,14 @@ async function exists(p: string): Promise<boolean> {
  * A block is written in pieces of this size, all in flight at once. The kernel sizes the
  * page-cache folios of a new file by the write: a 1 MiB write takes large folios, which come
  * from free memory in high-order blocks, and on a virtual machine that returns free memory to
- * its host (free page reporting) each such folio faults on the host when first written: a
- * new file written 1 MiB at a time ran at 170-420 MB/s here against 1,500-3,300 MB/s in
- * 64 KiB writes, and `perf` put the kernel's copy into the page cache at 22-35% of an add's
- * CPU with 1 MiB writes, under 3% with 64 KiB ones (docs/performance.md). 64 KiB is also
- * what glance_store writes (filesystem_store_chunk_size).
+ * its host (free page reporting) each such folio faults on the host when first written: a new
+ * file written 1 MiB at a time ran at 250-420 MB/s here against about 1,500 MB/s in 128 KiB
+ * writes (3,300 at best in 64 KiB ones), and `perf` put the kernel's copy into the page cache at
+ * 22-35% of an add's CPU with 1 MiB writes, under 3% with 64 KiB ones. 128 KiB pieces measured
+ * as fast as 64 KiB ones in the add, with half the trips to the thread pool
+ * (docs/performance.md, "The file add").
  */
-const WRITE_PIECE = 64 * 1024;
+const WRITE_PIECE = 128 * 1024;
 
 /** Settles once every piece has (the block is lent: it is given back only when no write reads it). */
 async function writePieces(handle: fs.FileHandle, block: Uint8Array, at: number): Promise<void> {
