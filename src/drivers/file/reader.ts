@@ -3,13 +3,12 @@
  * filesystem_store_chunk_size is larger), two in flight, into
  * fresh buffers (or, with GetOptions.reuseBuffers, into a ring of a few).
  * Each read is a hop to libuv's thread pool and back, which with the page
- * cache warm costs more than copying a MiB, and on two busy cores more
- * threads copying at once only wait for each other: measured here (docs/
- * performance.md, "get"), 4 MiB x 2 streams a warm file 1.5-1.7x faster than
- * 1 MiB x 4, and faster than 2 MiB or 8 MiB reads. A fresh 4 MiB buffer is
- * served from the allocator's heap once the first has been freed (glibc
- * raises its mmap threshold to the freed size), so most reads fault in no
- * new pages. The stream's memory: two reads, one buffered chunk, the one the
+ * cache warm costs more than copying a MiB. Measured here (docs/
+ * performance.md, "The file get"): 4 MiB x 2 streams a warm file 1.4-1.5x
+ * faster than 1 MiB x 4 (the bench, one run), and faster than 2 MiB or 8 MiB
+ * reads. A fresh 4 MiB buffer is served from the allocator's heap once the
+ * first has been freed (glibc raises its mmap threshold to the freed size),
+ * so most reads fault in no new pages. The stream's memory: two reads, one buffered chunk, the one the
  * consumer holds, and what the garbage collector has not yet freed.
  */
 import type { FileHandle } from 'node:fs/promises';
