@@ -4,21 +4,31 @@
 // library, all in one run.
 //
 //   npm run bench -- [--driver file] [--mib 1024] [--runs 5] [--chunks 16384,65536,4194304]
-//                    [--compare REV] [--small 2000] [--no-python] [--verified] [--inspect] [--docs]
+//                    [--paths add,put,get,reuse,serve] [--compare REV] [--small 2000]
+//                    [--no-python] [--verified] [--inspect] [--docs] [--section NAME]
 //
 // --verified adds the verified get (GetOptions.verify, md5 and the multihash checked at the end)
 // beside the plain one, for this library only (glance_store has no verified read).
 // --inspect adds a path: the add with the smallest chunk size again, with `inspect: true`
 // (docs/inspection.md), judged against the same add without it.
 //
+// Paths (--paths, all by default):
+//   add    the add of a file stream (createReadStream) read in each --chunks size; glance_store
+//          reads its source in at most that much per read
+//   put    the add of an HTTP request body: curl uploads the image over loopback to a small
+//          HTTP server in the measured process, which adds the body as it arrives
+//   get    a whole read, each chunk counted in the measuring process
+//   reuse  the same with GetOptions.reuseBuffers (glance_store's column: its plain get again)
+//   serve  a whole read sent as an HTTP response, downloaded by curl to /dev/null
 // Each figure is the median of --runs processes, the contenders interleaved (ours, theirs,
 // ours, ...), with the spread (min-max) beside it. Each process does the operation more than
 // once: the first is a fresh process's (a service's first image), the last a warm one's (a
-// long-lived service). An add's source is read in the chunk size of its row (a request body
-// arrives in 16-64 KiB chunks); glance_store reads its source in at most 64 KiB. The two-hash
-// limit (the slower of sha512sum and md5sum over the same bytes, one core each) is measured
-// in the same runs, and beside it the same with OpenSSL's hashes (bench/hash-file.mjs). The table goes to stdout, the figures to bench/results/ as JSON, and with
-// --docs the table into docs/performance.md.
+// long-lived service). The two-hash limit (the slower of sha512sum and md5sum over the same
+// bytes, one core each) is measured in the same runs, and beside it the same with OpenSSL's
+// hashes (bench/hash-file.mjs). A driver's baseline (its backend's own tool: `cat`, `rbd
+// export`, curl) reads the same image in the same runs. The table goes to stdout, the figures
+// to bench/results/ as JSON, and with --docs the table into docs/performance.md, between the
+// markers of --section (the driver's name by default).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
@@ -34,6 +44,9 @@ const { values: opts } = parseArgs({
     mib: { type: 'string', default: '1024' },
     runs: { type: 'string', default: '5' },
     chunks: { type: 'string', default: '16384,65536,4194304' },
+    paths: { type: 'string', default: 'add,put,get,reuse,serve' },
+    section: { type: 'string' },
+    help: { type: 'boolean', default: false },
     'add-reps': { type: 'string', default: '2' },
     'get-reps': { type: 'string', default: '4' },
     compare: { type: 'string' },
@@ -45,7 +58,14 @@ const { values: opts } = parseArgs({
     work: { type: 'string', default: path.join(os.tmpdir(), 'glance-store-bench') },
   },
 });
+if (opts.help) {
+  const text = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  console.log(text.slice(text.indexOf('//'), text.indexOf('import ')).replace(/^\/\/ ?/gm, ''));
+  process.exit(0);
+}
 const runs = Number(opts.runs);
+const loadAtStart = os.loadavg().map((l) => Number(l.toFixed(2)));
+const wanted = new Set(opts.paths.split(','));
 const chunks = opts.chunks.split(',').map(Number);
 const MiB = 1024 * 1024;
 const PY = '/usr/bin/python3';
@@ -116,35 +136,51 @@ const imageFile = image.location.startsWith('file://') ? image.location.slice('f
 
 const contenders = [...libraries.map((l) => l.name), ...(python ? [PY_NAME] : [])];
 // glance_store has no reused-buffer get: its column there is its plain get, measured again.
-const inspected = opts.inspect ? [{ name: 'add', chunk: Math.min(...chunks), inspect: true }] : [];
+const inspected = opts.inspect && wanted.has('add') ? [{ name: 'add', chunk: Math.min(...chunks), inspect: true }] : [];
 const paths = [
-  ...chunks.map((c) => ({ name: 'add', chunk: c })),
+  ...(wanted.has('add') ? chunks.map((c) => ({ name: 'add', chunk: c })) : []),
   ...inspected,
-  { name: 'get' },
-  { name: 'get', reuse: true },
+  ...(wanted.has('put') ? [{ name: 'put' }] : []),
+  ...(wanted.has('get') ? [{ name: 'get' }] : []),
+  ...(wanted.has('reuse') ? [{ name: 'get', reuse: true }] : []),
   ...(opts.verified ? [{ name: 'get', verify: true }, { name: 'get', reuse: true, verify: true }] : []),
+  ...(wanted.has('serve') ? [{ name: 'serve' }] : []),
 ];
+const anyAdd = paths.some((p) => p.name === 'add' || p.name === 'put');
+const anyGet = paths.some((p) => p.name === 'get' || p.name === 'serve');
+// The backend's own tool writes its own copy of the image once (its seconds, where it tells
+// them, are the baseline's add), then reads it to /dev/null in every run.
+const baseline = anyGet && target.baseline?.get ? target.baseline : undefined;
+const baselineAddSeconds = baseline ? baseline.add(src, image.location) : undefined;
 /** figures[path key][contender] = { fresh: MB/s[], warm: MB/s[], rss: MB[] } */
 const figures = {};
 const hashes = { sha512sum: [], md5sum: [], sha512: [], md5: [] };
 const nodeHash = (algo) => Number(execFileSync(process.execPath, [path.join(root, 'bench/hash-file.mjs'), algo, src], { encoding: 'utf8' }).trim());
-const key = (p) => (p.chunk ? `add ${chunkName(p.chunk)}${p.inspect ? ' (inspect)' : ''}` : `get${p.verify ? ' verified' : ''}${p.reuse ? ' (reuseBuffers)' : ''}`);
+const key = (p) =>
+  p.chunk
+    ? `add ${chunkName(p.chunk)}${p.inspect ? ' (inspect)' : ''}`
+    : p.name === 'put'
+      ? 'add (HTTP PUT)'
+      : p.name === 'serve'
+        ? 'get (HTTP response)'
+        : `get${p.verify ? ' verified' : ''}${p.reuse ? ' (reuseBuffers)' : ''}`;
+const baselineGets = [];
 function chunkName(c) {
   return c >= MiB ? `${c / MiB} MiB` : `${c / 1024} KiB`;
 }
 const mbps = (r) => r.bytes / 1e6 / r.seconds;
 const checksums = new Set();
-// The backend's own limit where the driver names one (curl to the same endpoint, say): one add
-// and one get of the same image per run, beside the contenders.
-const baseline = target.baseline ? { add: [], get: [] } : undefined;
 
 for (let i = 0; i < runs; i++) {
-  // The two-hash limit, measured beside the runs so that it sees the same machine.
-  hashes.sha512sum.push(bytes / 1e6 / timed('sha512sum', [src]));
-  hashes.md5sum.push(bytes / 1e6 / timed('md5sum', [src]));
-  // The same with OpenSSL's hashes (what both libraries compute with), for reference.
-  hashes.sha512.push(bytes / 1e6 / nodeHash('sha512'));
-  hashes.md5.push(bytes / 1e6 / nodeHash('md5'));
+  if (anyAdd) {
+    // The two-hash limit, measured beside the runs so that it sees the same machine.
+    hashes.sha512sum.push(bytes / 1e6 / timed('sha512sum', [src]));
+    hashes.md5sum.push(bytes / 1e6 / timed('md5sum', [src]));
+    // The same with OpenSSL's hashes (what both libraries compute with), for reference.
+    hashes.sha512.push(bytes / 1e6 / nodeHash('sha512'));
+    hashes.md5.push(bytes / 1e6 / nodeHash('md5'));
+  }
+  if (baseline) baselineGets.push(bytes / 1e6 / (await baseline.get()));
   for (const p of paths) {
     for (const c of contenders) {
       // glance_store has neither a verified read nor an inspection of its own.
@@ -153,17 +189,15 @@ for (let i = 0; i < runs; i++) {
       const out =
         p.name === 'add'
           ? run(c, 'add', src, String(p.chunk), opts['add-reps'], ...(p.inspect ? ['inspect'] : []))
-          : (warmCache(imageFile), run(c, 'get', image.location, opts['get-reps'], ...(p.reuse && c !== PY_NAME ? ['reuse'] : verifyArg.length ? ['plain'] : []), ...verifyArg));
+          : p.name === 'put'
+            ? run(c, 'put', src, opts['add-reps'])
+            : (warmCache(imageFile), run(c, p.name, image.location, opts['get-reps'], ...(p.reuse && c !== PY_NAME ? ['reuse'] : verifyArg.length ? ['plain'] : []), ...verifyArg));
       if (out.checksum) checksums.add(`${out.checksum} ${out.multihash}`);
       const f = ((figures[key(p)] ??= {})[c] ??= { fresh: [], warm: [], rss: [] });
       f.fresh.push(mbps(out.runs[0]));
       f.warm.push(mbps(out.runs.at(-1)));
       f.rss.push(out.peakRssMB);
     }
-  }
-  if (baseline) {
-    baseline.add.push(bytes / 1e6 / target.baseline.add(src));
-    baseline.get.push(bytes / 1e6 / target.baseline.get());
   }
   process.stderr.write(`run ${i + 1}/${runs} done\n`);
 }
@@ -180,6 +214,7 @@ if (Number(opts.small) > 0) {
   }
 }
 run('ours', 'delete', image.location);
+baseline?.cleanup?.();
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -192,17 +227,17 @@ const results = {
   mib: Number(opts.mib),
   runs,
   contenders,
-  hashLimit: { sha512sum: spread(hashes.sha512sum), md5sum: spread(hashes.md5sum), opensslSha512: spread(hashes.sha512), opensslMd5: spread(hashes.md5) },
+  measured: paths.map(key),
+  hashLimit: anyAdd ? { sha512sum: spread(hashes.sha512sum), md5sum: spread(hashes.md5sum), opensslSha512: spread(hashes.sha512), opensslMd5: spread(hashes.md5) } : undefined,
+  baseline: baseline ? { name: baseline.name, get: spread(baselineGets), ...(typeof baselineAddSeconds === 'number' ? { addMBps: bytes / 1e6 / baselineAddSeconds } : {}) } : undefined,
   paths: Object.fromEntries(
     Object.entries(figures).map(([k, byC]) => [k, Object.fromEntries(Object.entries(byC).map(([c, f]) => [c, { fresh: spread(f.fresh), warm: spread(f.warm), peakRssMB: spread(f.rss) }]))]),
   ),
   small,
-  ...(baseline ? { baseline: { name: target.baseline.name, add: spread(baseline.add), get: spread(baseline.get) } } : {}),
 };
-const limit = Math.min(results.hashLimit.sha512sum.median, results.hashLimit.md5sum.median);
-results.hashLimit.limit = limit;
-const opensslLimit = Math.min(results.hashLimit.opensslSha512.median, results.hashLimit.opensslMd5.median);
-results.hashLimit.opensslLimit = opensslLimit;
+const limit = anyAdd ? Math.min(results.hashLimit.sha512sum.median, results.hashLimit.md5sum.median) : undefined;
+const opensslLimit = anyAdd ? Math.min(results.hashLimit.opensslSha512.median, results.hashLimit.opensslMd5.median) : undefined;
+if (anyAdd) Object.assign(results.hashLimit, { limit, opensslLimit });
 
 // Targets (issue 19), each judged on this run's own figures.
 const fig = (k, c, proc) => results.paths[k]?.[c]?.[proc]?.median;
@@ -237,9 +272,18 @@ if (opts.inspect) {
     if (a && b) judge(`${plain} with inspection within 3% of the same add without it (${proc} process)`, a >= 0.97 * b, `${a.toFixed(0)} vs ${b.toFixed(0)} MB/s (${x(a / b)})`);
   }
 }
-for (const k of ['get', 'get (reuseBuffers)']) {
+const putKey = 'add (HTTP PUT)';
+for (const proc of ['fresh', 'warm']) {
+  if (python && fig(putKey, 'ours', proc)) {
+    const r = ratio(fig(putKey, 'ours', proc), fig(putKey, PY_NAME, proc));
+    judge(`add of an HTTP request body (${proc} process) >= 1.4x glance_store`, r >= 1.4, `${x(r)} (${fig(putKey, 'ours', proc).toFixed(0)} vs ${fig(putKey, PY_NAME, proc).toFixed(0)} MB/s)`);
+  }
+  const ours = fig(putKey, 'ours', proc);
+  if (ours) judge(`add of an HTTP request body (${proc} process) within 1.15x of the two-hash limit with OpenSSL's hashes`, ours * 1.15 >= opensslLimit, `${ours.toFixed(0)} vs ${opensslLimit.toFixed(0)} MB/s (${x(opensslLimit / ours)})`);
+}
+for (const k of ['get', 'get (reuseBuffers)', 'get (HTTP response)']) {
   for (const [proc, what] of [['fresh', 'first read of a process'], ['warm', `read ${opts['get-reps']} of one process`]]) {
-    if (python) {
+    if (python && fig(k, 'ours', proc)) {
       const r = ratio(fig(k, 'ours', proc), fig(k, PY_NAME, proc));
       judge(`${k} (${what}) >= 1.0x glance_store`, r >= 1.0, `${x(r)} (${fig(k, 'ours', proc).toFixed(0)} vs ${fig(k, PY_NAME, proc).toFixed(0)} MB/s)`);
     }
@@ -258,20 +302,30 @@ for (const [v, plain] of opts.verified ? [['get verified', 'get'], ['get verifie
 }
 if (python) {
   const rss = (k, c) => results.paths[k]?.[c]?.peakRssMB.median;
-  const getLimit = Math.max(150, rss('get', PY_NAME));
-  const getRss = Math.max(rss('get', 'ours'), rss('get (reuseBuffers)', 'ours'));
-  judge('peak RSS of a get <= max(150 MB, glance_store\'s)', getRss <= getLimit, `${getRss.toFixed(0)} vs ${getLimit.toFixed(0)} MB`);
+  const getKeys = Object.keys(results.paths).filter((k) => k.startsWith('get'));
+  if (getKeys.length) {
+    const getLimit = Math.max(150, ...getKeys.map((k) => rss(k, PY_NAME)));
+    const getRss = Math.max(...getKeys.map((k) => rss(k, 'ours')));
+    judge('peak RSS of a get <= max(150 MB, glance_store\'s)', getRss <= getLimit, `${getRss.toFixed(0)} vs ${getLimit.toFixed(0)} MB`);
+  }
   const addKeys = Object.keys(results.paths).filter((k) => k.startsWith('add'));
-  const worst = Math.max(...addKeys.map((k) => rss(k, 'ours')));
-  const addLimit = Math.max(200, 1.2 * Math.max(...addKeys.map((k) => rss(k, PY_NAME))));
-  judge('peak RSS of an add <= max(200 MB, 1.2x glance_store\'s)', worst <= addLimit, `${worst.toFixed(0)} vs ${addLimit.toFixed(0)} MB`);
+  if (addKeys.length) {
+    const worst = Math.max(...addKeys.map((k) => rss(k, 'ours')));
+    const addLimit = Math.max(200, 1.2 * Math.max(...addKeys.map((k) => rss(k, PY_NAME))));
+    judge('peak RSS of an add <= max(200 MB, 1.2x glance_store\'s)', worst <= addLimit, `${worst.toFixed(0)} vs ${addLimit.toFixed(0)} MB`);
+  }
 }
-if (results.baseline) {
+if (baseline) {
+  const base = results.baseline.get.median;
+  for (const k of ['get', 'get (HTTP response)']) {
+    const ours = fig(k, 'ours', 'warm');
+    if (ours) judge(`${k} (warm) within 1.2x of ${baseline.name} (to /dev/null)`, ours * 1.2 >= base, `${ours.toFixed(0)} vs ${base.toFixed(0)} MB/s (${x(ours / base)})`);
+  }
+}
+if (results.baseline?.addMBps) {
   const b = results.baseline;
   const ours = fig(add64, 'ours', 'warm') ?? fig(Object.keys(results.paths).find((k) => k.startsWith('add')), 'ours', 'warm');
-  judge(`add (warm process) within 1.2x of ${b.name}`, ours * 1.2 >= b.add.median, `${ours.toFixed(0)} vs ${b.add.median.toFixed(0)} MB/s (${x(b.add.median / ours)})`);
-  const get = fig('get', 'ours', 'warm');
-  judge(`get (warm process) within 1.2x of ${b.name}`, get * 1.2 >= b.get.median, `${get.toFixed(0)} vs ${b.get.median.toFixed(0)} MB/s (${x(b.get.median / get)})`);
+  if (ours) judge(`add (warm process) within 1.2x of ${b.name}'s upload`, ours * 1.2 >= b.addMBps, `${ours.toFixed(0)} vs ${b.addMBps.toFixed(0)} MB/s (${x(b.addMBps / ours)})`);
 }
 results.targets = targets;
 
@@ -280,6 +334,7 @@ results.machine = {
   cpus: os.cpus().length,
   cpu,
   memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+  loadAtStart,
   loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
   node: process.version,
   python: python ? execFileSync(PY, ['--version'], { encoding: 'utf8' }).trim() : null,
@@ -293,7 +348,7 @@ const others = contenders.filter((c) => c !== 'ours');
 const lines = [];
 lines.push(`### ${driver.name} store`, '');
 lines.push(
-  `Machine: ${results.machine.cpus} x ${cpu}, ${results.machine.memoryGiB} GiB, Node ${process.version}${python ? `, ${results.machine.python}, glance_store ${results.machine.glanceStore}` : ''}; load average at the end ${results.machine.loadAverage.join(' / ')}. ${Number(opts.mib)} MiB random image, page cache warm, median (min-max) of ${runs} processes per figure, contenders interleaved. Run: ${results.date}.`,
+  `Machine: ${results.machine.cpus} x ${cpu}, ${results.machine.memoryGiB} GiB, Node ${process.version}${python ? `, ${results.machine.python}, glance_store ${results.machine.glanceStore}` : ''}; load average at the start ${results.machine.loadAtStart.join(' / ')}, at the end ${results.machine.loadAverage.join(' / ')}. ${Number(opts.mib)} MiB random image${imageFile ? ', page cache warm' : ''}, median (min-max) of ${runs} processes per figure, contenders interleaved. Run: ${results.date}.`,
   '',
 );
 lines.push(`| path | process | ours MB/s | ${others.map((c) => `${c} MB/s | ours / ${c}`).join(' | ')} | peak RSS MB (${contenders.join(' / ')}) |`);
@@ -306,8 +361,11 @@ for (const [k, byC] of Object.entries(results.paths)) {
     lines.push(`| ${row.join(' | ')} |`);
   }
 }
-if (results.baseline) lines.push('', `Baseline, ${results.baseline.name} of the same image: add ${cell(results.baseline.add)} MB/s, get ${cell(results.baseline.get)} MB/s (one process each, median (min-max) of ${runs}).`);
-lines.push(
+if (baseline) {
+  const add = results.baseline.addMBps;
+  lines.push('', `${baseline.name} of the same image to /dev/null, in the same runs: ${cell(results.baseline.get)} MB/s${add ? `; its one upload of the image beforehand: ${add.toFixed(0)} MB/s` : ''}.`);
+}
+if (anyAdd) lines.push(
   '',
   `Two-hash limit: sha512sum ${cell(results.hashLimit.sha512sum)} MB/s, md5sum ${cell(results.hashLimit.md5sum)} MB/s: ${f0(limit)} MB/s. With OpenSSL's hashes (node's crypto, one process each; what both libraries hash with): sha512 ${cell(results.hashLimit.opensslSha512)}, md5 ${cell(results.hashLimit.opensslMd5)} MB/s: ${f0(opensslLimit)} MB/s.`,
 );
@@ -325,13 +383,14 @@ console.log(section);
 
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 // A --verified run is kept apart from the day's plain run of the same driver.
-const jsonFile = path.join(root, `bench/results/${driver.name}${opts.verified ? '-verified-get' : ''}-${results.date.slice(0, 10)}.json`);
+const jsonFile = path.join(root, `bench/results/${opts.section ?? driver.name}${opts.verified ? '-verified-get' : ''}-${results.date.slice(0, 10)}.json`);
 writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
 console.error(`figures: ${path.relative(root, jsonFile)}`);
 if (opts.docs) {
   const doc = path.join(root, 'docs/performance.md');
-  const start = `<!-- bench:${driver.name} -->`;
-  const end = `<!-- /bench:${driver.name} -->`;
+  const name = opts.section ?? driver.name;
+  const start = `<!-- bench:${name} -->`;
+  const end = `<!-- /bench:${name} -->`;
   const command = `\`npm run bench -- ${process.argv.slice(2).join(' ')}\``.replace(' -- `', '`');
   const block = `${start}\n${command}\n\n${section}\n${end}`;
   let text = readFileSync(doc, 'utf8');

@@ -6,12 +6,18 @@
 //   keep SRC                  one add of SRC, kept: prints its location
 //   get LOCATION REPS [reuse|plain] [verify:CHECKSUM:MULTIHASH] REPS whole reads of LOCATION (reuse: with
 //                            GetOptions.reuseBuffers; verify: a verified get against those hashes)
+//   serve LOCATION REPS       REPS downloads of LOCATION as an HTTP response, each by curl to /dev/null
+//   put SRC REPS              REPS uploads of SRC by curl (HTTP PUT over loopback), each request body added
+//                             as it arrives, then deleted
 //   small COUNT BYTES CONCURRENCY
 //   delete LOCATION
 // DIST_INDEX is the built library to measure (this checkout's, or another revision's).
 import { readFileSync, createReadStream, statSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import { createServer } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { curl } from './curl.mjs';
 
 const [index, confFile, store, op, ...args] = process.argv.slice(2);
 const { MultiStore, parseConfig } = await import(pathToFileURL(index).href);
@@ -52,6 +58,41 @@ if (op === 'add') {
     runs.push({ seconds: (performance.now() - t) / 1000, bytes });
   }
   out = { runs };
+} else if (op === 'serve' || op === 'put') {
+  // A small HTTP server in this process, as a service built on the library would be; the
+  // client is curl in its own process, on the same loopback.
+  let lastAdd;
+  const server = createServer((req, res) => {
+    const fail = (err) => {
+      console.error(err);
+      res.destroy();
+    };
+    if (op === 'serve') {
+      ms.get(args[0], { store, context })
+        .then((g) => {
+          res.writeHead(200, { 'content-length': g.size });
+          return pipeline(g.stream, res);
+        })
+        .catch(fail);
+    } else {
+      ms.add(randomUUID(), req, { store, size: Number(req.headers['content-length']), context })
+        .then((r) => {
+          lastAdd = r;
+          res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ location: r.location }));
+        })
+        .catch(fail);
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}/image`;
+  const runs = [];
+  for (let i = 0; i < Number(args[1]); i++) {
+    const r = await curl(url, op === 'put' ? args[0] : undefined);
+    runs.push(r);
+    if (op === 'put') await ms.delete(lastAdd.location, { store, context });
+  }
+  server.close();
+  out = { runs, ...(lastAdd ? { checksum: lastAdd.checksum, multihash: lastAdd.multihash } : {}) };
 } else if (op === 'small') {
   const [count, size, concurrency] = args.map(Number);
   const data = randomBytes(size);

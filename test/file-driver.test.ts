@@ -70,6 +70,28 @@ describe('file store', () => {
     await ms.close();
   });
 
+  it('hands out a fresh buffer for every chunk of a default get, whole and in ranges', async () => {
+    const dir = path.join(root, 'fresh');
+    const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\n`)));
+    // Several times the reads in flight, so a reused buffer would be overwritten while held.
+    const bytes = randomBytes(29 * 1024 * 1024 + 5);
+    const r = await ms.add(randomUUID(), bytes);
+    /** A consumer that keeps every chunk it was given, and looks at them only at the end. */
+    const keepAll = async (stream: AsyncIterable<Buffer>) => {
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c);
+      return { bytes: Buffer.concat(chunks), buffers: new Set(chunks.map((c) => c.buffer)).size, chunks: chunks.length };
+    };
+    const whole = await keepAll((await ms.get(r.location)).stream);
+    expect(whole.bytes.equals(bytes)).toBe(true);
+    expect(whole.chunks).toBeGreaterThan(4);
+    expect(whole.buffers).toBe(whole.chunks);
+    const part = await keepAll((await ms.get(r.location, { offset: 3 * 1024 * 1024 + 1, length: 21 * 1024 * 1024 })).stream);
+    expect(part.bytes.equals(bytes.subarray(3 * 1024 * 1024 + 1, 24 * 1024 * 1024 + 1))).toBe(true);
+    expect(part.buffers).toBe(part.chunks);
+    await ms.close();
+  });
+
   it('reads an image whole and in ranges into reused buffers when the caller promises reuseBuffers', async () => {
     const dir = path.join(root, 'reuse');
     const ms = await MultiStore.create(parseConfig(conf(`[local]\nfilesystem_store_datadir = ${dir}\n`)));

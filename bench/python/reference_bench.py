@@ -1,12 +1,19 @@
 """The same operations as bench/worker.mjs, through Python glance_store
 (Debian python3-glance-store), for side-by-side figures. Run with /usr/bin/python3.
 Usage: reference_bench.py CONF STORE add SRC CHUNK REPS | get LOCATION REPS | small COUNT BYTES CONCURRENCY
-       | delete LOCATION
+       | serve LOCATION REPS | put SRC REPS | delete LOCATION
+serve and put run an HTTP server in this process (one handler thread per request, writing
+each chunk of the image to the socket as Glance's WSGI server does, or reading the request
+body in 64 KiB as Glance's API hands it to the store), the client being curl, as in
+bench/worker.mjs.
 An add's source hands out at most CHUNK bytes per read, as a request body does; each of the
 REPS adds is deleted after it. Prints one JSON line: each operation's seconds and bytes, and
 the process's peak RSS (MB)."""
+import http.server
 import io
 import json
+import subprocess
+import threading
 import os
 import resource
 import sys
@@ -26,6 +33,68 @@ class Capped:
 
     def read(self, n=-1):
         return self.f.read(self.chunk if n is None or n < 0 else min(n, self.chunk))
+
+
+class Limited:
+    """A request body: at most `left` bytes of the socket, as Glance's LimitingReader."""
+
+    def __init__(self, f, left):
+        self.f, self.left = f, left
+
+    def read(self, n=-1):
+        n = self.left if n is None or n < 0 else min(n, self.left)
+        data = self.f.read(n) if n else b''
+        self.left -= len(data)
+        return data
+
+
+def curl(url, upload=None):
+    args = ['curl', '-sS', '--fail', '-o', '/dev/null', '-w', '%{size_download} %{size_upload}']
+    if upload:
+        args += ['-H', 'Expect:', '-T', upload]
+    t = time.perf_counter()
+    out = subprocess.run(args + [url], check=True, capture_output=True, text=True).stdout.split()
+    return {'seconds': time.perf_counter() - t, 'bytes': int(out[1] if upload else out[0])}
+
+
+def serve(store, loc, ctx, op, arg, reps):
+    last = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            it, size = store.get(loc(arg), context=ctx)
+            self.send_response(200)
+            self.send_header('Content-Length', str(size))
+            self.end_headers()
+            for chunk in it:
+                self.wfile.write(chunk)
+
+        def do_PUT(self):
+            size = int(self.headers['Content-Length'])
+            r = store.add(str(uuid.uuid4()), Limited(self.rfile, size), size, 'sha512', context=ctx)
+            last['url'], last['checksum'], last['multihash'] = r[0], r[2], r[3]
+            body = json.dumps({'location': r[0]}).encode()
+            self.send_response(201)
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = 'http://127.0.0.1:%d/image' % server.server_address[1]
+    runs = []
+    for _ in range(reps):
+        runs.append(curl(url, arg if op == 'put' else None))
+        if op == 'put':
+            store.delete(loc(last['url']), context=ctx)
+    server.shutdown()
+    out = {'runs': runs}
+    if op == 'put':
+        out.update(checksum=last['checksum'], multihash=last['multihash'])
+    return out
 
 
 def main(argv):
@@ -77,6 +146,8 @@ def main(argv):
             store.delete(loc(u), context=ctx)
         lat.sort()
         out = {'seconds': seconds, 'count': count, 'p50': lat[int(count * 0.5)], 'p99': lat[int(count * 0.99)]}
+    elif op in ('serve', 'put'):
+        out = serve(store, loc, ctx, op, args[0], int(args[1]))
     elif op == 'delete':
         store.delete(loc(args[0]), context=ctx)
     out['peakRssMB'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -66,7 +66,7 @@ export const FILE_OPTIONS = [
     type: 'int',
     default: 65536,
     min: 1,
-    help: 'Size in bytes of the pieces thin provisioning examines, and the smallest read size (reads use at least 1 MiB).',
+    help: 'Size in bytes of the pieces thin provisioning examines, and the smallest read size (reads use at least 4 MiB).',
   },
   {
     name: 'filesystem_thin_provisioning',

@@ -1,18 +1,21 @@
 /**
- * Reads a byte range of an open file with four 1 MiB reads in flight:
- * measured here, that streams a file faster than Node's own file streams.
- * With buffers reused (GetOptions.reuseBuffers), two 4 MiB reads in flight:
- * each read costs a hop to libuv's thread pool and back, which with the page
- * cache warm takes longer than copying a MiB, so fewer, larger reads win once
- * their buffers no longer have to be fresh memory (bench/, "get reused").
+ * Reads a byte range of an open file in reads of `readBytes` (4 MiB unless
+ * filesystem_store_chunk_size is larger), two in flight, into
+ * fresh buffers (or, with GetOptions.reuseBuffers, into a ring of a few).
+ * Each read is a hop to libuv's thread pool and back, which with the page
+ * cache warm costs more than copying a MiB. Measured here (docs/
+ * performance.md, "The file get"): 4 MiB x 2 streams a warm file 1.4-1.5x
+ * faster than 1 MiB x 4 (the bench, one run), and faster than 2 MiB or 8 MiB
+ * reads. A fresh 4 MiB buffer is served from the allocator's heap once the
+ * first has been freed (glibc raises its mmap threshold to the freed size),
+ * so most reads fault in no new pages. The stream's memory: two reads, one buffered chunk, the one the
+ * consumer holds, and what the garbage collector has not yet freed.
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { readAhead } from '../../pipeline/read-ahead.js';
 
-const IN_FLIGHT = 4;
-const REUSED_IN_FLIGHT = 2;
-const REUSED_READ_BYTES = 4 * 1024 * 1024;
+const IN_FLIGHT = 2;
 
 /** How each read and the final close are run (the store's filesystem_store_timeout guard). */
 export interface ReadCalls {
@@ -27,8 +30,8 @@ export function rangeStream(handle: FileHandle, start: number, length: number, r
   return readAhead({
     start,
     length,
-    chunk: reuse ? Math.max(readBytes, REUSED_READ_BYTES) : readBytes,
-    inFlight: reuse ? REUSED_IN_FLIGHT : IN_FLIGHT,
+    chunk: readBytes,
+    inFlight: IN_FLIGHT,
     reuse,
     readAt: (at, size, into) =>
       readFully(handle, into ?? Buffer.allocUnsafe(size), at, calls).catch((err: unknown) => {

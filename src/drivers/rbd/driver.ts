@@ -37,8 +37,15 @@ import { SNAPSHOT_NAME, formatRbdLocation, parseRbdLocation, type RbdLocation } 
 import { cephTimeouts, type RbdStoreOptions } from './options.js';
 
 const MiB = 1024 * 1024;
-/** Writes and reads in flight per image. */
+/** Writes in flight per image. */
 const IN_FLIGHT = 4;
+/**
+ * Reads: 4 MiB each, two in flight, whatever the object size. With 8 MiB reads (the default
+ * object size), four in flight, a get held 470-590 MB of memory here; 4 MiB x 2 held 190-230 MB
+ * and read as fast or faster (docs/performance.md, "rbd store").
+ */
+const READ_BYTES = 4 * MiB;
+const READS_IN_FLIGHT = 2;
 /** How far an image of unknown size grows at a time at first; doubled up to 8 GiB, as glance_store. */
 const MAX_RESIZE_STEP = 8 * 1024 * MiB;
 /** How long an aborted add waits for its own cleanup before it answers; below MultiStore's grace (1.5 s). */
@@ -226,8 +233,8 @@ export class RbdStore implements WritableStoreDriver {
       const stream = readAhead({
         start,
         length: size,
-        chunk: this.chunkBytes,
-        inFlight: IN_FLIGHT,
+        chunk: READ_BYTES,
+        inFlight: READS_IN_FLIGHT,
         readAt: async (at, len) => {
           // A read past rados_osd_op_timeout fails (ETIMEDOUT): the stream errors, it never ends short.
           const buf = await this.rbd.read(image, at, len).catch((err: unknown) => Promise.reject(this.mapError(err, location)));
