@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -21,6 +21,12 @@ import { PYTHON, referenceAvailable } from './interop/reference.js';
 
 const vcsim = serviceEnv('vcsim');
 const MiB = 1024 * 1024;
+
+async function collect<T>(entries: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const e of entries) out.push(e);
+  return out;
+}
 
 describe('vsphere locations', () => {
   it('are written as glance_store writes them: dsName first, values quoted as urlencode quotes them', () => {
@@ -255,6 +261,45 @@ ${o.extra ?? ''}
       expect(filesIn(dir)).toEqual([]);
     } finally {
       await Promise.all([ms.close(), tight.close(), level.close()]);
+    }
+  });
+
+  it('lists the image directory of each datastore through the datastore browser: images with their location, uploads as leftovers aged by their file, nothing else', async () => {
+    const dir = `listing-${run}`;
+    const [big, small] = [env['VCSIM_DATASTORE']!, env['VCSIM_SMALL_DATASTORE']!];
+    const ms = await MultiStore.create(parseConfig(single({ dir, datastores: [`DC0:${big}:0`, `DC0:${small}:10`] })));
+    try {
+      // Nothing was ever added: no directory on either datastore, nothing listed.
+      expect(await collect(ms.list('one'))).toEqual([]);
+      const added = await ms.add(randomUUID(), randomBytes(1000), { size: 1000 });
+      expect(parseVsphereLocation(added.location).datastoreName).toBe(small);
+      // What glance_store (or a lower weight's add) wrote on the other datastore, an upload a crash left an hour ago, and names no add writes.
+      const planted = randomUUID();
+      const crashed = randomUUID();
+      const onBig = path.join(root, big, dir);
+      mkdirSync(path.join(onBig, randomUUID()), { recursive: true });
+      writeFileSync(path.join(onBig, planted), randomBytes(3000));
+      const upload = path.join(onBig, `${crashed}.0123456789ab.partial`);
+      writeFileSync(upload, randomBytes(500));
+      const hourAgo = new Date(Date.now() - 3600_000);
+      utimesSync(upload, hourAgo, hourAgo);
+      writeFileSync(path.join(onBig, '.DS_Store'), 'x');
+      const listed = (await collect(ms.list('one'))).map(({ since, ...image }) => ({ ...image, since: since instanceof Date }));
+      expect(listed.sort((a, b) => a.size! - b.size!)).toEqual([
+        { id: parseVsphereLocation(added.location).path.split('/').pop(), size: 1000, location: added.location, since: true },
+        { id: planted, size: 3000, location: formatVsphereLocation(env['VCSIM_HOST']!, `/${dir}`, planted, big, 'DC0'), since: true },
+      ]);
+      const leftovers = await collect(ms.leftovers('one'));
+      expect(leftovers).toHaveLength(1);
+      expect(leftovers[0]).toMatchObject({ kind: 'upload', imageId: crashed, size: 500, location: formatVsphereLocation(env['VCSIM_HOST']!, `/${dir}`, `${crashed}.0123456789ab.partial`, big, 'DC0') });
+      expect(Math.abs(leftovers[0]!.since!.getTime() - hourAgo.getTime())).toBeLessThan(2000);
+      // The leftover's location is one delete takes.
+      await ms.delete(leftovers[0]!.location, { store: 'one' });
+      expect(existsSync(upload)).toBe(false);
+      await ms.delete(added.location);
+    } finally {
+      await ms.close();
+      for (const ds of [big, small]) rmSync(path.join(root, ds, dir), { recursive: true, force: true });
     }
   });
 

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, WritableStoreDriver } from '../../driver.js';
+import type { Capability, DriverAddOptions, DriverAddResult, DriverCallOptions, DriverContext, DriverGetOptions, DriverGetResult, DriverListOptions, ListedImage, StoreLeftover, WritableStoreDriver } from '../../driver.js';
 import { BadStoreUriError, DuplicateError, NotFoundError, StorageFullError } from '../../errors.js';
 import { throwStoreProblems } from '../store-problems.js';
 import { maskLocation } from '../../location.js';
@@ -21,11 +21,12 @@ import { transportError } from '../../net/failure.js';
 import { readTls } from '../../net/tls.js';
 import type { Reclaimer } from '../../pipeline/reclaim.js';
 import { DatastoreFiles } from './files.js';
+import { listVmwareImages, vmwareLeftovers, type VmwareListing } from './list.js';
 import { chooseDatastore, datastoreStates, findDatacenter, resolveDatastores, taskOf, waitForTask, type ResolvedDatastore } from './inventory.js';
 import { datastorePath, FOLDER_PREFIX, formatVsphereLocation, parseVsphereLocation, type VsphereLocation } from './location.js';
 import { parseDatastoreSpec, parseServerHost, type DatastoreSpec, type VmwareStoreOptions } from './options.js';
 import { isStaleReference, VsphereSession } from './session.js';
-import type { MoRef } from './soap.js';
+import type { MoRef, Node } from './soap.js';
 
 const CONNECT_TIMEOUT_MS = 30_000;
 const ANSWER_TIMEOUT_MS = 60_000;
@@ -162,6 +163,26 @@ export class VmwareStore implements WritableStoreDriver {
     await this.withInventory(async () => this.deleteFile(loc, await this.datacenter(dcPath, options.signal), `Deleting ${datastorePath(loc)}`, options.signal));
   }
 
+  /** The images of the image directory on each configured datastore (./list.ts). The location depends on the datastore an add chose, so there is no locationFor. */
+  list(options?: DriverListOptions): AsyncIterable<ListedImage> {
+    return listVmwareImages(this.listing(), options);
+  }
+
+  leftovers(options?: DriverListOptions): AsyncIterable<StoreLeftover> {
+    return vmwareLeftovers(this.listing(), options);
+  }
+
+  private listing(): VmwareListing {
+    return {
+      storeId: this.id,
+      session: this.session,
+      host: this.host,
+      imageDir: this.o.vmware_store_image_dir,
+      datastores: (signal) => this.withInventory(() => this.resolved(signal)),
+      runTask: (method, self, args, what, signal) => this.runTask(method, args, what, signal, self),
+    };
+  }
+
   async close(): Promise<void> {
     await this.session.logout();
     await this.client.close();
@@ -174,7 +195,7 @@ export class VmwareStore implements WritableStoreDriver {
   }
 
   /** The datastores of vmware_datastores on the server, looked up once (again after a failed look-up). */
-  private resolved(signal: AbortSignal): Promise<ResolvedDatastore[]> {
+  private resolved(signal?: AbortSignal): Promise<ResolvedDatastore[]> {
     this.datastores ??= resolveDatastores(this.session, this.id, this.specs, signal).catch((err: unknown) => {
       this.datastores = undefined;
       throw err;
@@ -218,15 +239,16 @@ export class VmwareStore implements WritableStoreDriver {
     return ref;
   }
 
-  private async runTask(method: string, args: Parameters<VsphereSession['invoke']>[2], what: string, signal?: AbortSignal): Promise<void> {
-    const content = await this.session.serviceContent(signal);
-    const task = taskOf(await this.session.invoke(method, content.fileManager, args, signal), what);
+  /** Starts a task (on the FileManager unless `self` names another object) and waits for its result. */
+  private async runTask(method: string, args: Parameters<VsphereSession['invoke']>[2], what: string, signal?: AbortSignal, self?: MoRef): Promise<Node | Node[] | undefined> {
+    const on = self ?? (await this.session.serviceContent(signal)).fileManager;
+    const task = taskOf(await this.session.invoke(method, on, args, signal), what);
     const pollIntervalMs = this.o.vmware_task_poll_interval * 1000;
-    await waitForTask(this.session, task, { what, pollIntervalMs, timeoutMs: Math.max(60_000, 12 * pollIntervalMs), signal });
+    return waitForTask(this.session, task, { what, pollIntervalMs, timeoutMs: Math.max(60_000, 12 * pollIntervalMs), signal });
   }
 
-  private deleteFile(loc: VsphereLocation, dc: MoRef, what: string, signal?: AbortSignal): Promise<void> {
-    return this.runTask('DeleteDatastoreFile_Task', { name: datastorePath(loc), datacenter: dc }, what, signal);
+  private async deleteFile(loc: VsphereLocation, dc: MoRef, what: string, signal?: AbortSignal): Promise<void> {
+    await this.runTask('DeleteDatastoreFile_Task', { name: datastorePath(loc), datacenter: dc }, what, signal);
   }
 
   /** Removes what a failed add wrote, now or, through the reclaimer, once vCenter answers again. */

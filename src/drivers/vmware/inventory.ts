@@ -95,17 +95,18 @@ export interface TaskWait {
 }
 
 /**
- * Waits for a task to end: resolves when it succeeded; a task that failed
- * rejects with the error its fault means (FileNotFound: NotFound). The
- * first looks come quickly (most file tasks end at once), later ones at
+ * Waits for a task to end: resolves with its result (`info.result`, none
+ * for a file task) when it succeeded; a task that failed rejects with the
+ * error its fault means (FileNotFound: NotFound). The first looks come
+ * quickly (most file tasks end at once), later ones at
  * vmware_task_poll_interval.
  */
-export async function waitForTask(session: VsphereSession, task: MoRef, o: TaskWait): Promise<void> {
-  const outcome = await waitUntil(
+export async function waitForTask(session: VsphereSession, task: MoRef, o: TaskWait): Promise<Node | Node[] | undefined> {
+  const outcome = await waitUntil<{ result: Node | Node[] | undefined } | SoapFault>(
     async () => {
       const info = (await retrieveProperties(session, [task], ['info'], o.signal)).get(task.value)?.get('info');
       const state = text(child(info, 'state'));
-      if (state === 'success') return reached(undefined);
+      if (state === 'success') return reached({ result: child(info, 'result') });
       if (state === 'error') {
         const error = child(info, 'error');
         const fault = child(error, 'fault');
@@ -116,7 +117,8 @@ export async function waitForTask(session: VsphereSession, task: MoRef, o: TaskW
     },
     { what: o.what, timeoutMs: o.timeoutMs, firstPauseMs: 50, maxPauseMs: o.pollIntervalMs, signal: o.signal },
   );
-  if (outcome) throw vimFaultError(o.what, outcome, new VimFault(outcome));
+  if ('result' in outcome) return outcome.result;
+  throw vimFaultError(o.what, outcome, new VimFault(outcome));
 }
 
 /** A datastore the store may write to, resolved on the server. */
