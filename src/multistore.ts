@@ -17,35 +17,26 @@ import type {
   StoreState,
 } from './multistore-types.js';
 import { storeHandle, type StoreCalls, type StoreHandle, type WritableStoreHandle } from './store-handle.js';
-import { readStoresConfig, type StoreSpec } from './config/stores.js';
+import { readStoresConfig } from './config/stores.js';
 import type { ParsedConfig } from './config/parse.js';
-import { maskSecrets } from './config/options.js';
-import {
-  BackendUnavailableError,
-  ForbiddenError,
-  GlanceStoreError,
-  NotFoundError,
-  RandomGetNotSupportedError,
-  ReadOnlyStoreError,
-  UnknownSchemeError,
-  UnknownStoreError,
-} from './errors.js';
+import { BackendUnavailableError, GlanceStoreError, ReadOnlyStoreError, UnknownStoreError } from './errors.js';
 import {
   isWritable,
-  type Capability,
   type DriverGetOptions,
   type ImageAcls,
   type LocationRecord,
   type StoreDriver,
   type WritableStoreDriver,
 } from './driver.js';
-import { imageIdFromLocation, locationUrl, maskDeep, maskLocation, schemeOf } from './location.js';
+import { imageIdFromLocation, locationUrl, maskLocation } from './location.js';
 import { silentLogger, type Logger } from './logger.js';
 import { checkAddOptions, type AddDigest } from './pipeline/add.js';
 import { addImage, expectHashes, type AddResult } from './add-image.js';
 import { inspectPolicy } from './inspect/policy.js';
 import { abandonOnAbort } from './abandon.js';
-import { checkReclaimOptions, createReclaimer, type PendingLeftover, type Reclaimer } from './pipeline/reclaim.js';
+import { checkReclaimOptions, createReclaimer, type PendingLeftover } from './pipeline/reclaim.js';
+import { detailOf, infoOf, stateOf, type StoreEntry } from './store-entry.js';
+import { withStore, type NeededCapability } from './resolve-location.js';
 import { fitRange, requestedRange } from './range.js';
 import type { ImageData } from './pipeline/source.js';
 import { driverRegistry } from './drivers/index.js';
@@ -68,16 +59,6 @@ export { checkImageId };
 export type { AddResult };
 export type * from './multistore-types.js';
 export type { StoreHandle, ReadOnlyStoreHandle, WritableStoreHandle, StoreHandleBase } from './store-handle.js';
-
-interface StoreEntry {
-  spec: StoreSpec;
-  driver?: StoreDriver;
-  error?: GlanceStoreError;
-  /** What the driver warned about while it started. */
-  warnings: string[];
-  /** Removes what failed adds left, again later when the backend is down. */
-  reclaimer: Reclaimer;
-}
 
 export class MultiStore implements StoreCalls {
   private readonly entries: Map<string, StoreEntry>;
@@ -140,29 +121,17 @@ export class MultiStore implements StoreCalls {
 
   /** Glance's /v2/info/stores: enabled stores (reserved ones are never listed). */
   info(): StoreInfo[] {
-    return this.visible().map((e) => this.infoOf(e));
+    return this.visible().map((e) => infoOf(e, this.defaultBackend));
   }
 
   /** Glance's /v2/info/stores/detail: adds type, weight and non-secret properties. */
   infoDetail(): StoreInfoDetail[] {
-    return this.visible().map((e) => this.detailOf(e));
+    return this.visible().map((e) => detailOf(e, this.defaultBackend));
   }
 
   /** Every store's state, reserved ones included: whether it started and what it can do. */
   states(): StoreState[] {
-    return [...this.entries.values()].map((e) => {
-      const capabilities = e.driver ? [...e.driver.capabilities()] : [];
-      const problem = e.error?.message ?? lostCapability(e.spec, capabilities, e.warnings);
-      return {
-        id: e.spec.id,
-        type: e.spec.type,
-        reserved: e.spec.reserved,
-        ok: problem === undefined,
-        ...(problem !== undefined ? { error: problem } : {}),
-        capabilities,
-        warnings: [...e.warnings],
-      };
-    });
+    return [...this.entries.values()].map(stateOf);
   }
 
   /**
@@ -178,8 +147,8 @@ export class MultiStore implements StoreCalls {
       type: entry.spec.type,
       writable: isWritable(driver),
       capabilities: () => this.driverOf(id).capabilities(),
-      info: () => this.infoOf(entry),
-      infoDetail: () => this.detailOf(entry),
+      info: () => infoOf(entry, this.defaultBackend),
+      infoDetail: () => detailOf(entry, this.defaultBackend),
     });
   }
 
@@ -364,21 +333,6 @@ export class MultiStore implements StoreCalls {
     return [...this.entries.values()].filter((e) => !e.spec.reserved);
   }
 
-  private infoOf(e: StoreEntry): StoreInfo {
-    const readOnly = e.spec.definition.readOnly === true || (e.driver ? !e.driver.capabilities().has('write') : false);
-    return {
-      id: e.spec.id,
-      description: e.spec.description,
-      ...(e.spec.id === this.defaultBackend ? { default: true as const } : {}),
-      ...(readOnly ? { 'read-only': true as const } : {}),
-    };
-  }
-
-  private detailOf(e: StoreEntry): StoreInfoDetail {
-    const props = { ...maskSecrets(e.spec.definition.options, e.spec.options), ...(e.driver?.properties?.() ?? {}) };
-    return { ...this.infoOf(e), type: e.spec.type, weight: e.spec.weight, properties: maskDeep(stripSecrets(props, e.spec)) };
-  }
-
   private entryOf(id: string): StoreEntry {
     if (this.closed) throw new BackendUnavailableError('The MultiStore is closed');
     const entry = this.entries.get(id);
@@ -400,86 +354,13 @@ export class MultiStore implements StoreCalls {
     return entry.driver;
   }
 
-  /**
-   * Resolves a location to its store and runs `call` there after checking
-   * the capability. A store named by the caller or by the location's
-   * `metadata.store` is used as it is; otherwise the stores of the location's
-   * scheme are asked (see `candidatesFor`), moving on while one answers
-   * NotFound.
-   */
-  private async withStore<T>(
+  /** Resolves a location to its store and runs `call` there after checking the capability (src/resolve-location.ts). */
+  private withStore<T>(
     location: string | LocationRecord,
     storeId: string | undefined,
-    capability: 'read' | 'read-random' | 'write',
+    capability: NeededCapability,
     call: (driver: StoreDriver, id: string, url: string) => Promise<T>,
   ): Promise<T> {
-    checkLocation(location);
-    checkOptionalString('store', storeId);
-    const url = locationUrl(location);
-    const metaStore = typeof location === 'object' && typeof location.metadata?.['store'] === 'string' ? (location.metadata['store'] as string) : undefined;
-    const explicit = storeId ?? metaStore;
-    const candidates = explicit ? [{ id: explicit, driver: this.driverOf(explicit), disowns: false }] : this.candidatesFor(url);
-    let notFound: GlanceStoreError | undefined;
-    for (const { id, driver } of candidates) {
-      if (!driver.capabilities().has(capability)) {
-        if (capability === 'read-random') throw new RandomGetNotSupportedError(`Store ${id} does not support ranged reads`);
-        if (capability === 'write') throw new ReadOnlyStoreError(`Store ${id} is read-only`);
-        throw new ForbiddenError(`Store ${id} cannot be read`);
-      }
-      try {
-        return await call(driver, id, url);
-      } catch (err) {
-        if (err instanceof NotFoundError && candidates.length > 1) {
-          // The first store's answer is kept: candidates come owners first, so it names the store that holds the location.
-          notFound ??= err;
-          continue;
-        }
-        throw err;
-      }
-    }
-    if (candidates.every((c) => c.disowns)) {
-      const ids = candidates.map((c) => c.id).join(', ');
-      throw new NotFoundError(`No enabled store owns ${maskLocation(url)}: none of the ${schemeOf(url)} stores (${ids}) holds it`, { cause: notFound });
-    }
-    throw notFound ?? new NotFoundError(`No store holds ${maskLocation(url)}`);
+    return withStore({ entries: () => this.entries.values(), driverOf: (id) => this.driverOf(id) }, location, storeId, capability, call);
   }
-
-  /**
-   * The started stores that may hold a location of this scheme: those that
-   * claim it (`ownsLocation`) first, then those that cannot tell, then those
-   * that disown it (a bucket or datadir of their own may still be read with
-   * the location's credentials), each group by weight. A store that failed
-   * to start is skipped, unless no store of the scheme started.
-   */
-  private candidatesFor(url: string): Array<{ id: string; driver: StoreDriver; disowns: boolean }> {
-    const scheme = schemeOf(url);
-    const ofScheme = [...this.entries.values()].filter((e) => e.spec.definition.schemes.includes(scheme));
-    const shown = maskLocation(url);
-    if (ofScheme.length === 0) throw new UnknownSchemeError(`No enabled store reads ${JSON.stringify(scheme)} locations (${shown})`);
-    const started = ofScheme.filter((e): e is StoreEntry & { driver: StoreDriver } => e.driver !== undefined);
-    if (started.length === 0) {
-      const down = ofScheme[0]!;
-      throw new BackendUnavailableError(`No store that reads ${shown} is available: store ${down.spec.id} could not start (${down.error?.message ?? 'not started'})`, {
-        cause: down.error,
-      });
-    }
-    const claim = (e: StoreEntry & { driver: StoreDriver }) => (e.driver.ownsLocation ? (e.driver.ownsLocation(url) ? 0 : 2) : 1);
-    const ranked = started.sort((a, b) => claim(a) - claim(b) || b.spec.weight - a.spec.weight);
-    return ranked.map((e) => ({ id: e.spec.id, driver: e.driver, disowns: claim(e) === 2 }));
-  }
-}
-
-/**
- * Why a started store is short of what its type can do: a store of a type
- * that writes, which could not write when it started (a datadir that cannot
- * be created). Its warnings say why, when the driver gave them.
- */
-function lostCapability(spec: StoreSpec, capabilities: readonly Capability[], warnings: readonly string[]): string | undefined {
-  if (spec.definition.readOnly || capabilities.includes('write') || capabilities.length === 0) return undefined;
-  return `Store ${spec.id} cannot write${warnings.length ? `: ${warnings.join('; ')}` : ' (its backend refused writes at start)'}`;
-}
-
-function stripSecrets(props: Record<string, unknown>, spec: StoreSpec): Record<string, unknown> {
-  const secret = new Set(spec.definition.options.filter((o) => o.secret).map((o) => o.name));
-  return Object.fromEntries(Object.entries(props).filter(([k]) => !secret.has(k)));
 }
