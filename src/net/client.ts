@@ -74,6 +74,8 @@ export interface ServiceRequest {
    */
   create?: true | { existsStatus: number };
   signal?: AbortSignal | undefined;
+  /** Bytes of the answer's body undici buffers before it stops reading the socket (its default, 64 KiB, when not given). */
+  highWaterMark?: number;
   /** What the call is, in messages; default `<service> <METHOD> <url>` (masked). */
   what?: string;
 }
@@ -151,7 +153,7 @@ export class ServiceClient {
       const headers = { ...this.config.headers, ...req.headers, ...(token ? { [this.tokenHeader]: token.token } : {}) };
       let res: Response;
       try {
-        res = await send(url, { method: req.method, headers, body: body as Dispatcher.DispatchOptions['body'], dispatcher: this.dispatcherFor(url), signal: req.signal }, call);
+        res = await send(url, { method: req.method, headers, body: body as Dispatcher.DispatchOptions['body'], dispatcher: this.dispatcherFor(url), signal: req.signal, ...(req.highWaterMark !== undefined ? { highWaterMark: req.highWaterMark } : {}) }, call);
       } catch (err) {
         if (body instanceof Readable) body.destroy();
         if (repeatable && attempt < retries && retriable(err, idempotent, this.config.retry?.afterTimeout ?? true)) {

@@ -15,6 +15,7 @@ export interface SendOptions {
   body?: Dispatcher.DispatchOptions['body'];
   dispatcher: Dispatcher;
   signal?: AbortSignal;
+  highWaterMark?: number;
 }
 
 /** One request; a failure below HTTP rejects with the library's error (transportError). */
@@ -78,21 +79,52 @@ export function contentLength(res: Response): number | undefined {
   return Number(v);
 }
 
+/** How much a checked body reads ahead of its reader, and how big the chunks it hands on are. */
+export interface ReadAhead {
+  /** Bytes buffered on each side of the check (Node's default, 16 KiB, when not given). */
+  highWaterMark?: number;
+  /**
+   * Hands on chunks of at least this many bytes (the last may be smaller),
+   * gathered from the socket's (TLS records of 16 KiB): fewer, larger chunks
+   * for the reader. 0 (the default) passes each chunk on as it comes.
+   */
+  gatherBytes?: number;
+}
+
 /**
  * Errors the stream if the body ends before (or after) `expected` bytes: never
  * a short image. `toError` turns a transport error of the body into the
  * caller's error type.
  */
-export function checkedLength(body: Readable, expected: number | undefined, shortError: (seen: number) => Error, toError: (err: unknown) => Error): Readable {
+export function checkedLength(
+  body: Readable,
+  expected: number | undefined,
+  shortError: (seen: number) => Error,
+  toError: (err: unknown) => Error,
+  o: ReadAhead = {},
+): Readable {
   let seen = 0;
+  const gather = o.gatherBytes ?? 0;
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  const release = (): Buffer => {
+    const out = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
+    held = [];
+    heldBytes = 0;
+    return out;
+  };
   const check = new Transform({
+    ...(o.highWaterMark !== undefined ? { readableHighWaterMark: o.highWaterMark, writableHighWaterMark: o.highWaterMark } : {}),
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       seen += chunk.length;
-      cb(null, chunk);
+      if (gather === 0) return cb(null, chunk);
+      held.push(chunk);
+      heldBytes += chunk.length;
+      cb(null, heldBytes >= gather ? release() : undefined);
     },
     flush(cb: TransformCallback) {
       if (expected !== undefined && seen !== expected) cb(shortError(seen));
-      else cb();
+      else cb(null, heldBytes > 0 ? release() : undefined);
     },
   });
   body.on('error', (err) => check.destroy(toError(err)));

@@ -12,6 +12,15 @@ import { transportError } from '../../net/failure.js';
 import { checkedLength, contentLength, discard, expectOk, type Response } from '../../net/response.js';
 import type { VsphereSession } from './session.js';
 
+/**
+ * A read keeps the socket busy while its reader works: undici and the length
+ * check each buffer up to 1 MiB (undici's default, 64 KiB, paused the TLS
+ * socket every four records), and the reader gets 256 KiB chunks instead of
+ * one per 16 KiB TLS record (docs/performance.md, the vmware notes).
+ */
+const READ_AHEAD_BYTES = 1 << 20;
+const GATHER_BYTES = 256 << 10;
+
 /** A file below `/folder`: its path (quoted, as in a location) and the query naming its datastore and datacenter. */
 export interface FolderFile {
   path: string;
@@ -24,6 +33,7 @@ export interface FolderRequest {
   headers?: Record<string, string>;
   body?: RequestBody;
   signal?: AbortSignal | undefined;
+  highWaterMark?: number;
   what: string;
 }
 
@@ -49,6 +59,7 @@ export class DatastoreFiles {
         headers: { ...req.headers, cookie },
         ...(req.body !== undefined ? { body: req.body } : {}),
         signal: req.signal,
+        ...(req.highWaterMark !== undefined ? { highWaterMark: req.highWaterMark } : {}),
         what: req.what,
       });
       if (res.statusCode !== 401) return res;
@@ -72,7 +83,7 @@ export class DatastoreFiles {
     const ranged = range.offset !== undefined || range.length !== undefined;
     const offset = range.offset ?? 0;
     const headers: Record<string, string> = ranged ? { range: `bytes=${offset}-${range.length !== undefined ? offset + range.length - 1 : ''}` } : {};
-    const res = await this.send({ method: 'GET', file, headers, signal, what });
+    const res = await this.send({ method: 'GET', file, headers, signal, what, highWaterMark: READ_AHEAD_BYTES });
     if (res.statusCode === 416) {
       discard(res);
       // An empty image, or a range past its end.
@@ -85,7 +96,10 @@ export class DatastoreFiles {
     }
     const size = contentLength(res);
     const call = { what: `Reading ${what}`, service: 'vCenter', ...(signal ? { signal } : {}) };
-    const stream = checkedLength(res.body, size, (seen) => new BackendUnavailableError(`Reading ${what}: vCenter sent ${seen} of ${size} bytes`), (err) => transportError(err, call));
+    const stream = checkedLength(res.body, size, (seen) => new BackendUnavailableError(`Reading ${what}: vCenter sent ${seen} of ${size} bytes`), (err) => transportError(err, call), {
+      highWaterMark: READ_AHEAD_BYTES,
+      gatherBytes: GATHER_BYTES,
+    });
     return { stream, size };
   }
 
