@@ -7,6 +7,7 @@ import type { AnyDriverDefinition } from '../driver.js';
 import type { OptionSpec } from './schema.js';
 import { COMMON_STORE_OPTIONS, GLOBAL_OPTIONS, RESERVED_STORES } from './stores.js';
 import { ruleNotes } from './rules.js';
+import { UNSUPPORTED_OPTIONS } from './unsupported.js';
 
 function formatDefault(o: OptionSpec): string {
   if (o.default === undefined) return '(none)';
@@ -108,5 +109,16 @@ export function configurationReference(drivers: readonly AnyDriverDefinition[]):
     parts.push(`Location schemes: ${def.schemes.map((s) => `\`${s}://\``).join(', ')}.${def.readOnly ? ' Read-only: these stores never accept adds or deletes.' : ''}`, '');
     parts.push(def.options.length ? table(def.options as readonly OptionSpec[]) : 'No options.', '');
   }
+  parts.push(
+    '## glance_store options not supported',
+    '',
+    'Every option of glance_store 5.4 is read as the tables above say, except these (a glance-api.conf that sets',
+    'one is refused as setting an unknown option, so nothing is silently ignored):',
+    '',
+    '| option | sections | glance_store | why |',
+    '| --- | --- | --- | --- |',
+    ...UNSUPPORTED_OPTIONS.map((u) => `| \`${u.name}\` | ${u.group} stores | ${u.since} | ${u.reason.replace(/\|/g, '\\|')} |`),
+    '',
+  );
   return parts.join('\n');
 }
