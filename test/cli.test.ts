@@ -233,7 +233,7 @@ describe('glance-store command', () => {
   it('shows one command\'s help with COMMAND --help', () => {
     const r = run(['add', '--help']);
     expect(r.status).toBe(0);
-    expect(r.stdout.toString()).toMatch(/^Usage: glance-store add FILE\|- \[--store ID\] \[--id UUID\] \[--size N\] \[--inspect\] \[--expect FMT\] \[--report-unsafe\]\n/);
+    expect(r.stdout.toString()).toMatch(/^Usage: glance-store add FILE\|- \[--store ID\] \[--id UUID\] \[--size N\]\s+\[--inspect\] \[--expect FMT\] \[--report-unsafe\]\n/);
     expect(r.stdout.toString()).not.toMatch(/config-reference +print/);
     expect(run(['get', '-h']).stdout.toString()).toMatch(/^Usage: glance-store get URI/);
     expect(run(['--help']).stdout.toString()).toMatch(/config-reference +print the configuration reference/);
