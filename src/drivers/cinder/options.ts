@@ -5,6 +5,7 @@
  * volumes with librbd itself; they are accepted and documented as ignored,
  * so a glance-api.conf written for Glance loads unchanged.
  */
+import { applicationCredentialSecret } from '../app-credential-option.js';
 import type { OptionSpec, OptionsOf } from '../../config/schema.js';
 
 const IGNORED = 'Accepted for glance-api.conf compatibility and ignored:';
@@ -62,14 +63,7 @@ export const CINDER_OPTIONS = [
     type: 'string',
     help: 'Id of a Keystone application credential the store authenticates with at cinder_store_auth_address, instead of cinder_store_user_name and cinder_store_password (glance_store 5.4); the volumes go to the credential\'s project.',
   },
-  {
-    name: 'cinder_store_application_credential_secret',
-    type: 'string',
-    secret: true,
-    required: { when: 'when cinder_store_application_credential_id is set', test: (values) => !!values['cinder_store_application_credential_id'] },
-    check: { rule: 'set with cinder_store_application_credential_id', problem: (_value, values) => (values['cinder_store_application_credential_id'] ? undefined : 'is set without cinder_store_application_credential_id') },
-    help: 'Secret of cinder_store_application_credential_id.',
-  },
+  applicationCredentialSecret('cinder_store_application_credential_secret', 'cinder_store_application_credential_id'),
   { name: 'cinder_volume_type', type: 'string', help: 'Volume type of the volumes images are written to; Cinder\'s default type when unset.' },
   {
     name: 'cinder_do_extend_attached',

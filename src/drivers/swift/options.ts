@@ -3,6 +3,7 @@
  * glance_store's "MB" of 1,024,000 bytes (it multiplies by 1000 * 1024), kept
  * so that segments come out the same size as glance_store's.
  */
+import { applicationCredentialSecret } from '../app-credential-option.js';
 import type { OptionCheck, OptionSpec, OptionValues, OptionsOf } from '../../config/schema.js';
 import { REFERENCES_FILE_RULE, referencesFileProblem } from './references.js';
 
@@ -73,14 +74,7 @@ export const SWIFT_OPTIONS = [
     },
     help: 'Id of a Keystone application credential the store authenticates with instead of swift_store_user/key (glance_store 5.4; Keystone v3 only). Its locations hold no credentials: the store reads them with this credential.',
   },
-  {
-    name: 'swift_store_application_credential_secret',
-    type: 'string',
-    secret: true,
-    required: { when: 'when swift_store_application_credential_id is set', test: (values) => !!values['swift_store_application_credential_id'] },
-    check: { rule: 'set with swift_store_application_credential_id', problem: (_value, values) => (values['swift_store_application_credential_id'] ? undefined : 'is set without swift_store_application_credential_id') },
-    help: 'Secret of swift_store_application_credential_id.',
-  },
+  applicationCredentialSecret('swift_store_application_credential_secret', 'swift_store_application_credential_id'),
   { name: 'swift_store_auth_insecure', type: 'bool', default: false, help: 'Do not verify the TLS certificates of the auth service and Swift.' },
   { name: 'swift_store_cacert', type: 'string', help: 'CA bundle that verifies https endpoints.', sample: '/etc/ssl/certs/ca-certificates.crt', path: { kind: 'readable-file' } },
   { name: 'swift_store_region', type: 'string', help: 'Region whose object-store endpoint is taken from the service catalog.', sample: 'RegionTwo' },
