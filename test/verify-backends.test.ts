@@ -7,8 +7,8 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { S3Client, DeleteBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { consume } from './streams.js';
 import { MultiStore, parseConfig, ChecksumMismatchError, type AddResult } from '../src/index.js';
 import { serviceEnv } from './services/env.js';
 import { swiftContainerListing, swiftRequest, swiftStoreConf, type SwiftAccount } from './services/swift-api.js';
@@ -16,18 +16,6 @@ import { swiftContainerListing, swiftRequest, swiftStoreConf, type SwiftAccount 
 const ceph = serviceEnv('ceph');
 const swift = serviceEnv('swift');
 const account: SwiftAccount | undefined = swift && { authUrl: swift['SWIFT_AUTH_URL']!, user: swift['SWIFT_USER']!, key: swift['SWIFT_KEY']! };
-
-async function consume(stream: Readable): Promise<{ bytes: number; ended: boolean; error?: unknown }> {
-  let bytes = 0;
-  let ended = false;
-  stream.on('end', () => (ended = true));
-  try {
-    for await (const chunk of stream) bytes += (chunk as Buffer).byteLength;
-    return { bytes, ended };
-  } catch (error) {
-    return { bytes, ended, error };
-  }
-}
 
 /** The same checks for either store: `overwrite` replaces the stored bytes of the image. */
 async function corruptionIsCaught(ms: MultiStore, overwrite: (image: AddResult, bytes: Buffer) => Promise<void>): Promise<void> {

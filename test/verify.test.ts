@@ -4,7 +4,7 @@ import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Readable } from 'node:stream';
+import { consume } from './streams.js';
 import { MultiStore, parseConfig, ChecksumMismatchError } from '../src/index.js';
 
 const root = await mkdtemp(path.join(tmpdir(), 'gs-verify-'));
@@ -35,19 +35,6 @@ async function flipByte(location: string, at: number): Promise<void> {
     await fh.write(one, 0, 1, at);
   } finally {
     await fh.close();
-  }
-}
-
-/** Reads a stream as a consumer would: how many bytes came, whether it ended cleanly, or its error. */
-async function consume(stream: Readable): Promise<{ bytes: number; ended: boolean; error?: unknown }> {
-  let bytes = 0;
-  let ended = false;
-  stream.on('end', () => (ended = true));
-  try {
-    for await (const chunk of stream) bytes += (chunk as Buffer).byteLength;
-    return { bytes, ended };
-  } catch (error) {
-    return { bytes, ended, error };
   }
 }
 
