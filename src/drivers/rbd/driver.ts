@@ -149,7 +149,7 @@ export class RbdStore implements WritableStoreDriver {
     const discard = () =>
       (discarding ??= this.reclaimer.reclaim({ kind: 'image', location }, async (signal) => {
         // Not while the add still writes to it (its handle would make the removal EBUSY).
-        await settledOrAborted(work, signal);
+        await abandonOnAbort(work.then(() => undefined, () => undefined), `The wait for the add of ${imageId} to end`, { signal, graceMs: 0, reasonAsIs: true });
         if (made.image) await this.removeImage(io, imageId, true);
       }));
     const outcome = work.then(
@@ -437,18 +437,4 @@ export class RbdStore implements WritableStoreDriver {
     if (rbdCode(err) === 'ETIMEDOUT') this.refreshing ??= this.rbd.refreshMap(this.cluster).catch(() => undefined).finally(() => (this.refreshing = undefined));
     return rbdError(err, what, `store ${this.id}`);
   }
-}
-
-/** Resolves once `work` has settled; rejects with the signal's reason if it aborts first. */
-function settledOrAborted(work: Promise<unknown>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<void>((resolve, reject) => {
-    const abort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', abort, { once: true });
-    const done = () => {
-      signal.removeEventListener('abort', abort);
-      resolve();
-    };
-    work.then(done, done);
-  });
 }
