@@ -103,11 +103,11 @@ export function transportError(err: unknown, call: FailedCall): GlanceStoreError
   const tls = tlsFailureCode(err);
   if (tls) {
     const Kind = call.tlsError ?? BackendUnavailableError;
-    return new Kind(maskLocation(`${call.what}: TLS verification failed (${tls})${call.tlsHint ? `; ${call.tlsHint}` : ''}`), { cause: err });
+    return new Kind(maskLocation(`${call.what}: TLS verification failed (${tls})${call.tlsHint ? `; ${call.tlsHint}` : ''}`), { cause: withoutExchange(err) });
   }
   const e = err as { code?: unknown; message?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? `${e.code} ` : '';
-  return new BackendUnavailableError(maskLocation(`${call.what} failed: ${code}${typeof e?.message === 'string' ? e.message : String(err)}`), { cause: err });
+  return new BackendUnavailableError(maskLocation(`${call.what} failed: ${code}${typeof e?.message === 'string' ? e.message : String(err)}`), { cause: withoutExchange(err) });
 }
 
 /**
@@ -140,7 +140,19 @@ export function serviceError(err: unknown, call: StatusMeaning): GlanceStoreErro
   const named = name !== undefined && call.names?.[name] !== undefined;
   if (status === undefined && !named) return transportError(err, call);
   const detail = `${name ?? 'Error'}: ${typeof e?.message === 'string' ? e.message : String(err)}`;
-  return statusError(status, { ...call, detail, ...(name !== undefined ? { name } : {}), cause: err });
+  return statusError(status, { ...call, detail, ...(name !== undefined ? { name } : {}), cause: withoutExchange(err) });
+}
+
+/**
+ * An AWS SDK error keeps the raw HTTP exchange (`$response`: the request as sent, its
+ * Authorization header and signature among it), which a caller that logs an error's cause
+ * would print: the cause a library error carries is the same error without it.
+ */
+function withoutExchange(err: unknown): unknown {
+  if (typeof err !== 'object' || err === null || !('$response' in err)) return err;
+  const clean = Object.create(Object.getPrototypeOf(err) as object) as object;
+  for (const key of Reflect.ownKeys(err)) if (key !== '$response') Object.defineProperty(clean, key, Object.getOwnPropertyDescriptor(err, key)!);
+  return clean;
 }
 
 /** The status of an error from a service client (the AWS SDK's `$metadata.httpStatusCode`), if it has one. */
@@ -155,7 +167,7 @@ function defaultKind(status: number): ErrorClass {
 
 function abortedError(err: unknown, call: FailedCall): GlanceStoreError {
   const timedOut = someCause(call.signal?.aborted ? call.signal.reason : err, (e) => e instanceof DOMException && e.name === 'TimeoutError');
-  return new AbortedError(maskLocation(`${call.what}: aborted${timedOut ? ' (its time limit passed)' : ''}`), { cause: err });
+  return new AbortedError(maskLocation(`${call.what}: aborted${timedOut ? ' (its time limit passed)' : ''}`), { cause: withoutExchange(err) });
 }
 
 /** The library error that caused a failure: found in its cause chain, or given as the abort reason. */

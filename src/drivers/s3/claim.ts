@@ -101,6 +101,24 @@ export class Claims {
   }
 
   /**
+   * What a conditional claim write that failed without a clear answer (a lost connection, or
+   * the 500 RGW gives the loser of a conditional race where S3 gives 412) did: the key holding
+   * this claim means it was written (won); another claim or an image means another add won
+   * (lost); nothing there, the dead add's claim (`stale`) still there, or no answer to the
+   * look leaves the write's own error standing (unknown).
+   */
+  async outcomeOf(client: S3Client, key: string, claim: Claim, stale: string | undefined): Promise<'won' | 'lost' | 'unknown'> {
+    let etag: string | undefined;
+    try {
+      etag = (await client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }))).ETag?.replace(/"/g, '');
+    } catch {
+      return 'unknown';
+    }
+    if (!etag || etag === stale) return 'unknown';
+    return etag === claim.etag ? 'won' : 'lost';
+  }
+
+  /**
    * Removes what a failed add left: its upload, and its claim if the key
    * still holds that claim (not an image, not another add's claim), with
    * any upload of the key it never learnt the id of.

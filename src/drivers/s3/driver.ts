@@ -190,7 +190,9 @@ export class S3Store implements WritableStoreDriver {
       const stale = await this.staleClaimAt(client, imageId, where);
       // Of several adds of one id at once, only one may write (where the endpoint allows it).
       const ifMatch = stale ? { IfMatch: stale } : { IfNoneMatch: '*' };
-      const guarded = whole && this.conditional === true ? 'condition' : await this.claimKey(client, imageId, where, whole ? 'put' : 'multipart', left, stale);
+      // Taking a dead add's key over always goes through a claim: its small body's ETag tells this add's
+      // write from another's when RGW answers a lost race with 500 instead of 412 (claimKey).
+      const guarded = whole && !stale && this.conditional === true ? 'condition' : await this.claimKey(client, imageId, where, whole ? 'put' : 'multipart', left, stale);
       // This add holds the key now: an upload a dead add left open is not another's.
       if (stale && guarded === 'claimed') await this.claims.abortUploadsOf(client, imageId);
       if (whole) {
@@ -290,8 +292,19 @@ export class S3Store implements WritableStoreDriver {
       await client.send(new this.sdk.PutObjectCommand({ Bucket: this.options.s3_store_bucket, Key: key, Body: claim.body, Metadata: claim.metadata, ...condition }));
     } catch (err) {
       const refused = statusOf(err) === 501 || (err as { name?: string }).name === 'NotImplemented';
-      if (refused || statusOf(err) === 412) left.claim = undefined;
-      if (!refused) throw this.mapError(err, where);
+      if (!refused) {
+        // A 412 may answer the SDK's retry of an attempt that did write this claim (its answer lost).
+        const outcome = await this.claims.outcomeOf(client, key, claim, stale);
+        if (outcome === 'won') {
+          this.conditional = true;
+          return 'claimed';
+        }
+        // Lost: the key is another add's, so cleanup must leave it alone.
+        if (outcome === 'lost' || statusOf(err) === 412) left.claim = undefined;
+        if (outcome === 'lost') throw new DuplicateError(`Image ${key} is being added to store ${this.id} by another add`);
+        throw this.mapError(err, where);
+      }
+      left.claim = undefined;
       if (this.conditional === undefined) {
         this.logger.warn({ store: this.id }, `store ${this.id}: the S3 endpoint refuses conditional writes (If-None-Match), so adds of one image id at once are not serialised (docs/s3.md)`);
       }
