@@ -96,6 +96,13 @@ export interface StoreDriver {
    * it, a store is tried in order with the others of its scheme.
    */
   ownsLocation?(location: string): boolean;
+  /**
+   * Optional: the one form of a location this store owns, where an image
+   * has several (cinder's legacy `cinder://<volume>` and
+   * `cinder://<store>/<volume>`), so that an audit matches Glance's record
+   * of either form with the listing. Without it, locations compare as written.
+   */
+  canonicalLocation?(location: string): string;
   /** Properties shown by `infoDetail()`: never secrets. */
   properties?(): Record<string, unknown>;
   /** Releases connections; the store is unusable afterwards. */

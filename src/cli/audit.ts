@@ -9,7 +9,7 @@
  * printed.
  */
 import type { MultiStore } from '../multistore.js';
-import type { ListedImage } from '../driver.js';
+import type { ListedImage, StoreDriver } from '../driver.js';
 import { maskLocation } from '../location.js';
 import { GlanceStoreError } from '../errors.js';
 import { UsageError } from './args.js';
@@ -54,15 +54,16 @@ export async function audit(ms: MultiStore, storeId: string, o: AuditOptions, io
   const known = await readKnown(o.known, o.skipBadLines, bad);
   const verify = o.verify ? await readVerify(o.verify, o.skipBadLines, bad) : [];
   for (const b of bad) report({ type: 'bad-line', file: b.file, line: b.line, why: b.why }, `bad line ${b.file}:${b.line}: ${b.why} (skipped)`);
+  const key = sameImageKey(driver);
   const ours = new Map<string, KnownLocation>();
   for (const k of known) {
     const owner = ownerOf(ms, storeId, k.url);
-    if (owner === storeId) ours.set(locationKey(k.url), k);
+    if (owner === storeId) ours.set(key(k.url), k);
     else report({ type: 'other-store', line: k.line, location: k.url, store: owner ?? null }, `other store ${maskLocation(k.url)} (line ${k.line}): ${owner ? `store ${owner}` : 'no enabled store'}, not ${storeId}`);
   }
   // --verify lines of other stores are another audit's.
   const toVerify = verify.filter((v) => ownerOf(ms, storeId, v.url) === storeId);
-  const verifying = new Set(toVerify.map((v) => locationKey(v.url)));
+  const verifying = new Set(toVerify.map((v) => key(v.url)));
   const present = new Set<string>();
 
   const orphans: ListedImage[] = [];
@@ -70,9 +71,9 @@ export async function audit(ms: MultiStore, storeId: string, o: AuditOptions, io
   const failed = await listing(io, counts, async () => {
     for await (const image of ms.list(storeId, { signal })) {
       io.progress(++counts['listed']!);
-      const key = locationKey(image.location);
-      if (verifying.has(key)) present.add(key);
-      if (ours.delete(key)) continue;
+      const listed = key(image.location);
+      if (verifying.has(listed)) present.add(listed);
+      if (ours.delete(listed)) continue;
       const age = image.since ? now - image.since.getTime() : undefined;
       if (young(image.since)) {
         report({ type: 'recent', id: image.id, location: image.location, size: image.size, ageSeconds: Math.round(age! / 1000) }, `recent      ${maskLocation(image.location)} (${formatAge(age)} old: not an orphan yet)`);
@@ -102,10 +103,10 @@ export async function audit(ms: MultiStore, storeId: string, o: AuditOptions, io
     if (leftFailed !== undefined) return summary(io, o, counts, leftFailed);
   }
   for (const v of toVerify) {
-    const key = locationKey(v.url);
-    if (!present.has(key)) {
+    const recorded = key(v.url);
+    if (!present.has(recorded)) {
       // Reported once: a known location already counted as missing is not counted again.
-      if (!ours.has(key)) report({ type: 'missing', line: v.line, location: v.url }, `missing     ${maskLocation(v.url)} (${o.verify}, line ${v.line}): not in store ${storeId}`);
+      if (!ours.has(recorded)) report({ type: 'missing', line: v.line, location: v.url }, `missing     ${maskLocation(v.url)} (${o.verify}, line ${v.line}): not in store ${storeId}`);
       continue;
     }
     signal.throwIfAborted();
@@ -121,6 +122,25 @@ export async function audit(ms: MultiStore, storeId: string, o: AuditOptions, io
   const status = summary(io, o, counts, undefined);
   // Interrupted while deleting: what was deleted is printed, and the exit says it stopped.
   return signal.aborted ? EXIT.aborted : status;
+}
+
+/**
+ * What two locations of one image share: the same location without its
+ * credentials (Glance's records and a listing may hold different keys),
+ * in the one form the store's driver gives it where an image has several
+ * (cinder's and sheepdog's legacy forms). A location the driver cannot
+ * read keeps its own form: it then matches nothing listed, and is missing.
+ */
+function sameImageKey(driver: StoreDriver): (url: string) => string {
+  return (url) => {
+    let canonical = url;
+    try {
+      canonical = driver.canonicalLocation?.(url) ?? url;
+    } catch {
+      // not a location of this store's form
+    }
+    return locationKey(canonical);
+  };
 }
 
 /** Runs a listing; a failure half-way is reported with how far it got, and its exit code returned. */

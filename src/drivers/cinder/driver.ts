@@ -77,6 +77,12 @@ export class CinderStore implements WritableStoreDriver {
     }
   }
 
+  /** glance_store reads `cinder://<volume>` and `cinder://<store>/<volume>` as one image: both name the volume in this store. */
+  canonicalLocation(location: string): string {
+    const loc = parseCinderLocation(location);
+    return formatCinderLocation({ storeId: this.id, volumeId: loc.volumeId });
+  }
+
   private api(context: RequestContext | undefined, signal?: AbortSignal): CinderApi {
     return new CinderApi(this.client.withToken(this.sessions.session(context)), signal);
   }

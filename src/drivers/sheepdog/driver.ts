@@ -69,6 +69,12 @@ export class SheepdogStore implements WritableStoreDriver {
     }
   }
 
+  /** The old `sheepdog://<image>` is the image of that name on this store's cluster: the form an add writes today. */
+  canonicalLocation(location: string): string {
+    const loc = parseSheepdogLocation(location);
+    return formatSheepdogLocation({ addr: loc.addr ?? this.address.host, port: loc.port ?? this.address.port, image: loc.image });
+  }
+
   /** A new connection to `address`, closed when the store closes if the call has not closed it. */
   private connect(address: SheepAddress = this.address): SheepConnection {
     const conn = new SheepConnection(address, `the sheepdog cluster at ${address.host}:${address.port} (store ${this.id})`, this.timeoutMs);
