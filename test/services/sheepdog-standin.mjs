@@ -28,6 +28,14 @@
  *   (EXCL: an existing one gives VDI_EXIST), as objects under the name's
  *   hash vid (1<<61 | hashvid<<32 | attr id), never removed with their VDI;
  *   REMOVE_OBJ removes an object.
+ * - What a listing reads, as `dog vdi list` reads it: READ_VDIS sets the bit
+ *   of every vid ever given (a deleted VDI keeps its bit and its inode, the
+ *   name cleared); an inode's create_time (offset 512) is the creation's
+ *   seconds in its high 32 bits, snap_ctime (520) zero (no snapshots here);
+ *   READ_OBJ with copies 0 reads as sheep does with the VDI's own copies.
+ *   GET_VDI_ATTR without CREAT looks an attribute up (NO_OBJ when there is
+ *   none, NO_VDI for a name without a current VDI), and WRITE_OBJ writes
+ *   inside an attribute's object, as inside any object.
  * - --unformatted: every request gets WAIT_FOR_FORMAT.
  * - --exit-with-parent: exits when its stdin closes (a test run that dies leaves no stand-in).
  *

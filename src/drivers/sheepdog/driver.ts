@@ -15,7 +15,10 @@ import type {
   DriverContext,
   DriverGetOptions,
   DriverGetResult,
+  DriverListOptions,
+  ListedImage,
   Reclaimer,
+  StoreLeftover,
   WritableStoreDriver,
 } from '../../driver.js';
 import type { Logger } from '../../logger.js';
@@ -24,9 +27,10 @@ import { readAhead } from '../../pipeline/read-ahead.js';
 import { WriteBehind } from '../../pipeline/write-behind.js';
 import { SheepConnection, type SheepAddress } from './connection.js';
 import { formatSheepdogLocation, parseSheepdogLocation } from './location.js';
+import { listSheepdogImages, sheepdogLeftovers, type SheepdogListing } from './list.js';
 import type { SheepdogStoreOptions } from './options.js';
 import { VDI_NAME_BYTES, dataOid } from './protocol.js';
-import { claimVdi, claimedByOther } from './owner.js';
+import { claimVdi, claimedByOther, markClaimDone } from './owner.js';
 import { removeAddLeftover, removeVdi, type AddLeftover } from './remove.js';
 import { isAnswer, newVdi, objectCount, readDataIndex, readInode, readObject, setVdiSize, vdiInfo, writeDataObject } from './vdi.js';
 
@@ -111,7 +115,8 @@ export class SheepdogStore implements WritableStoreDriver {
       });
       left = { vid: vdi.vid, token, objects: 0 };
       // Claimed at once, so that another add of this id that lost NEW_VDI's answer never takes this VDI for its own.
-      if ((await claimVdi(conn, imageId, vdi.vid, token, signal)) === 'theirs') throw claimedByOther(imageId, conn.cluster);
+      const claim = await claimVdi(conn, imageId, vdi.vid, token, signal);
+      if (claim === 'theirs') throw claimedByOther(imageId, conn.cluster);
       const objectBytes = 2 ** vdi.blockSizeShift;
       if (options.size !== undefined) left.objects = objectCount(options.size, vdi.blockSizeShift);
       const tracked = left;
@@ -139,6 +144,8 @@ export class SheepdogStore implements WritableStoreDriver {
         await writes.settle();
       }
       if (options.size === undefined) await setVdiSize(conn, vdi, written, signal);
+      // Last: from here a listing takes the VDI for an image, not for what an add left.
+      if (claim === 'ours') await markClaimDone(conn, imageId, vdi.vid, signal);
       signal.throwIfAborted();
       return { location };
     } catch (err) {
@@ -177,6 +184,23 @@ export class SheepdogStore implements WritableStoreDriver {
         this.release(conn);
       }
     });
+  }
+
+  list(options?: DriverListOptions): AsyncIterable<ListedImage> {
+    return listSheepdogImages(this.listing(), options);
+  }
+
+  leftovers(options?: DriverListOptions): AsyncIterable<StoreLeftover> {
+    return sheepdogLeftovers(this.listing(), options);
+  }
+
+  /** An image's VDI is named by its id: its location is the one an add writes. */
+  locationFor(imageId: string): Promise<string> {
+    return Promise.resolve(formatSheepdogLocation({ addr: this.address.host, port: this.address.port, image: imageId }));
+  }
+
+  private listing(): SheepdogListing {
+    return { connect: () => this.connect(), release: (conn) => this.release(conn), location: (image) => formatSheepdogLocation({ addr: this.address.host, port: this.address.port, image }) };
   }
 
   async get(location: string, options: DriverGetOptions = {}): Promise<DriverGetResult> {

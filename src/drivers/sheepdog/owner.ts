@@ -18,12 +18,30 @@
 import { BackendError } from '../../errors.js';
 import type { SheepConnection } from './connection.js';
 import { Attr, FLAG_CREAT, FLAG_EXCL, FLAG_WRITE, Op, Result, attrOid, attrPayload, type Request } from './protocol.js';
-import { readObject, resultError } from './vdi.js';
+import { readObject, resultError, writeObject } from './vdi.js';
 
 /** Whose claim a VDI carries: this caller's, another's, or none can be made (a sheep without VDI attributes). */
 export type Claim = 'ours' | 'theirs' | 'unsupported';
 
 const ownerKey = (vid: number) => `glance-store.owner.${vid.toString(16)}`;
+
+/**
+ * A claim's value: `open:<token>` while the add runs, rewritten in place to
+ * `done:<token>` (same length) once its last byte is in, so a listing tells
+ * a finished image from what a dead add left. A claim written before the
+ * mark existed is the token alone (see ClaimState).
+ */
+const OPEN = 'open:';
+const DONE = 'done:';
+const claimValue = (token: string) => Buffer.from(`${OPEN}${token}`, 'utf8');
+
+/**
+ * What a VDI's claim says: none (glance_store's VDI, a cluster without
+ * attributes), `open` (an add that has not finished: running, or dead),
+ * `done` (a finished add), or `unmarked` (an add of a version before the
+ * mark: finished or dead, it cannot say).
+ */
+export type ClaimState = 'none' | 'open' | 'done' | 'unmarked';
 
 function attrRequest(flags: number, payload: Buffer): Request {
   return { kind: 'vdi', opcode: Op.GET_VDI_ATTR, flags: FLAG_WRITE | flags, dataLength: payload.length };
@@ -31,7 +49,7 @@ function attrRequest(flags: number, payload: Buffer): Request {
 
 /** Claims VDI `name` (whose vid is `vid`) with `token`; a claim already made with the same token (an answer lost before) is ours too. */
 export async function claimVdi(conn: SheepConnection, name: string, vid: number, token: string, signal?: AbortSignal): Promise<Claim> {
-  const value = Buffer.from(token, 'utf8');
+  const value = claimValue(token);
   const payload = attrPayload(name, ownerKey(vid), value);
   const { rsp } = await conn.request(attrRequest(FLAG_CREAT | FLAG_EXCL, payload), { payload, signal });
   switch (rsp.result) {
@@ -53,14 +71,45 @@ export async function claimVdi(conn: SheepConnection, name: string, vid: number,
   }
 }
 
-/** Removes the claim on VDI `name` (vid `vid`), if it has one. Call it while the VDI still has its name: sheep finds attributes through it. */
-export async function removeClaim(conn: SheepConnection, name: string, vid: number, signal?: AbortSignal): Promise<void> {
+/** Where the claim on VDI `name` (vid `vid`) is: its object and copies; undefined without one (or without attributes). */
+async function findClaim(conn: SheepConnection, name: string, vid: number, signal?: AbortSignal): Promise<{ oid: bigint; copies: number } | undefined> {
   const payload = attrPayload(name, ownerKey(vid));
   const { rsp } = await conn.request(attrRequest(0, payload), { payload, signal });
-  if (rsp.result === Result.NO_OBJ || rsp.result === Result.VER_MISMATCH || rsp.result === Result.INVALID_PARMS) return;
+  if (rsp.result === Result.NO_OBJ || rsp.result === Result.VER_MISMATCH || rsp.result === Result.INVALID_PARMS) return undefined;
   if (rsp.result !== Result.SUCCESS) throw resultError(rsp.result, `the claim on VDI ${name}`, conn.cluster);
-  const oid = attrOid(rsp.vdiId, rsp.attrId);
-  const removed = await conn.request({ kind: 'obj', opcode: Op.REMOVE_OBJ, flags: 0, dataLength: 0, oid, copies: rsp.copies, offset: 0 }, { signal });
+  return { oid: attrOid(rsp.vdiId, rsp.attrId), copies: rsp.copies };
+}
+
+/**
+ * Marks the add's claim finished: its value rewritten in place, `open:`
+ * becoming `done:`, the token kept. One write of five bytes inside the
+ * attribute object: sheep writes it whole or not at all.
+ */
+export async function markClaimDone(conn: SheepConnection, name: string, vid: number, signal?: AbortSignal): Promise<void> {
+  const claim = await findClaim(conn, name, vid, signal);
+  // A cluster without attributes made no claim: there is nothing to mark.
+  if (!claim) return;
+  await writeObject(conn, claim.oid, Attr.VALUE, Buffer.from(DONE, 'utf8'), claim.copies, signal);
+}
+
+/** What the claim on VDI `name` (vid `vid`) says (ClaimState). */
+export async function claimState(conn: SheepConnection, name: string, vid: number, signal?: AbortSignal): Promise<ClaimState> {
+  const claim = await findClaim(conn, name, vid, signal);
+  if (!claim) return 'none';
+  // The value's length and its first bytes: a token is 36 bytes, a marked value 41.
+  const head = await readObject(conn, claim.oid, Attr.VALUE_LEN, Attr.VALUE - Attr.VALUE_LEN + DONE.length, claim.copies, signal);
+  const length = head.readUInt32LE(0);
+  const mark = head.subarray(Attr.VALUE - Attr.VALUE_LEN).toString('utf8');
+  if (length > DONE.length && mark === DONE) return 'done';
+  if (length > OPEN.length && mark === OPEN) return 'open';
+  return 'unmarked';
+}
+
+/** Removes the claim on VDI `name` (vid `vid`), if it has one. Call it while the VDI still has its name: sheep finds attributes through it. */
+export async function removeClaim(conn: SheepConnection, name: string, vid: number, signal?: AbortSignal): Promise<void> {
+  const claim = await findClaim(conn, name, vid, signal);
+  if (!claim) return;
+  const removed = await conn.request({ kind: 'obj', opcode: Op.REMOVE_OBJ, flags: 0, dataLength: 0, oid: claim.oid, copies: claim.copies, offset: 0 }, { signal });
   if (removed.rsp.result !== Result.SUCCESS && removed.rsp.result !== Result.NO_OBJ) throw resultError(removed.rsp.result, `the claim on VDI ${name}`, conn.cluster);
 }
 

@@ -70,6 +70,10 @@ export function resultName(code: number): string | undefined {
 /** Inode layout (struct sd_inode): offsets of the fields the driver uses. */
 export const Inode = {
   NAME: 0,
+  /** Seconds since the epoch in the high 32 bits, as sheep sets it (dog prints create_time >> 32). */
+  CREATE_TIME: 512,
+  /** Non-zero for a snapshot: the time it was taken. */
+  SNAP_CTIME: 520,
   VDI_SIZE: 536,
   COPY_POLICY: 552,
   STORE_POLICY: 553,

@@ -42,6 +42,10 @@ export interface InodeHeader {
   blockSizeShift: number;
   copies: number;
   vid: number;
+  /** When the VDI was created; undefined where the inode has no time. */
+  created: Date | undefined;
+  /** A snapshot, not the current VDI of its name. */
+  snapshot: boolean;
 }
 
 /** A sheep result as the library's error; `what` names the VDI or object. */
@@ -151,7 +155,14 @@ export async function readInode(conn: SheepConnection, vdi: Pick<Vdi, 'vid' | 'c
     blockSizeShift: b.readUInt8(Inode.BLOCK_SIZE_SHIFT),
     copies: b.readUInt8(Inode.NR_COPIES),
     vid: b.readUInt32LE(Inode.VDI_ID),
+    created: createdAt(b.readBigUInt64LE(Inode.CREATE_TIME)),
+    snapshot: b.readBigUInt64LE(Inode.SNAP_CTIME) !== 0n,
   };
+}
+
+function createdAt(time: bigint): Date | undefined {
+  const seconds = Number(time >> 32n);
+  return seconds > 0 ? new Date(seconds * 1000) : undefined;
 }
 
 /** data_vdi_id[0..count): which VDI holds each object (0: never written). */
