@@ -4,7 +4,7 @@ import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MultiStore, parseConfig } from '../src/index.js';
+import { MultiStore, parseConfig, type ListedImage } from '../src/index.js';
 import { formatRbdLocation, parseRbdLocation } from '../src/drivers/rbd/location.js';
 import { rbdError } from '../src/drivers/rbd/errors.js';
 import { BackendError, BackendUnavailableError, DuplicateError, GlanceStoreError, InUseError, NotFoundError, StorageFullError } from '../src/errors.js';
@@ -97,6 +97,21 @@ describe.skipIf(!ceph)('rbd store on Ceph', () => {
     expect((await readAll((await ms.get(`rbd://${id}`)).stream)).equals(bytes)).toBe(true);
     expect(ms.infoDetail()[0]!.properties).toMatchObject({ pool: ceph!['CEPH_POOL'], fsid: ceph!['CEPH_FSID'], chunk_size_mib: 1 });
     await ms.delete(r.location);
+  });
+
+  it('lists through the binding (rbd_list2) with each image\'s creation time, as rbd info tells it', async () => {
+    const id = randomUUID();
+    const r = await ms.add(id, randomBytes(1000));
+    try {
+      const listed: ListedImage[] = [];
+      for await (const i of ms.list('fast')) if (i.id === id) listed.push(i);
+      expect(listed.map((i) => i.location)).toEqual([r.location]);
+      const info = JSON.parse(rbdAdmin(ceph!, 'info', '--format', 'json', `${ceph!['CEPH_POOL']}/${id}`)) as { create_timestamp: string };
+      // rbd info prints whole seconds.
+      expect(Math.abs(listed[0]!.since!.getTime() - Date.parse(info.create_timestamp))).toBeLessThan(1000);
+    } finally {
+      await ms.delete(r.location);
+    }
   });
 
   it('leaves an image with clones untouched and says it is in use', async () => {

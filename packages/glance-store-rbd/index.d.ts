@@ -56,6 +56,14 @@ export interface RbdBinding {
   snapRemove(image: Image, snap: string): Promise<void>;
   snapIsProtected(image: Image, snap: string): Promise<boolean>;
   snapList(image: Image): Promise<string[]>;
+  /**
+   * The pool's image names (rbd_list2), each followed by a NUL byte, in one
+   * buffer: librbd lists a pool whole, and the names' bytes cost far less
+   * than as many strings. Split it as you go.
+   */
+  list(ioctx: Ioctx): Promise<Buffer>;
+  /** When the image was created (rbd_get_create_timestamp), in seconds since the epoch. */
+  createTimestamp(image: Image): Promise<number>;
   /** The clones ("pool/image") of the snapshot the image is opened at. */
   listChildren(image: Image): Promise<string[]>;
   /**

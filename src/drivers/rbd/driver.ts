@@ -419,9 +419,9 @@ export class RbdStore implements WritableStoreDriver {
   }
 
   private listing(): RbdListing {
-    const { rbd_store_pool: pool, rbd_store_ceph_conf: confFile, rbd_store_user: user } = this.options;
+    const { rbd_store_pool: pool } = this.options;
     const location = (image: string) => formatRbdLocation({ fsid: this.fsid, pool, image, snapshot: SNAPSHOT_NAME });
-    return { storeId: this.id, pool, confFile, user, rbd: this.rbd, ioctx: () => this.ioctx(pool), location, mapError: (e, w) => this.mapError(e, w) };
+    return { storeId: this.id, pool, rbd: this.rbd, ioctx: () => this.ioctx(pool), location, mapError: (e, w) => this.mapError(e, w) };
   }
 
   async close(): Promise<void> {

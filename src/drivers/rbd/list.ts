@@ -4,62 +4,44 @@
  * (driver.ts): one without it is an add that died (or still runs), a
  * leftover. Snapshots are never listed on their own.
  *
- * The librbd binding (glance-store-rbd) has no directory listing, so the
- * names come from Ceph's own `rbd ls`, with the store's ceph.conf and user,
- * read line by line as it prints them; each image is then opened through
- * the binding, a few at a time, for its size and snapshots.
+ * The names come from the librbd binding's `list` (rbd_list2), which
+ * answers with the whole pool at once, as librbd lists (it has no marker):
+ * one buffer of the names' bytes, about 40 bytes an image, split here as
+ * the listing goes. Each image is then opened through the binding, a few
+ * at a time, for its size, snapshots and creation time.
  */
-import { execFile, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import type { DriverListOptions, ListedImage, StoreLeftover } from '../../driver.js';
-import { BackendUnavailableError, type GlanceStoreError } from '../../errors.js';
+import type { GlanceStoreError } from '../../errors.js';
 import { isImageId } from '../../image-id.js';
 import { rbdCode } from './errors.js';
 import type { Ioctx, RbdBinding } from './native.js';
 import { SNAPSHOT_NAME } from './location.js';
 
-const run = promisify(execFile);
 /** Images opened at once while listing. */
 const OPENED_AT_ONCE = 8;
 
 export interface RbdListing {
   storeId: string;
   pool: string;
-  confFile: string;
-  user: string | undefined;
   rbd: RbdBinding;
   ioctx(): Promise<Ioctx>;
   location(image: string): string;
   mapError(err: unknown, what: string): GlanceStoreError;
 }
 
-/** `rbd` with the store's configuration and user. */
-const cliArgs = (l: RbdListing, ...args: string[]) => ['-c', l.confFile, ...(l.user ? ['--id', l.user] : []), ...args];
-
-/** The pool's image names, as `rbd ls` prints them, one at a time. */
-async function* names(l: RbdListing, signal: AbortSignal | undefined): AsyncGenerator<string> {
-  const child = spawn('rbd', cliArgs(l, 'ls', '-p', l.pool), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-2000)));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve(code));
-  });
-  exited.catch(() => undefined);
-  const stop = () => child.kill();
-  signal?.addEventListener('abort', stop, { once: true });
+/** The pool's image names, taken one at a time from the binding's NUL-separated buffer. */
+async function* names(l: RbdListing, io: Ioctx): AsyncGenerator<string> {
+  let all: Buffer;
   try {
-    for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) if (line) yield line;
-    const code = await exited;
-    signal?.throwIfAborted();
-    if (code !== 0) throw new BackendUnavailableError(`Listing pool ${l.pool} of store ${l.storeId}: rbd ls failed (exit ${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`);
+    all = await l.rbd.list(io);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BackendUnavailableError(`Listing pool ${l.pool} of store ${l.storeId} needs Ceph's rbd command (Debian: ceph-common), which is not installed`, { cause: err });
-    throw err;
-  } finally {
-    signal?.removeEventListener('abort', stop);
-    if (child.exitCode === null) child.kill();
+    throw l.mapError(err, `the images of pool ${l.pool}`);
+  }
+  for (let at = 0; at < all.length; ) {
+    const end = all.indexOf(0, at);
+    const stop = end < 0 ? all.length : end;
+    if (stop > at) yield all.toString('utf8', at, stop);
+    at = stop + 1;
   }
 }
 
@@ -67,9 +49,10 @@ interface Inspected {
   name: string;
   size: number;
   finished: boolean;
+  since: Date | undefined;
 }
 
-/** An image's size and whether its add finished (it has `snap`); undefined when it is gone since it was listed. */
+/** An image's size, whether its add finished (it has `snap`) and when it was made; undefined when it is gone since it was listed. */
 async function inspect(l: RbdListing, io: Ioctx, name: string): Promise<Inspected | undefined> {
   let image;
   try {
@@ -79,8 +62,8 @@ async function inspect(l: RbdListing, io: Ioctx, name: string): Promise<Inspecte
     throw l.mapError(err, `image ${name}`);
   }
   try {
-    const [size, snaps] = await Promise.all([l.rbd.size(image), l.rbd.snapList(image)]);
-    return { name, size, finished: snaps.includes(SNAPSHOT_NAME) };
+    const [size, snaps, created] = await Promise.all([l.rbd.size(image), l.rbd.snapList(image), l.rbd.createTimestamp(image)]);
+    return { name, size, finished: snaps.includes(SNAPSHOT_NAME), since: created > 0 ? new Date(created * 1000) : undefined };
   } catch (err) {
     throw l.mapError(err, `image ${name}`);
   } finally {
@@ -96,7 +79,8 @@ async function* images(l: RbdListing, signal: AbortSignal | undefined): AsyncGen
     batch = [];
     for (const f of found) if (f) yield f;
   };
-  for await (const name of names(l, signal)) {
+  for await (const name of names(l, io)) {
+    signal?.throwIfAborted();
     if (!isImageId(name)) continue;
     batch.push(name);
     if (batch.length >= OPENED_AT_ONCE) yield* flush();
@@ -104,24 +88,14 @@ async function* images(l: RbdListing, signal: AbortSignal | undefined): AsyncGen
   yield* flush();
 }
 
-/** When an image was made, as `rbd info` tells it. */
-async function createdAt(l: RbdListing, name: string): Promise<Date | undefined> {
-  try {
-    const { stdout } = await run('rbd', cliArgs(l, 'info', '--format', 'json', `${l.pool}/${name}`), { encoding: 'utf8' });
-    const t = Date.parse((JSON.parse(stdout) as { create_timestamp?: string }).create_timestamp ?? '');
-    return Number.isNaN(t) ? undefined : new Date(t);
-  } catch {
-    return undefined;
-  }
-}
-
 export async function* listRbdImages(l: RbdListing, options: DriverListOptions = {}): AsyncGenerator<ListedImage> {
-  for await (const i of images(l, options.signal)) if (i.finished) yield { id: i.name, size: i.size, location: l.location(i.name) };
+  for await (const i of images(l, options.signal)) {
+    if (i.finished) yield { id: i.name, size: i.size, location: l.location(i.name), ...(i.since ? { since: i.since } : {}) };
+  }
 }
 
 export async function* rbdLeftovers(l: RbdListing, options: DriverListOptions = {}): AsyncGenerator<StoreLeftover> {
   for await (const i of images(l, options.signal)) {
-    if (i.finished) continue;
-    yield { kind: 'image without snapshot', location: l.location(i.name), imageId: i.name, since: await createdAt(l, i.name), size: i.size };
+    if (!i.finished) yield { kind: 'image without snapshot', location: l.location(i.name), imageId: i.name, since: i.since, size: i.size };
   }
 }
