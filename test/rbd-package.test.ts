@@ -51,7 +51,7 @@ describe('packages', () => {
     expect(pkg.dependencies).toHaveProperty('node-addon-api');
     const gyp = readFileSync(path.join(RBD_PACKAGE, 'binding.gyp'), 'utf8');
     expect(pkg.binary?.napi_versions).toEqual([Number(/NAPI_VERSION=(\d+)/.exec(gyp)?.[1])]);
-    expect(packedFiles(RBD_PACKAGE)).toEqual(['README.md', 'binding.gyp', 'build.mjs', 'index.d.ts', 'index.js', 'package.json', 'src/binding.cc']);
+    expect(packedFiles(RBD_PACKAGE)).toEqual(['README.md', 'binding.gyp', 'build.mjs', 'index.d.ts', 'index.js', 'package.json', 'src/binding.cc', 'src/cluster.cc', 'src/images.cc', 'src/kit.h', 'src/listing.cc']);
   });
 });
 
