@@ -170,7 +170,7 @@ const anyGet = paths.some((p) => p.name === 'get' || p.name === 'serve');
 // The backend's own tool writes its own copy of the image once (its seconds, where it tells
 // them, are the baseline's add), then reads it to /dev/null in every run.
 const baseline = anyGet && target.baseline?.get ? target.baseline : undefined;
-const baselineAddSeconds = baseline ? baseline.add(src, image.location) : undefined;
+const baselineAddSeconds = baseline?.add?.(src, image.location);
 /** figures[path key][contender] = { fresh: MB/s[], warm: MB/s[], rss: MB[] } */
 const figures = {};
 const hashes = { sha512sum: [], md5sum: [], sha512: [], md5: [] };
@@ -387,8 +387,9 @@ lines.push(
   `Machine: ${results.machine.cpus} x ${cpu}, ${results.machine.memoryGiB} GiB, Node ${process.version}${python ? `, ${results.machine.python}, glance_store ${results.machine.glanceStore}` : ''}; load average at the start ${results.machine.loadAtStart.join(' / ')}, at the end ${results.machine.loadAverage.join(' / ')}. ${Number(opts.mib)} MiB random image${imageFile ? ', page cache warm' : ''}, median (min-max) of ${runs} processes per figure, contenders interleaved. Run: ${results.date}.`,
   '',
 );
-lines.push(`| path | process | ours MB/s | ${others.map((c) => `${c} MB/s | ours / ${c}`).join(' | ')} | peak RSS MB (${contenders.join(' / ')}) |`);
-lines.push(`| --- | --- | --- | ${others.map(() => '--- | ---').join(' | ')} | --- |`);
+// Without other contenders (sheepdog) the table has no comparison columns.
+lines.push(`| ${['path', 'process', 'ours MB/s', ...others.flatMap((c) => [`${c} MB/s`, `ours / ${c}`]), `peak RSS MB (${contenders.join(' / ')})`].join(' | ')} |`);
+lines.push(`| ${Array(3 + 2 * others.length + 1).fill('---').join(' | ')} |`);
 for (const [k, byC] of Object.entries(results.paths)) {
   for (const proc of ['fresh', 'warm']) {
     const row = [k, proc, cell(byC.ours[proc])];
@@ -408,7 +409,7 @@ if (anyAdd) lines.push(
 if (small) {
   const s = (c) => {
     const xs = small[c];
-    return `${f0(smallPerSecond(c))} adds/s, ${(1 / smallPerSecond(c)).toFixed(2)} s per image (p50 ${median(xs.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(xs.map((r) => r.p99)).toFixed(2)} ms)`;
+    return `${f0(smallPerSecond(c))} adds/s, ${(1000 / smallPerSecond(c)).toFixed(1)} ms per image (p50 ${median(xs.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(xs.map((r) => r.p99)).toFixed(2)} ms)`;
   };
   lines.push('', `Small images (${opts.small} adds of 64 KiB, concurrency 16, fresh process, median of ${small.ours.length}): ${contenders.map((c) => `${c} ${s(c)}`).join('; ')}.`);
 }
