@@ -5,12 +5,14 @@
 //
 //   npm run bench -- [--driver file] [--mib 1024] [--runs 5] [--chunks 16384,65536,4194304]
 //                    [--paths add,put,get,reuse,serve] [--compare REV] [--small 2000]
-//                    [--no-python] [--verified] [--inspect] [--docs] [--section NAME]
+//                    [--no-python] [--verified] [--inspect] [--file-add] [--docs] [--section NAME]
 //
 // --verified adds the verified get (GetOptions.verify, md5 and the multihash checked at the end)
 // beside the plain one, for this library only (glance_store has no verified read).
 // --inspect adds a path: the add with the smallest chunk size again, with `inspect: true`
 // (docs/inspection.md), judged against the same add without it.
+// --file-add (a driver other than file): the same 64 KiB add into a file store in the same runs,
+// this library only, and the driver's add judged against it (rbd's target: >= 0.85x).
 //
 // Paths (--paths, all by default):
 //   add    the add of a file stream (createReadStream) read in each --chunks size; glance_store
@@ -53,6 +55,7 @@ const { values: opts } = parseArgs({
     small: { type: 'string', default: '2000' },
     'no-python': { type: 'boolean', default: false },
     verified: { type: 'boolean', default: false },
+    'file-add': { type: 'boolean', default: false },
     inspect: { type: 'boolean', default: false },
     docs: { type: 'boolean', default: false },
     work: { type: 'string', default: path.join(os.tmpdir(), 'glance-store-bench') },
@@ -106,11 +109,19 @@ const env = {
   ...(target.loginProbe ? { GLANCE_STORE_BENCH_LOGIN_PROBE: target.loginProbe } : {}),
 };
 
+// --file-add: a file store beside the driver's, for the add of the same image in the same runs.
+const fileStore = opts['file-add'] && opts.driver !== 'file' ? (await import('./drivers/file.mjs')).setup(path.join(opts.work, 'file-store')) : undefined;
+const fileConf = path.join(opts.work, 'file-store.conf');
+if (fileStore) writeFileSync(fileConf, fileStore.conf);
+
 function run(contender, ...args) {
+  return runIn(confFile, target.store, contender, ...args);
+}
+function runIn(conf, store, contender, ...args) {
   const [cmd, argv] =
     contender === PY_NAME
-      ? [PY, [path.join(root, 'bench/python/reference_bench.py'), confFile, target.store, ...args]]
-      : [process.execPath, [path.join(root, 'bench/worker.mjs'), libraries.find((l) => l.name === contender).index, confFile, target.store, ...args]];
+      ? [PY, [path.join(root, 'bench/python/reference_bench.py'), conf, store, ...args]]
+      : [process.execPath, [path.join(root, 'bench/worker.mjs'), libraries.find((l) => l.name === contender).index, conf, store, ...args]];
   const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 24, env });
   if (r.status !== 0) throw new Error(`${contender} ${args[0]} failed: ${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
@@ -137,7 +148,8 @@ const src = path.join(opts.work, 'source.img');
 const bytes = statSync(src).size;
 const warmCache = (file) => file && execFileSync('cat', [file], { stdio: 'ignore' });
 warmCache(src);
-const image = run('ours', 'keep', src);
+// A read-only store (http) has its image put in place by its driver, not added.
+const image = target.keep ? target.keep(src) : run('ours', 'keep', src);
 const imageFile = image.location.startsWith('file://') ? image.location.slice('file://'.length) : undefined;
 
 const contenders = [...libraries.map((l) => l.name), ...(python ? [PY_NAME] : [])];
@@ -146,6 +158,7 @@ const inspected = opts.inspect && wanted.has('add') ? [{ name: 'add', chunk: Mat
 const paths = [
   ...(wanted.has('add') ? chunks.map((c) => ({ name: 'add', chunk: c })) : []),
   ...inspected,
+  ...(fileStore ? [{ name: 'add', chunk: 65536, fileStore: true }] : []),
   ...(wanted.has('put') ? [{ name: 'put' }] : []),
   ...(wanted.has('get') ? [{ name: 'get' }] : []),
   ...(wanted.has('reuse') ? [{ name: 'get', reuse: true }] : []),
@@ -157,14 +170,14 @@ const anyGet = paths.some((p) => p.name === 'get' || p.name === 'serve');
 // The backend's own tool writes its own copy of the image once (its seconds, where it tells
 // them, are the baseline's add), then reads it to /dev/null in every run.
 const baseline = anyGet && target.baseline?.get ? target.baseline : undefined;
-const baselineAddSeconds = baseline ? baseline.add(src, image.location) : undefined;
+const baselineAddSeconds = baseline?.add?.(src, image.location);
 /** figures[path key][contender] = { fresh: MB/s[], warm: MB/s[], rss: MB[] } */
 const figures = {};
 const hashes = { sha512sum: [], md5sum: [], sha512: [], md5: [] };
 const nodeHash = (algo) => Number(execFileSync(process.execPath, [path.join(root, 'bench/hash-file.mjs'), algo, src], { encoding: 'utf8' }).trim());
 const key = (p) =>
   p.chunk
-    ? `add ${chunkName(p.chunk)}${p.inspect ? ' (inspect)' : ''}`
+    ? `add ${chunkName(p.chunk)}${p.inspect ? ' (inspect)' : ''}${p.fileStore ? ' (file store)' : ''}`
     : p.name === 'put'
       ? 'add (HTTP PUT)'
       : p.name === 'serve'
@@ -190,10 +203,13 @@ for (let i = 0; i < runs; i++) {
   for (const p of paths) {
     for (const c of contenders) {
       // glance_store has neither a verified read nor an inspection of its own.
-      if ((p.verify || p.inspect) && c === PY_NAME) continue;
+      // The file store's add beside another driver's is this library's only.
+      if ((p.verify || p.inspect || p.fileStore) && c !== 'ours') continue;
       const verifyArg = p.verify ? [`verify:${image.checksum}:${image.multihash}`] : [];
       const out =
-        p.name === 'add'
+        p.fileStore
+          ? runIn(fileConf, fileStore.store, c, 'add', src, String(p.chunk), opts['add-reps'])
+          : p.name === 'add'
           ? run(c, 'add', src, String(p.chunk), opts['add-reps'], ...(p.inspect ? ['inspect'] : []))
           : p.name === 'put'
             ? run(c, 'put', src, opts['add-reps'])
@@ -219,7 +235,7 @@ if (Number(opts.small) > 0) {
     }
   }
 }
-run('ours', 'delete', image.location);
+if (!target.keep) run('ours', 'delete', image.location);
 baseline?.cleanup?.();
 
 const median = (xs) => {
@@ -270,6 +286,12 @@ for (const proc of ['fresh', 'warm']) {
   const b = fig('add 4 MiB', 'ours', proc);
   if (a && b) judge(`add with 16 KiB chunks no more than 10% slower than with 4 MiB (${proc} process)`, a >= 0.9 * b, `${a.toFixed(0)} vs ${b.toFixed(0)} MB/s (${x(a / b)})`);
 }
+if (fileStore) {
+  for (const proc of ['fresh', 'warm']) {
+    const [a, b] = [fig(add64, 'ours', proc), fig(`${add64} (file store)`, 'ours', proc)];
+    if (a && b) judge(`${driver.name} add (64 KiB chunks, ${proc} process) >= 0.85x the file store's add in the same runs`, a >= 0.85 * b, `${a.toFixed(0)} vs ${b.toFixed(0)} MB/s (${x(a / b)})`);
+  }
+}
 if (opts.inspect) {
   const plain = `add ${chunkName(Math.min(...chunks))}`;
   for (const proc of ['fresh', 'warm']) {
@@ -310,16 +332,24 @@ if (python) {
   const rss = (k, c) => results.paths[k]?.[c]?.peakRssMB.median;
   const getKeys = Object.keys(results.paths).filter((k) => k.startsWith('get'));
   if (getKeys.length) {
-    const getLimit = Math.max(150, ...getKeys.map((k) => rss(k, PY_NAME)));
+    // Rows glance_store has no figure for (verified gets, the file store's add) count for ours only.
+    const getLimit = Math.max(150, ...getKeys.map((k) => rss(k, PY_NAME)).filter(Number.isFinite));
     const getRss = Math.max(...getKeys.map((k) => rss(k, 'ours')));
     judge('peak RSS of a get <= max(150 MB, glance_store\'s)', getRss <= getLimit, `${getRss.toFixed(0)} vs ${getLimit.toFixed(0)} MB`);
   }
   const addKeys = Object.keys(results.paths).filter((k) => k.startsWith('add'));
   if (addKeys.length) {
-    const worst = Math.max(...addKeys.map((k) => rss(k, 'ours')));
-    const addLimit = Math.max(200, 1.2 * Math.max(...addKeys.map((k) => rss(k, PY_NAME))));
+    const worst = Math.max(...addKeys.filter((k) => !k.endsWith('(file store)')).map((k) => rss(k, 'ours')));
+    const addLimit = Math.max(200, 1.2 * Math.max(...addKeys.map((k) => rss(k, PY_NAME)).filter(Number.isFinite)));
     judge('peak RSS of an add <= max(200 MB, 1.2x glance_store\'s)', worst <= addLimit, `${worst.toFixed(0)} vs ${addLimit.toFixed(0)} MB`);
   }
+}
+// Small images: each add is a whole round trip to the backend (for cinder a volume created, attached
+// and detached), so the seconds per image are the backend's fixed cost per image.
+const smallPerSecond = (c) => median(small[c].map((r) => r.perSecond));
+if (python && small) {
+  const [a, b] = [smallPerSecond('ours'), smallPerSecond(PY_NAME)];
+  judge('small images (64 KiB, concurrency 16) per second >= glance_store', a >= b, `${a.toFixed(1)} vs ${b.toFixed(1)} adds/s (${x(a / b)})`);
 }
 if (baseline) {
   const base = results.baseline.get.median;
@@ -357,8 +387,9 @@ lines.push(
   `Machine: ${results.machine.cpus} x ${cpu}, ${results.machine.memoryGiB} GiB, Node ${process.version}${python ? `, ${results.machine.python}, glance_store ${results.machine.glanceStore}` : ''}; load average at the start ${results.machine.loadAtStart.join(' / ')}, at the end ${results.machine.loadAverage.join(' / ')}. ${Number(opts.mib)} MiB random image${imageFile ? ', page cache warm' : ''}, median (min-max) of ${runs} processes per figure, contenders interleaved. Run: ${results.date}.`,
   '',
 );
-lines.push(`| path | process | ours MB/s | ${others.map((c) => `${c} MB/s | ours / ${c}`).join(' | ')} | peak RSS MB (${contenders.join(' / ')}) |`);
-lines.push(`| --- | --- | --- | ${others.map(() => '--- | ---').join(' | ')} | --- |`);
+// Without other contenders (sheepdog) the table has no comparison columns.
+lines.push(`| ${['path', 'process', 'ours MB/s', ...others.flatMap((c) => [`${c} MB/s`, `ours / ${c}`]), `peak RSS MB (${contenders.join(' / ')})`].join(' | ')} |`);
+lines.push(`| ${Array(3 + 2 * others.length + 1).fill('---').join(' | ')} |`);
 for (const [k, byC] of Object.entries(results.paths)) {
   for (const proc of ['fresh', 'warm']) {
     const row = [k, proc, cell(byC.ours[proc])];
@@ -378,7 +409,7 @@ if (anyAdd) lines.push(
 if (small) {
   const s = (c) => {
     const xs = small[c];
-    return `${f0(median(xs.map((r) => r.perSecond)))} adds/s (p50 ${median(xs.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(xs.map((r) => r.p99)).toFixed(2)} ms)`;
+    return `${f0(smallPerSecond(c))} adds/s, ${(1000 / smallPerSecond(c)).toFixed(1)} ms per image (p50 ${median(xs.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(xs.map((r) => r.p99)).toFixed(2)} ms)`;
   };
   lines.push('', `Small images (${opts.small} adds of 64 KiB, concurrency 16, fresh process, median of ${small.ours.length}): ${contenders.map((c) => `${c} ${s(c)}`).join('; ')}.`);
 }
