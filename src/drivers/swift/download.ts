@@ -1,6 +1,6 @@
 /**
  * Reading an image, or a range of it: small reads as one ranged GET, large
- * ones as 4 MiB ranges with several in flight (one stream leaves the proxy
+ * ones as 8 MiB ranges with several in flight (one stream leaves the proxy
  * idle between writes), segmented images (DLO manifests) included. A read cut
  * off mid-image resumes from the byte reached; the retries of one get share
  * swift_store_retry_get_count, as in glance_store, and a read never ends short.
@@ -18,7 +18,7 @@ import type { SwiftLocation } from './location.js';
 import { checkSwiftStatus, segmentBytes } from './objects.js';
 
 /** Large reads go as ranges of this size, several in flight: one stream leaves the proxy idle between writes. */
-const READ_BYTES = 4 * 1024 * 1024;
+const READ_BYTES = 8 * 1024 * 1024;
 const READS_IN_FLIGHT = 4;
 
 /** One get's reads: where from, how to show it, and the retries they share. */
