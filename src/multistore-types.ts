@@ -104,7 +104,9 @@ export interface GetOptions {
    * copied or dropped it) by the time it reads the chunk after it: the stream
    * may then read into a few buffers it reuses instead of a new one per
    * chunk, which stays in the CPU cache and costs no page faults. A chunk
-   * kept beyond that is overwritten. For a loop that writes each chunk out
+   * kept beyond that is overwritten; so is the last chunk of an ended stream
+   * once a later reused-buffer get has read a few chunks (an ended stream
+   * leaves its buffers to the next one). For a loop that writes each chunk out
    * before it takes the next (`for await`, `pipeline` to a socket or file);
    * not for a consumer that collects chunks. Stores that do not support it
    * ignore it (the file store does).

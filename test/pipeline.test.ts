@@ -331,6 +331,30 @@ describe('read-ahead', () => {
     expect(memory.size).toBeLessThanOrEqual(7);
   });
 
+  it("gives an ended stream's reused buffers to the next one, which overwrites the chunks handed out last, last", async () => {
+    const options = (data: Buffer) => ({ start: 0, length: data.length, chunk: 10, inFlight: 3, reuse: true, readAt: async (at: number, length: number, into?: Buffer) => (data.copy(into!, 0, at, at + length), into!), close: async () => undefined });
+    const firstData = randomBytes(1000);
+    const memory = new Set<ArrayBufferLike>();
+    let last: Buffer | undefined;
+    for await (const c of readAhead(options(firstData))) {
+      memory.add((c as Buffer).buffer);
+      last = c as Buffer;
+    }
+    const lastCopy = Buffer.from(last!);
+    expect(lastCopy.equals(firstData.subarray(990))).toBe(true);
+    const secondData = randomBytes(1000);
+    const parts: Buffer[] = [];
+    for await (const c of readAhead(options(secondData))) {
+      // The first stream's last chunk is still intact while the second reads its first chunks.
+      if (parts.length < 2) expect(last!.equals(lastCopy)).toBe(true);
+      memory.add((c as Buffer).buffer);
+      parts.push(Buffer.from(c as Buffer));
+    }
+    expect(Buffer.concat(parts).equals(secondData)).toBe(true);
+    // Both streams read into one ring of inFlight + 4 buffers: the second allocated none.
+    expect(memory.size).toBeLessThanOrEqual(7);
+  });
+
   it('yields the range in order', async () => {
     const stream = readAhead({ start: 5, length: 95, chunk: 10, inFlight: 4, readAt: async (at, length) => Buffer.from(Array.from({ length }, (_, i) => (at + i) % 256)), close: async () => undefined });
     const parts: Buffer[] = [];
