@@ -1,8 +1,9 @@
 // Measured operations in one process of their own, so its peak RSS is its own. The first
 // operation is a fresh process's (a service's first image); the later ones a warm process's.
 // Usage: node bench/worker.mjs DIST_INDEX CONF_FILE STORE op ...
-//   add SRC CHUNK REPS [inspect]  REPS adds of SRC read in CHUNK-byte chunks, each image deleted
-//                             after (inspect: with the add's inspect option on)
+//   add SRC CHUNK REPS [inspect|sliced]  REPS adds of SRC read in CHUNK-byte chunks, each image
+//                             deleted after (inspect: with the add's inspect option on; sliced: SRC
+//                             read in 4 MiB and handed on in CHUNK-byte subarrays)
 //   keep SRC                  one add of SRC, kept: prints its location
 //   get LOCATION REPS [reuse|plain] [verify:CHECKSUM:MULTIHASH] REPS whole reads of LOCATION (reuse: with
 //                            GetOptions.reuseBuffers; verify: a verified get against those hashes)
@@ -29,10 +30,19 @@ const context = spec && { userId: spec.user_id, projectId: spec.project_id, auth
 // first use where glance_store logs in at configure): the probed location need not exist.
 if (process.env.GLANCE_STORE_BENCH_LOGIN_PROBE) await ms.getSize(process.env.GLANCE_STORE_BENCH_LOGIN_PROBE, { store, context }).catch(() => undefined);
 
-async function addOnce(src, chunk, inspect = false) {
+/** SRC read in 4 MiB, handed on in `chunk`-byte views: a source whose own cost per chunk is next to nothing. */
+async function* sliced(src, chunk) {
+  for await (const big of createReadStream(src, { highWaterMark: 4 << 20 })) {
+    for (let at = 0; at < big.length; at += chunk) yield big.subarray(at, at + chunk);
+  }
+}
+
+async function addOnce(src, chunk, mode) {
   const size = statSync(src).size;
+  const inspect = mode === 'inspect';
+  const data = mode === 'sliced' ? sliced(src, chunk) : createReadStream(src, { highWaterMark: chunk });
   const t = performance.now();
-  const r = await ms.add(randomUUID(), createReadStream(src, { highWaterMark: chunk }), { store, size, context, ...(inspect ? { inspect: true } : {}) });
+  const r = await ms.add(randomUUID(), data, { store, size, context, ...(inspect ? { inspect: true } : {}) });
   if (inspect && r.inspection?.virtualSize !== size) throw new Error(`inspection gave ${JSON.stringify(r.inspection)}`);
   return { seconds: (performance.now() - t) / 1000, bytes: r.size, location: r.location, checksum: r.checksum, multihash: r.multihash };
 }
@@ -43,7 +53,7 @@ if (op === 'add') {
   const runs = [];
   let last;
   for (let i = 0; i < reps; i++) {
-    last = await addOnce(src, chunk, args[3] === 'inspect');
+    last = await addOnce(src, chunk, args[3]);
     runs.push({ seconds: last.seconds, bytes: last.bytes });
     await ms.delete(last.location, { store, context });
   }
