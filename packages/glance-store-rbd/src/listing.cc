@@ -74,18 +74,10 @@ Napi::Value Watchers(const Napi::CallbackInfo &info) {
         rbd_image_t image = nullptr;
         int r = rbd_open_read_only(io->ioctx, name.c_str(), &image, nullptr);
         if (r < 0) return r;
-        size_t max = 8;
-        for (;;) {
-          std::vector<rbd_image_watcher_t> watchers(max);
-          r = rbd_watchers_list(image, watchers.data(), &max);
-          if (r == -ERANGE) continue;
-          if (r >= 0) {
-            for (size_t i = 0; i < max; i++) names->push_back(watchers[i].addr ? watchers[i].addr : "");
-            rbd_watchers_list_cleanup(watchers.data(), max);
-            r = 0;
-          }
-          break;
-        }
+        r = ListAll<rbd_image_watcher_t, size_t>(
+            8, CountInSize<rbd_image_watcher_t>([&](rbd_image_watcher_t *watchers, size_t *max) { return rbd_watchers_list(image, watchers, max); }),
+            [&](const rbd_image_watcher_t &w) { names->push_back(w.addr ? w.addr : ""); },
+            [](rbd_image_watcher_t *watchers, int n) { rbd_watchers_list_cleanup(watchers, static_cast<size_t>(n)); });
         rbd_close(image);
         return r;
       },
