@@ -110,12 +110,22 @@ export class Claims {
   async outcomeOf(client: S3Client, key: string, claim: Claim, stale: string | undefined): Promise<'won' | 'lost' | 'unknown'> {
     let etag: string | undefined;
     try {
-      etag = (await client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }))).ETag?.replace(/"/g, '');
+      etag = await this.etagAt(client, key);
     } catch {
       return 'unknown';
     }
-    if (!etag || etag === stale) return 'unknown';
-    return etag === claim.etag ? 'won' : 'lost';
+    if (!etag || (stale !== undefined && sameEtag(etag, stale))) return 'unknown';
+    return sameEtag(etag, claim.etag) ? 'won' : 'lost';
+  }
+
+  /** The ETag of what `key` holds; undefined when it holds nothing. */
+  private async etagAt(client: S3Client, key: string, signal?: AbortSignal): Promise<string | undefined> {
+    try {
+      return (await client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal })).ETag;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -126,14 +136,7 @@ export class Claims {
   async removeUnfinished(client: S3Client, key: string, left: { claim?: Claim; uploadId?: string }, signal: AbortSignal): Promise<void> {
     if (left.uploadId) await this.abortUpload(client, key, left.uploadId, signal);
     if (!left.claim) return;
-    let etag: string | undefined;
-    try {
-      etag = (await client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal })).ETag;
-    } catch (err) {
-      if (statusOf(err) === 404) return;
-      throw err;
-    }
-    if (!sameEtag(etag, left.claim.etag)) return;
+    if (!sameEtag(await this.etagAt(client, key, signal), left.claim.etag)) return;
     await this.abortUploadsOf(client, key, signal);
     await client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
   }
