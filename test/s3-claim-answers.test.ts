@@ -13,6 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { S3Client, CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { MultiStore, parseConfig } from '../src/index.js';
 import { serviceEnv } from './services/env.js';
+import { rgwClient } from './services/rgw-api.js';
 
 const ceph = serviceEnv('ceph');
 const bucket = `glance-answers-${randomUUID().slice(0, 8)}`;
@@ -78,13 +79,7 @@ describe.skipIf(!ceph)('s3 claims whose answers mislead (Ceph RGW behind an answ
     ...((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).map((u) => `upload ${u.Key}`),
   ];
   beforeAll(async () => {
-    s3 = new S3Client({
-      endpoint: ceph!['RGW_ENDPOINT'],
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: ceph!['RGW_ACCESS_KEY']!, secretAccessKey: ceph!['RGW_SECRET_KEY']! },
-      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-    });
+    s3 = rgwClient(ceph!);
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   });
   afterAll(() => s3?.destroy());

@@ -12,6 +12,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { S3Client, ListObjectsV2Command, ListMultipartUploadsCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { MultiStore, parseConfig } from '../../src/index.js';
 import { serviceEnv } from '../services/env.js';
+import { rgwClient } from '../services/rgw-api.js';
 import { kill, pause, restart, resume, withFault, type Daemon } from '../services/daemons.js';
 
 const ceph = serviceEnv('ceph');
@@ -30,13 +31,7 @@ describe.skipIf(!ceph)('s3 store when radosgw stops or dies mid-add', () => {
 
   beforeAll(async () => {
     ms = await MultiStore.create(parseConfig(conf()), { reclaim: { firstPauseMs: 200, maxPauseMs: 1_000 } });
-    s3 = new S3Client({
-      endpoint: ceph!['RGW_ENDPOINT'],
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: ceph!['RGW_ACCESS_KEY']!, secretAccessKey: ceph!['RGW_SECRET_KEY']! },
-      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-    });
+    s3 = rgwClient(ceph!);
     // The bucket exists, and the store has learnt that radosgw honours conditional writes.
     const r = await ms.add(randomUUID(), randomBytes(1000));
     await ms.delete(r.location);
