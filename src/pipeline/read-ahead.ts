@@ -28,9 +28,9 @@ export interface ReadAheadOptions {
 
 /**
  * A reused-buffer stream's ring, and the buffer its next read goes into. A new
- * ring of 4 MiB buffers is fresh memory the kernel faults in page by page
- * (about 6,000 faults for six buffers, 10-20 ms here, a third of a warm 512 MiB
- * read), so an ended stream leaves its ring to the next one instead.
+ * ring is fresh memory the kernel faults in page by page (about 6,000 faults for
+ * six 4 MiB buffers, 10-20 ms here, a third of a warm 512 MiB read), so an ended
+ * stream leaves its ring to the next one instead.
  */
 interface Ring {
   buffers: Buffer[];
@@ -39,7 +39,7 @@ interface Ring {
 
 /**
  * One ring per shape kept between streams (memory held while no reused-buffer
- * get runs: one ring, 24 MiB for the file store). The next stream starts at
+ * get runs: one ring, the file store's eight 1 MiB buffers). The next stream starts at
  * the buffer after the last one filled, so the chunks the last stream handed
  * out most recently are overwritten last, as within one stream.
  */
